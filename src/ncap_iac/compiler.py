@@ -1,0 +1,86 @@
+"""load -> build -> check limits -> serialise -> write: what `ncap compile` does."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import load
+from .config.model import StackConfig
+from .errors import NcapError
+from .template.build import build_template, to_json
+from .template.functions import relative_code_uri
+from .template.limits import check_limits, deployed_resource_count
+
+TEMPLATE_NAME = "compiled_template.json"
+SAMCONFIG_NAME = "samconfig.toml"
+CAPABILITIES = ("CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND")
+
+
+@dataclass(frozen=True)
+class Compiled:
+    config: StackConfig
+    template: dict
+    body: str
+
+    @property
+    def resource_count(self) -> int:
+        return deployed_resource_count(self.template)
+
+
+def compile_config(config: StackConfig, template_dir: Path) -> Compiled:
+    template = build_template(config, relative_code_uri(config, template_dir))
+    body = to_json(template)
+    check_limits(template, body)
+    return Compiled(config, template, body)
+
+
+def template_path(config_path: Path, out: str | Path | None) -> Path:
+    if out is None:
+        return config_path.resolve().parent / TEMPLATE_NAME
+    out = Path(out)
+    return (out / TEMPLATE_NAME if out.is_dir() else out).resolve()
+
+
+def compile_file(config_path: str | Path, out: str | Path | None = None) -> tuple[Compiled, Path]:
+    """Compile a stack_config.json and write the template and a samconfig.toml beside it."""
+    config_path = Path(config_path)
+    config = load(config_path)
+    target = template_path(config_path, out)
+    compiled = compile_config(config, target.parent)
+    _write(target, compiled.body)
+    _write(target.parent / SAMCONFIG_NAME, samconfig(config, target.name))
+    return compiled, target
+
+
+def samconfig(config: StackConfig, template_file: str) -> str:
+    return "\n".join([
+        "# Written by `ncap compile`: lets `sam build` and `sam deploy --guided` run from this folder.",
+        "version = 0.1",
+        "",
+        "[default.global.parameters]",
+        f'stack_name = "{config.pipeline_name}"',
+        f'region = "{config.region}"',
+        "",
+        "[default.build.parameters]",
+        f'template_file = "{template_file}"',
+        "",
+        "[default.validate.parameters]",
+        f'template_file = "{template_file}"',
+        "",
+        "[default.deploy.parameters]",
+        f'capabilities = "{" ".join(CAPABILITIES)}"',
+        "confirm_changeset = true",
+        "resolve_s3 = true",
+        "",
+    ])
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise NcapError(f"{path}: cannot write: {exc.strerror}") from None

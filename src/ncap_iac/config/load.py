@@ -1,0 +1,228 @@
+"""read -> schema -> checks -> defaults -> model. Every problem is collected before raising."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, Issue
+from . import checks
+from .model import (Affiliate, DataRetention, Folders, Notifications, Queue, ScaleStep, Scaling,
+                    StackConfig, SubmitFunction, Trigger, Workers)
+from .schema import default, schema_issues
+
+NCAP_CODE_FOLDERS = ("lambda_code", "lambda_repo")  # NCAP: "CodeUri": "lambda_code" ## Don't change
+DEFAULT_JOB_TIMEOUT = 86400
+DEFAULT_SUBMIT_TIMEOUT = 60
+DEFAULT_SHUTDOWN = "terminate"
+DEFAULT_LOG_FILE = "job_log.txt"
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+
+
+def load(path: str | Path) -> StackConfig:
+    path = Path(path)
+    return load_document(read_document(path), path.resolve().parent, source=path)
+
+
+def load_document(doc: Any, base_dir: Path, source: Path | None = None) -> StackConfig:
+    issues, warnings = validate_document(doc, base_dir)
+    if issues:
+        raise ConfigError(issues)
+    return _model(doc, base_dir, source, warnings)
+
+
+def validate_document(doc: Any, base_dir: Path) -> tuple[list[Issue], list[Issue]]:
+    """Return (problems, warnings). Problems come from the schema, the named checks and CodeUri."""
+    from .schema import schema_issues
+
+    issues = schema_issues(doc)
+    if not isinstance(doc, dict):
+        return issues, []
+    issues += checks.run_checks(doc)
+    issues += _code_uri_issues(doc, base_dir)
+    return _dedupe(issues), checks.warnings(doc)
+
+
+def _dedupe(issues: list[Issue]) -> list[Issue]:
+    return list(dict.fromkeys(issues))
+
+
+# Reading ------------------------------------------------------------------------------------
+
+def read_document(path: Path) -> Any:
+    where = str(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError([(where, "file not found")]) from None
+    except IsADirectoryError:
+        raise ConfigError([(where, "is a folder, not a stack_config.json file")]) from None
+    except OSError as exc:
+        raise ConfigError([(where, f"cannot be read: {exc.strerror}")]) from None
+    return parse_json(data, where)
+
+
+def parse_json(data: bytes, where: str) -> Any:
+    if not data.strip():
+        raise ConfigError([(where, "file is empty")])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([(where, f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                                   f"{exc.start})")]) from None
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise ConfigError([(f"{where}:{exc.lineno}:{exc.colno}", f"not valid JSON: {exc.msg}")]) from None
+    except ValueError as exc:
+        raise ConfigError([(where, f"not valid JSON: {exc}")]) from None
+    except RecursionError:
+        raise ConfigError([(where, "not valid JSON: nested too deeply")]) from None
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:
+    result: dict = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"key {key!r} appears twice in one object")
+        result[key] = value
+    return result
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+# CodeUri ------------------------------------------------------------------------------------
+
+def _code_uri_issues(doc: dict, base_dir: Path) -> list[Issue]:
+    code_uri = checks._obj(doc.get("Lambda")).get("CodeUri", default("Lambda", "CodeUri"))
+    if isinstance(code_uri, str) and code_uri and resolve_code_uri(code_uri, base_dir) is None:
+        return [Issue("Lambda.CodeUri", f"folder '{code_uri}' not found next to the config "
+                                        f"({base_dir})")]
+    return []
+
+
+def resolve_code_uri(code_uri: str, base_dir: Path) -> Path | None:
+    candidate = (base_dir / code_uri).resolve()
+    if candidate.is_dir():
+        return candidate
+    if code_uri.strip("/") in NCAP_CODE_FOLDERS:
+        project = PROJECT_ROOT / "lambda_repo"
+        return project if project.is_dir() else None
+    return None
+
+
+# Model --------------------------------------------------------------------------------------
+
+def _section(doc: dict, name: str) -> dict:
+    value = dict(doc.get(name) or {})
+    return value
+
+
+def _get(section: dict, section_name: str, key: str) -> Any:
+    """The value as written (an explicit false stays false), else the schema's default."""
+    return section[key] if key in section else default(section_name, key)
+
+
+def _model(doc: dict, base_dir: Path, source: Path | None, warnings: list[Issue]) -> StackConfig:
+    ncap = checks.lambda_config(doc)
+    return StackConfig(
+        pipeline_name=doc["PipelineName"],
+        region=doc["REGION"],
+        submit=_submit(doc, ncap, base_dir),
+        workers=_workers(_section(doc, "Workers"), ncap),
+        queue=_queue(_section(doc, "Queue")),
+        scaling=_scaling(_section(doc, "Scaling")),
+        trigger=_trigger(_section(doc, "Trigger")),
+        notifications=_notifications(_section(doc, "Notifications")),
+        retention=_retention(_section(doc, "DataRetention")),
+        folders=Folders(inputs=ncap.get("INDIR", "inputs"), results=ncap.get("OUTDIR", "results"),
+                        logs=ncap.get("LOGDIR", "logs")),
+        affiliates=tuple(_affiliate(entry) for _, entry in checks.affiliates(doc)),
+        source=source,
+        warnings=tuple(warnings),
+    )
+
+
+def _submit(doc: dict, ncap: dict, base_dir: Path) -> SubmitFunction:
+    section = _section(doc, "Lambda")
+    code_uri = resolve_code_uri(_get(section, "Lambda", "CodeUri"), base_dir)
+    assert code_uri is not None  # validated by _code_uri_issues
+    return SubmitFunction(code_uri=code_uri, handler=_get(section, "Lambda", "Handler"),
+                          timeout=ncap.get("EXECUTION_TIMEOUT", DEFAULT_SUBMIT_TIMEOUT),
+                          default_config_name=ncap.get("CONFIG"),
+                          missing_config_error=ncap.get("MISSING_CONFIG_ERROR"))
+
+
+def _either(workers: dict, key: str, ncap: dict, ncap_key: str, fallback: Any = None) -> Any:
+    if key in workers:
+        return workers[key]
+    if ncap_key in ncap:
+        return ncap[ncap_key]
+    schema_default = default("Workers", key)
+    return schema_default if schema_default is not None else fallback
+
+
+def _workers(section: dict, ncap: dict) -> Workers:
+    groups = _either(section, "SecurityGroups", ncap, "SECURITY_GROUPS", [])
+    return Workers(
+        ami=_either(section, "AMI", ncap, "AMI"),
+        instance_type=_either(section, "InstanceType", ncap, "INSTANCE_TYPE", "p2.xlarge"),
+        command=_either(section, "Command", ncap, "COMMAND"),
+        min_size=int(_get(section, "Workers", "MinSize")),
+        max_size=int(_get(section, "Workers", "MaxSize")),
+        security_groups=(groups,) if isinstance(groups, str) else tuple(groups),
+        subnets=tuple(_get(section, "Workers", "Subnets")),
+        key_name=_either(section, "KeyName", ncap, "KEY_NAME"),
+        volume_size_gib=int(_get(section, "Workers", "VolumeSizeGiB")),
+        root_device_name=_get(section, "Workers", "RootDeviceName"),
+        spot=_get(section, "Workers", "Spot"),
+        shutdown_behavior=_either(section, "ShutdownBehavior", ncap, "SHUTDOWN_BEHAVIOR", DEFAULT_SHUTDOWN),
+        job_timeout=int(_either(section, "JobTimeoutSeconds", ncap, "SSM_TIMEOUT", DEFAULT_JOB_TIMEOUT)),
+        log_file=ncap.get("LOGFILE", DEFAULT_LOG_FILE),
+        agent_command=_get(section, "Workers", "AgentCommand"),
+    )
+
+
+def _queue(section: dict) -> Queue:
+    return Queue(fifo=_get(section, "Queue", "Fifo"),
+                 max_receive_count=int(_get(section, "Queue", "MaxReceiveCount")),
+                 visibility_timeout=int(_get(section, "Queue", "VisibilityTimeout")),
+                 message_retention=int(_get(section, "Queue", "MessageRetention")))
+
+
+def _scaling(section: dict) -> Scaling:
+    steps = _get(section, "Scaling", "ScaleOut")
+    return Scaling(
+        scale_out=tuple(ScaleStep(int(s["QueuedJobs"]), int(s["AddInstances"])) for s in steps),
+        evaluation_periods=int(_get(section, "Scaling", "EvaluationPeriods")),
+        period_seconds=int(_get(section, "Scaling", "PeriodSeconds")),
+        scale_in_after_idle_minutes=int(_get(section, "Scaling", "ScaleInAfterIdleMinutes")),
+        warmup_seconds=int(_get(section, "Scaling", "WarmupSeconds")))
+
+
+def _trigger(section: dict) -> Trigger:
+    return Trigger(mode=_get(section, "Trigger", "Mode"),
+                   suffixes=tuple(_get(section, "Trigger", "Suffixes")))
+
+
+def _notifications(section: dict) -> Notifications:
+    return Notifications(operator_emails=tuple(_get(section, "Notifications", "OperatorEmails")),
+                         notify_labs=_get(section, "Notifications", "NotifyLabs"))
+
+
+def _retention(section: dict) -> DataRetention:
+    days = _get(section, "DataRetention", "ExpireNoncurrentVersionsAfterDays")
+    return DataRetention(retain_bucket=_get(section, "DataRetention", "RetainBucketOnDelete"),
+                         expire_noncurrent_days=int(days) if days is not None else None,
+                         log_retention_days=int(_get(section, "DataRetention", "LogRetentionDays")))
+
+
+def _affiliate(entry: dict) -> Affiliate:
+    email = entry.get("ContactEmail")
+    return Affiliate(name=entry["AffiliateName"],
+                     user_names=tuple(entry.get("UserNames", [])),
+                     existing_user_names=tuple(entry.get("ExistingUserNames", [])),
+                     console_login=entry.get("ConsoleLogin", False),
+                     contact_email=email if isinstance(email, str) and checks.EMAIL.fullmatch(email) else None)

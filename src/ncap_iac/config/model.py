@@ -1,0 +1,121 @@
+"""The validated config as frozen dataclasses. Nothing downstream of load.py touches raw dicts."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import Issue
+
+
+@dataclass(frozen=True)
+class Affiliate:
+    name: str
+    user_names: tuple[str, ...]
+    existing_user_names: tuple[str, ...] = ()
+    console_login: bool = False
+    contact_email: str | None = None
+
+
+@dataclass(frozen=True)
+class Folders:
+    """Folder names inside each affiliate's prefix."""
+
+    inputs: str = "inputs"
+    configs: str = "configs"
+    submissions: str = "submissions"
+    results: str = "results"
+    logs: str = "logs"
+
+    def all(self) -> tuple[str, ...]:
+        return (self.inputs, self.configs, self.submissions, self.results, self.logs)
+
+
+@dataclass(frozen=True)
+class SubmitFunction:
+    code_uri: Path  # absolute path of the Lambda code folder
+    handler: str
+    timeout: int
+    default_config_name: str | None
+    missing_config_error: str | None
+
+
+@dataclass(frozen=True)
+class Queue:
+    fifo: bool
+    max_receive_count: int
+    visibility_timeout: int
+    message_retention: int
+
+
+@dataclass(frozen=True)
+class Workers:
+    ami: str
+    instance_type: str
+    command: str
+    min_size: int
+    max_size: int
+    security_groups: tuple[str, ...]
+    subnets: tuple[str, ...]
+    key_name: str | None
+    volume_size_gib: int
+    root_device_name: str
+    spot: bool
+    shutdown_behavior: str
+    job_timeout: int
+    log_file: str
+    agent_command: str
+
+
+@dataclass(frozen=True)
+class ScaleStep:
+    queued_jobs: int
+    add_instances: int
+
+
+@dataclass(frozen=True)
+class Scaling:
+    scale_out: tuple[ScaleStep, ...]
+    evaluation_periods: int
+    period_seconds: int
+    scale_in_after_idle_minutes: int
+    warmup_seconds: int
+
+
+@dataclass(frozen=True)
+class Trigger:
+    mode: str  # "submit" or "fileset"
+    suffixes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Notifications:
+    operator_emails: tuple[str, ...]
+    notify_labs: bool
+
+
+@dataclass(frozen=True)
+class DataRetention:
+    retain_bucket: bool
+    expire_noncurrent_days: int | None
+    log_retention_days: int
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    pipeline_name: str
+    region: str
+    submit: SubmitFunction
+    workers: Workers
+    queue: Queue
+    scaling: Scaling
+    trigger: Trigger
+    notifications: Notifications
+    retention: DataRetention
+    folders: Folders
+    affiliates: tuple[Affiliate, ...]
+    source: Path | None = None
+    warnings: tuple[Issue, ...] = field(default=(), compare=False)
+
+    @property
+    def created_users(self) -> tuple[str, ...]:
+        return tuple(u for a in self.affiliates for u in a.user_names)

@@ -1,0 +1,70 @@
+"""One Lambda function as the template declares it: the SAM function, its own role (logs scoped
+to its own log group) and its log group with retention."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from troposphere import GetAtt, Ref
+from troposphere.cloudformation import CustomResource
+from troposphere.logs import LogGroup
+from troposphere.serverless import DeadLetterQueue, Environment, Function
+
+from ..config.model import StackConfig
+from . import iam, names
+
+RUNTIME = "python3.12"
+
+
+@dataclass
+class FunctionSpec:
+    logical_id: str
+    handler: str
+    description: str
+    statements: list[dict]
+    timeout: int = 60
+    memory: int = 256
+    environment: dict = field(default_factory=dict)
+    events: dict = field(default_factory=dict)
+    dead_letter_queue: str | None = None  # logical id of an SQS queue
+
+
+def lambda_function(config: StackConfig, spec: FunctionSpec, code_uri: str) -> list:
+    name = names.function_name(config.pipeline_name, spec.logical_id)
+    log_group = LogGroup(names.log_group(spec.logical_id), LogGroupName=f"/aws/lambda/{name}",
+                         RetentionInDays=config.retention.log_retention_days)
+    role = iam.service_role(names.role(spec.logical_id), "lambda.amazonaws.com", "least-privilege",
+                            [_logs_statement(name)] + spec.statements)
+    function = Function(spec.logical_id, FunctionName=name, Description=spec.description,
+                        CodeUri=code_uri, Handler=spec.handler, Runtime=RUNTIME,
+                        Timeout=spec.timeout, MemorySize=spec.memory, Role=GetAtt(role, "Arn"),
+                        DependsOn=[log_group.title])
+    if spec.environment:
+        function.Environment = Environment(Variables=spec.environment)
+    if spec.events:
+        function.Events = spec.events
+    if spec.dead_letter_queue:
+        function.DeadLetterQueue = DeadLetterQueue(Type="SQS", TargetArn=GetAtt(spec.dead_letter_queue, "Arn"))
+    return [log_group, role, function]
+
+
+def _logs_statement(function_name: str) -> dict:
+    group = f"log-group:/aws/lambda/{function_name}"
+    return iam.statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"],
+                         [iam.service_arn("logs", group + ":*")])
+
+
+def relative_code_uri(config: StackConfig, template_dir) -> str:
+    """CodeUri as a path relative to the folder the template is written to."""
+    return os.path.relpath(config.submit.code_uri, template_dir).replace(os.sep, "/")
+
+
+def ref(logical_id: str) -> Ref:
+    return Ref(logical_id)
+
+
+def custom_resource(logical_id: str, resource_type: str, function_id: str, **properties):
+    """A Custom:: resource answered by one of this template's functions."""
+    kind = type(resource_type.replace("::", ""), (CustomResource,),
+                {"resource_type": resource_type, "props": {"ServiceToken": (str, True)}})
+    return kind(logical_id, ServiceToken=iam.arn_of(function_id), **properties)

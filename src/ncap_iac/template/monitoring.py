@@ -1,0 +1,78 @@
+"""Notices and watching: the SNS topic (operators get everything, each lab only its own job
+notices), the dead-letter alarm, and the monitor function fed by EC2 instance state changes."""
+from __future__ import annotations
+
+from troposphere import AWSObject, GetAtt, Output, Ref
+from troposphere.cloudwatch import Alarm, Metric, MetricDataQuery, MetricDimension, MetricStat
+from troposphere.serverless import EventBridgeRuleEvent
+from troposphere.sns import Subscription, Topic
+
+from ..config.model import StackConfig
+from . import iam, names
+from .functions import FunctionSpec, lambda_function
+
+INSTANCE_LOG_PREFIX = "logs/instances/"
+
+
+def resources(config: StackConfig, code_uri: str) -> list[AWSObject]:
+    spec = FunctionSpec(names.MONITOR_FUNCTION, "monitor.handler",
+                        "Records the worker instances' state changes under logs/instances/",
+                        _monitor_statements(config), timeout=30, environment={
+                            "BUCKET_NAME": config.pipeline_name,
+                            "WORKER_GROUP": names.worker_group_name(config.pipeline_name),
+                            "INSTANCE_LOG_PREFIX": INSTANCE_LOG_PREFIX},
+                        events={names.INSTANCE_STATE_EVENT: EventBridgeRuleEvent(Pattern={
+                            "source": ["aws.ec2"],
+                            "detail-type": ["EC2 Instance State-change Notification"]})})
+    return [Topic(names.TOPIC, TopicName=names.topic_name(config.pipeline_name)),
+            *_subscriptions(config), _dead_letter_alarm(config), *lambda_function(config, spec, code_uri)]
+
+
+def outputs(config: StackConfig) -> list[Output]:
+    return [Output("NotificationTopicArn", Description="Job notices and alarms", Value=Ref(names.TOPIC))]
+
+
+def _subscriptions(config: StackConfig) -> list[Subscription]:
+    found = [Subscription(names.operator_subscription(position), TopicArn=Ref(names.TOPIC),
+                          Protocol="email", Endpoint=email)
+             for position, email in enumerate(config.notifications.operator_emails)]
+    if config.notifications.notify_labs:
+        found += [Subscription(names.lab_subscription(a.name), TopicArn=Ref(names.TOPIC), Protocol="email",
+                               Endpoint=a.contact_email, FilterPolicyScope="MessageAttributes",
+                               FilterPolicy={"affiliate": [a.name]})
+                  for a in config.affiliates if a.contact_email]
+    return found
+
+
+def _dead_letter_alarm(config: StackConfig) -> Alarm:
+    metrics = [queue_metric("jobs", names.DEAD_LETTER_QUEUE, "ApproximateNumberOfMessagesVisible", 300),
+               queue_metric("events", names.TRIGGER_DEAD_LETTER_QUEUE, "ApproximateNumberOfMessagesVisible", 300)]
+    return sum_of_queues_alarm(names.DEAD_LETTER_ALARM,
+                               "Jobs or submit events failed every attempt: see the dead-letter queues",
+                               metrics, comparison="GreaterThanThreshold", periods=1, missing="notBreaching",
+                               actions=[Ref(names.TOPIC)])
+
+
+def _monitor_statements(config: StackConfig) -> list[dict]:
+    return [
+        # ec2:DescribeInstances has no resource-level permissions: "*" is the only resource it takes.
+        iam.statement("ReadInstanceType", ["ec2:DescribeInstances"], ["*"]),
+        iam.statement("RecordInstanceStates", ["s3:PutObject"],
+                      [iam.object_arn(config.pipeline_name, INSTANCE_LOG_PREFIX + "*")]),
+    ]
+
+
+def queue_metric(query_id: str, queue_id: str, metric: str, period: int) -> MetricDataQuery:
+    return MetricDataQuery(Id=query_id, ReturnData=False, MetricStat=MetricStat(
+        Metric=Metric(Namespace="AWS/SQS", MetricName=metric,
+                      Dimensions=[MetricDimension(Name="QueueName", Value=GetAtt(queue_id, "QueueName"))]),
+        Period=period, Stat="Maximum"))
+
+
+def sum_of_queues_alarm(logical_id: str, description: str, metrics: list[MetricDataQuery], *,
+                        comparison: str, periods: int, missing: str, actions: list) -> Alarm:
+    total = MetricDataQuery(Id="total", Expression=" + ".join(m.Id for m in metrics),
+                            Label="messages", ReturnData=True)
+    return Alarm(logical_id, AlarmDescription=description, Metrics=[*metrics, total], Threshold=0,
+                 ComparisonOperator=comparison, EvaluationPeriods=periods, TreatMissingData=missing,
+                 AlarmActions=actions)

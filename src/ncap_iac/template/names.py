@@ -1,0 +1,120 @@
+"""Every logical id and every physical name the template uses comes from here.
+
+Logical ids match ^[A-Za-z0-9]+$. Ids made from user-chosen names (affiliates, users) are the
+name in CamelCase with other characters dropped; config checks refuse two names that collide.
+"""
+from __future__ import annotations
+
+import re
+
+BUCKET = "PipelineBucket"
+BUCKET_POLICY = "PipelineBucketPolicy"
+SUBMIT_FUNCTION = "SubmitFunction"
+FOLDERS_FUNCTION = "FoldersFunction"
+CREDENTIALS_FUNCTION = "CredentialsFunction"
+MONITOR_FUNCTION = "MonitorFunction"
+FOLDERS = "AffiliateFolders"
+CREDENTIALS = "UserCredentials"
+JOB_QUEUE = "JobQueue"
+DEAD_LETTER_QUEUE = "JobDeadLetterQueue"
+TRIGGER_DEAD_LETTER_QUEUE = "TriggerDeadLetterQueue"
+INSTANCE_ROLE = "WorkerRole"
+INSTANCE_PROFILE = "WorkerInstanceProfile"
+LAUNCH_TEMPLATE = "WorkerLaunchTemplate"
+WORKER_GROUP = "WorkerGroup"
+SCALE_OUT_POLICY = "ScaleOutPolicy"
+SCALE_IN_POLICY = "ScaleInPolicy"
+SCALE_OUT_ALARM = "QueueBacklogAlarm"
+IDLE_ALARM = "QueueIdleAlarm"
+DEAD_LETTER_ALARM = "DeadLetterAlarm"
+TOPIC = "NotificationTopic"
+QUEUE_POLICY = "QueuesTlsOnly"
+INSTANCE_STATE_EVENT = "InstanceStateChange"
+
+# Suffixes of the Lambda function names: "<PipelineName><suffix>".
+FUNCTION_SUFFIXES = {SUBMIT_FUNCTION: "-submit", FOLDERS_FUNCTION: "-folders",
+                     CREDENTIALS_FUNCTION: "-credentials", MONITOR_FUNCTION: "-monitor"}
+
+
+def camel(name: str) -> str:
+    """'carcealab2' -> 'Carcealab2', 'lab-a.b' -> 'LabAB'."""
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", name))
+
+
+def role(function_id: str) -> str:
+    return f"{function_id}Role"
+
+
+def log_group(function_id: str) -> str:
+    return f"{function_id}LogGroup"
+
+
+def group(affiliate: str) -> str:
+    return f"Group{camel(affiliate)}"
+
+
+def existing_users(affiliate: str) -> str:
+    return f"ExistingUsers{camel(affiliate)}"
+
+
+def user(user_name: str) -> str:
+    return f"User{camel(user_name)}"
+
+
+def console_password(user_name: str) -> str:
+    return f"ConsolePassword{camel(user_name)}"
+
+
+def submit_event(affiliate: str, suffix: str | None = None) -> str:
+    return f"Upload{camel(affiliate)}{camel(suffix or 'Submit')}"
+
+
+def lab_subscription(affiliate: str) -> str:
+    return f"Notices{camel(affiliate)}"
+
+
+def operator_subscription(position: int) -> str:
+    return f"OperatorNotices{position}"
+
+
+def secret_arn_attribute(user_name: str) -> str:
+    """Attribute of the credentials custom resource holding the ARN of a user's secret."""
+    return f"SecretArn{camel(user_name)}"
+
+
+def secret_output(user_name: str) -> str:
+    return f"CredentialsSecret{camel(user_name)}"
+
+
+# Physical names -----------------------------------------------------------------------------
+
+def function_name(pipeline: str, function_id: str) -> str:
+    return pipeline + FUNCTION_SUFFIXES[function_id]
+
+
+def group_name(pipeline: str, affiliate: str) -> str:
+    return f"{pipeline}-{affiliate}"
+
+
+def queue_name(pipeline: str, fifo: bool, dead_letter: bool = False) -> str:
+    return f"{pipeline}-jobs{'-dead' if dead_letter else ''}{'.fifo' if fifo else ''}"
+
+
+def trigger_dead_letter_queue_name(pipeline: str) -> str:
+    return f"{pipeline}-trigger-dead"
+
+
+def topic_name(pipeline: str) -> str:
+    return f"{pipeline}-notices"
+
+
+def user_path(pipeline: str) -> str:
+    return f"/ncap/{pipeline}/"
+
+
+def secret_name(pipeline: str, user_name: str) -> str:
+    return f"ncap/{pipeline}/{user_name}"
+
+
+def worker_group_name(pipeline: str) -> str:
+    return f"{pipeline}-workers"

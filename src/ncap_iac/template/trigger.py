@@ -1,0 +1,77 @@
+"""The submit function: S3 uploads (a submit.json, or the files of a fileset) become queued jobs."""
+from __future__ import annotations
+
+from troposphere import AWSObject, GetAtt, Ref
+from troposphere.s3 import Filter, Rules, S3Key
+from troposphere.serverless import S3Event
+
+from ..config.model import StackConfig
+from . import iam, names
+from .functions import FunctionSpec, lambda_function
+from .queue import job_queue_arn
+
+MAX_SUBMIT_BYTES = 262144  # 256 KiB
+
+
+def resources(config: StackConfig, code_uri: str) -> list[AWSObject]:
+    spec = FunctionSpec(names.SUBMIT_FUNCTION, config.submit.handler,
+                        "Checks each lab's submissions and queues their jobs",
+                        _statements(config), timeout=config.submit.timeout,
+                        environment=environment(config), events=_events(config),
+                        dead_letter_queue=names.TRIGGER_DEAD_LETTER_QUEUE)
+    return lambda_function(config, spec, code_uri)
+
+
+def environment(config: StackConfig) -> dict:
+    folders, trigger = config.folders, config.trigger
+    variables = {
+        "BUCKET_NAME": config.pipeline_name,
+        "QUEUE_URL": Ref(names.JOB_QUEUE),
+        "QUEUE_FIFO": str(config.queue.fifo).lower(),
+        "TOPIC_ARN": Ref(names.TOPIC),
+        "TRIGGER_MODE": trigger.mode,
+        "FILESET_SUFFIXES": ",".join(trigger.suffixes),
+        "INPUTS_FOLDER": folders.inputs, "CONFIGS_FOLDER": folders.configs,
+        "SUBMISSIONS_FOLDER": folders.submissions, "RESULTS_FOLDER": folders.results,
+        "LOGS_FOLDER": folders.logs,
+        "MAX_SUBMIT_BYTES": str(MAX_SUBMIT_BYTES),
+    }
+    if config.submit.default_config_name:
+        variables["DEFAULT_CONFIG_NAME"] = config.submit.default_config_name
+    if config.submit.missing_config_error:
+        variables["MISSING_CONFIG_ERROR"] = config.submit.missing_config_error
+    return variables
+
+
+def _events(config: StackConfig) -> dict:
+    folders, events = config.folders, {}
+    for affiliate in config.affiliates:
+        if config.trigger.mode == "fileset":
+            for suffix in config.trigger.suffixes:
+                events[names.submit_event(affiliate.name, suffix)] = _s3_event(
+                    f"{affiliate.name}/{folders.inputs}/", suffix)
+        else:
+            events[names.submit_event(affiliate.name)] = _s3_event(
+                f"{affiliate.name}/{folders.submissions}/", "submit.json")
+    return events
+
+
+def _s3_event(prefix: str, suffix: str) -> S3Event:
+    rules = [Rules(Name="prefix", Value=prefix), Rules(Name="suffix", Value=suffix)]
+    return S3Event(Bucket=Ref(names.BUCKET), Events=["s3:ObjectCreated:*"],
+                   Filter=Filter(S3Key=S3Key(Rules=rules)))
+
+
+def _statements(config: StackConfig) -> list[dict]:
+    bucket, f = config.pipeline_name, config.folders
+    readable = [f.inputs, f.configs, f.submissions, f.results]
+    return [
+        iam.statement("ListBucket", ["s3:ListBucket"], [iam.bucket_arn(bucket)]),
+        iam.statement("ReadLabFolders", ["s3:GetObject"],
+                      [iam.object_arn(bucket, f"*/{folder}/*") for folder in readable]),
+        iam.statement("WriteJobStatus", ["s3:PutObject"], [iam.object_arn(bucket, f"*/{f.results}/*")]),
+        iam.statement("QueueJobs", ["sqs:SendMessage"], [job_queue_arn(config)]),
+        iam.statement("KeepFailedEvents", ["sqs:SendMessage"],
+                      [GetAtt(names.TRIGGER_DEAD_LETTER_QUEUE, "Arn")]),
+        iam.statement("NotifyLabs", ["sns:Publish"], [Ref(names.TOPIC)]),
+    ]

@@ -38,8 +38,8 @@ def compile_config(config: StackConfig, template_dir: Path) -> Compiled:
 def template_path(config_path: Path, out: str | Path | None) -> Path:
     if out is None:
         return config_path.resolve().parent / TEMPLATE_NAME
-    out = Path(out)
-    return (out / TEMPLATE_NAME if out.is_dir() else out).resolve()
+    as_folder = str(out).endswith(("/", os.sep)) or Path(out).is_dir()
+    return (Path(out) / TEMPLATE_NAME if as_folder else Path(out)).resolve()
 
 
 def compile_file(config_path: str | Path, out: str | Path | None = None) -> tuple[Compiled, Path]:

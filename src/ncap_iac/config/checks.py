@@ -33,6 +33,7 @@ UNUSED_NCAP_KEYS = {
     ("Lambda", "LambdaConfig", "WORKING_DIRECTORY"): "NCAP marks it as not working; ignored "
                                                       "(the command runs in the job's working folder)",
 }
+RESERVED_AFFILIATE_NAMES = ("logs",)
 UNUSED_AFFILIATE_KEYS = ("UserInput", "PipelinePath", "PipelineDir")
 
 Check = Callable[[dict], Iterator[Issue]]
@@ -105,6 +106,19 @@ def check_worker_settings(doc: dict) -> Iterator[Issue]:
                                           f"(or Lambda.LambdaConfig.{old})")
 
 
+def check_security_groups(doc: dict) -> Iterator[Issue]:
+    groups = _obj(doc.get("Workers")).get("SecurityGroups", lambda_config(doc).get("SECURITY_GROUPS"))
+    where = "Workers.SecurityGroups" if "SecurityGroups" in _obj(doc.get("Workers")) \
+        else "Lambda.LambdaConfig.SECURITY_GROUPS"
+    texts = [groups] if isinstance(groups, str) else [g for g in _list(groups) if isinstance(g, str)]
+    named = [g for g in texts if not g.startswith("sg-")]
+    if named and len(named) < len(texts):
+        yield Issue(where, "give security group ids (sg-...) or names, not both")
+    if named and _list(_obj(doc.get("Workers")).get("Subnets")):
+        yield Issue(where, "security group names work only in the default VPC; with Workers.Subnets "
+                           "give ids (sg-...)")
+
+
 def check_affiliates(doc: dict) -> Iterator[Issue]:
     pipeline = doc.get("PipelineName") if isinstance(doc.get("PipelineName"), str) else ""
     seen: dict[str, int] = {}
@@ -118,6 +132,9 @@ def check_affiliates(doc: dict) -> Iterator[Issue]:
             yield Issue(path, "must be 1-63 letters, digits, '_', '.' or '-', starting with a letter "
                               f"or digit (got {name!r})")
             continue
+        if name.lower() in RESERVED_AFFILIATE_NAMES:
+            yield Issue(path, f"'{name}' is reserved: the bucket's top-level {name}/ folder holds "
+                              "the pipeline's own records")
         if len(names.group_name(pipeline, name)) > 128:
             yield Issue(path, f"IAM group name '{names.group_name(pipeline, name)}' would exceed 128 characters")
         yield from _unique(seen, ids, name, index, path, names.group(name), "affiliate")
@@ -248,7 +265,7 @@ def check_folders(doc: dict) -> Iterator[Issue]:
 
 
 CHECKS: tuple[Check, ...] = (
-    check_pipeline_name, check_region, check_worker_settings, check_affiliates, check_user_names,
+    check_pipeline_name, check_region, check_worker_settings, check_security_groups, check_affiliates, check_user_names,
     check_affiliate_has_users, check_emails, check_scaling, check_queue, check_trigger, check_folders,
 )
 

@@ -33,8 +33,6 @@ def load_document(doc: Any, base_dir: Path, source: Path | None = None) -> Stack
 
 def validate_document(doc: Any, base_dir: Path) -> tuple[list[Issue], list[Issue]]:
     """Return (problems, warnings). Problems come from the schema, the named checks and CodeUri."""
-    from .schema import schema_issues
-
     issues = schema_issues(doc)
     if not isinstance(doc, dict):
         return issues, []

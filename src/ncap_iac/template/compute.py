@@ -10,7 +10,7 @@ from troposphere.autoscaling import (AutoScalingGroup, InstancesDistribution, La
                                      LaunchTemplateSpecification, MixedInstancesPolicy, Tags)
 from troposphere.autoscaling import ScalingPolicy, StepAdjustments
 from troposphere.cloudwatch import Alarm, MetricDimension
-from troposphere.ec2 import (BlockDeviceMapping, EBSBlockDevice, IamInstanceProfile,
+from troposphere.ec2 import (EBSBlockDevice, IamInstanceProfile, LaunchTemplateBlockDeviceMapping,
                              LaunchTemplateData, MetadataOptions)
 from troposphere.iam import InstanceProfile
 
@@ -67,7 +67,7 @@ def _launch_template(config: StackConfig) -> AWSObject:
         IamInstanceProfile=IamInstanceProfile(Arn=GetAtt(names.INSTANCE_PROFILE, "Arn")),
         MetadataOptions=MetadataOptions(HttpTokens="required", HttpEndpoint="enabled",
                                         HttpPutResponseHopLimit=1),
-        BlockDeviceMappings=[BlockDeviceMapping(DeviceName=w.root_device_name, Ebs=EBSBlockDevice(
+        BlockDeviceMappings=[LaunchTemplateBlockDeviceMapping(DeviceName=w.root_device_name, Ebs=EBSBlockDevice(
             Encrypted=True, VolumeSize=w.volume_size_gib, VolumeType="gp3", DeleteOnTermination=True))],
         InstanceInitiatedShutdownBehavior=w.shutdown_behavior,
         UserData=user_data(config))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from troposphere import AWSObject, GetAtt, Output, Ref
 from troposphere.cloudwatch import Alarm, Metric, MetricDataQuery, MetricDimension, MetricStat
 from troposphere.serverless import EventBridgeRuleEvent
-from troposphere.sns import Subscription, Topic
+from troposphere.sns import SubscriptionResource as Subscription, Topic
 
 from ..config.model import StackConfig
 from . import iam, names
@@ -21,7 +21,7 @@ def resources(config: StackConfig, code_uri: str) -> list[AWSObject]:
                             "BUCKET_NAME": config.pipeline_name,
                             "WORKER_GROUP": names.worker_group_name(config.pipeline_name),
                             "INSTANCE_LOG_PREFIX": INSTANCE_LOG_PREFIX},
-                        events={names.INSTANCE_STATE_EVENT: EventBridgeRuleEvent(Pattern={
+                        events={names.INSTANCE_STATE_EVENT: EventBridgeRuleEvent(names.INSTANCE_STATE_EVENT, Pattern={
                             "source": ["aws.ec2"],
                             "detail-type": ["EC2 Instance State-change Notification"]})})
     return [Topic(names.TOPIC, TopicName=names.topic_name(config.pipeline_name)),

@@ -48,17 +48,17 @@ def _events(config: StackConfig) -> dict:
     for affiliate in config.affiliates:
         if config.trigger.mode == "fileset":
             for suffix in config.trigger.suffixes:
-                events[names.submit_event(affiliate.name, suffix)] = _s3_event(
-                    f"{affiliate.name}/{folders.inputs}/", suffix)
+                event = names.submit_event(affiliate.name, suffix)
+                events[event] = _s3_event(event, f"{affiliate.name}/{folders.inputs}/", suffix)
         else:
-            events[names.submit_event(affiliate.name)] = _s3_event(
-                f"{affiliate.name}/{folders.submissions}/", "submit.json")
+            event = names.submit_event(affiliate.name)
+            events[event] = _s3_event(event, f"{affiliate.name}/{folders.submissions}/", "submit.json")
     return events
 
 
-def _s3_event(prefix: str, suffix: str) -> S3Event:
+def _s3_event(title: str, prefix: str, suffix: str) -> S3Event:
     rules = [Rules(Name="prefix", Value=prefix), Rules(Name="suffix", Value=suffix)]
-    return S3Event(Bucket=Ref(names.BUCKET), Events=["s3:ObjectCreated:*"],
+    return S3Event(title, Bucket=Ref(names.BUCKET), Events=["s3:ObjectCreated:*"],
                    Filter=Filter(S3Key=S3Key(Rules=rules)))
 
 

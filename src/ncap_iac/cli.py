@@ -1,0 +1,100 @@
+"""The `ncap` command: parse arguments, call the library, print. Errors a user can fix are printed
+as clean lines with exit code 1; --debug shows the traceback instead."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import NcapError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ncap", description="Lab analysis pipelines on AWS, written as code: validate a "
+        "stack_config.json, compile it to an AWS SAM template, lint it. No AWS credentials needed.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    validate = commands.add_parser("validate", help="check a stack_config.json, reporting every problem")
+    validate.add_argument("config", help="path to stack_config.json")
+    compile_ = commands.add_parser(
+        "compile", help="compile a stack_config.json to compiled_template.json and samconfig.toml",
+        description="Writes compiled_template.json beside the config (or to -o) and a samconfig.toml "
+                    "next to it, so `sam build && sam deploy --guided` work from that folder.")
+    compile_.add_argument("config", help="path to stack_config.json")
+    compile_.add_argument("-o", "--output", help="template file or folder to write to")
+    lint = commands.add_parser("lint", help="run cfn-lint on a config (compiled in memory) or a template")
+    lint.add_argument("path", help="a stack_config.json or a compiled template (JSON)")
+    lint.add_argument("--region", help="region to lint for (default: the config's REGION, else us-east-1)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handlers = {"validate": _validate, "compile": _compile, "lint": _lint}
+    try:
+        return handlers[args.command](args)
+    except NcapError as exc:
+        if args.debug:
+            raise
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _print_warnings(config) -> None:
+    for warning in config.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
+def _validate(args) -> int:
+    from .config import load
+
+    config = load(args.config)
+    _print_warnings(config)
+    users = len(config.created_users)
+    print(f"{args.config}: valid: pipeline {config.pipeline_name} in {config.region}, "
+          f"{len(config.affiliates)} labs, {users} users to create")
+    return 0
+
+
+def _compile(args) -> int:
+    from .compiler import SAMCONFIG_NAME, compile_file
+
+    compiled, target = compile_file(args.config, args.output)
+    _print_warnings(compiled.config)
+    print(f"wrote {target} ({compiled.resource_count} resources after the SAM transform) "
+          f"and {target.parent / SAMCONFIG_NAME}")
+    return 0
+
+
+def _lint(args) -> int:
+    from .lint import lint_template
+
+    template, region = _template_for_lint(Path(args.path))
+    findings = lint_template(template, args.region or region)
+    for finding in findings:
+        print(finding)
+    failing = [f for f in findings if f.level in ("error", "warning")]
+    print(f"{args.path}: {len(failing)} errors and warnings, {len(findings) - len(failing)} notes")
+    return 1 if failing else 0
+
+
+def _template_for_lint(path: Path) -> tuple[dict, str]:
+    from .compiler import compile_config, template_path
+    from .config.load import load_document, read_document
+
+    document = read_document(path)
+    if isinstance(document, dict) and "Resources" in document:
+        return document, "us-east-1"
+    config = load_document(document, path.resolve().parent, source=path)
+    compiled = compile_config(config, template_path(path, None).parent)
+    return compiled.template, config.region
+
+
+if __name__ == "__main__":
+    sys.exit(main())

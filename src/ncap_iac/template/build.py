@@ -1,9 +1,13 @@
-"""Orchestrates the concern modules into one SAM template. Pure: no I/O, no AWS."""
+"""Orchestrates the concern modules into one SAM template. Pure: no I/O, no AWS.
+
+The template dict is assembled here rather than by troposphere's Template, whose own resource and
+output caps would fire before limits.py can say by how much a config exceeds CloudFormation's.
+"""
 from __future__ import annotations
 
 import json
 
-from troposphere import Template
+from troposphere import AWSObject, Output
 
 from ..config.model import StackConfig
 from . import compute, identity, monitoring, queue, storage, trigger
@@ -14,18 +18,26 @@ SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 def build_template(config: StackConfig, code_uri: str) -> dict:
     """The compiled template as a dict. code_uri is the Lambda code folder relative to where the
     template will be written."""
-    template = Template(Description=description(config))
-    template.set_version("2010-09-09")
-    template.set_transform(SAM_TRANSFORM)
-    template.add_resource(storage.resources(config, code_uri))
-    template.add_resource(identity.resources(config, code_uri))
-    template.add_resource(queue.resources(config))
-    template.add_resource(trigger.resources(config, code_uri))
-    template.add_resource(compute.resources(config))
-    template.add_resource(monitoring.resources(config, code_uri))
-    for module in (storage, identity, queue, compute, monitoring):
-        template.add_output(module.outputs(config))
-    return template.to_dict()
+    resources = [*storage.resources(config, code_uri), *identity.resources(config, code_uri),
+                 *queue.resources(config), *trigger.resources(config, code_uri),
+                 *compute.resources(config), *monitoring.resources(config, code_uri)]
+    outputs = [o for module in (storage, identity, queue, compute, monitoring) for o in module.outputs(config)]
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Transform": SAM_TRANSFORM,
+        "Description": description(config),
+        "Resources": _by_title(resources),
+        "Outputs": _by_title(outputs),
+    }
+
+
+def _by_title(objects: list[AWSObject | Output]) -> dict:
+    result = {}
+    for obj in objects:
+        if obj.title in result:
+            raise ValueError(f"logical id {obj.title} declared twice")
+        result[obj.title] = obj.to_dict()
+    return result
 
 
 def description(config: StackConfig) -> str:

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import NcapError
+from .errors import ConfigError, NcapError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         for line in exc.lines():
             print(line, file=sys.stderr)
+        if isinstance(exc, ConfigError) and len(exc.issues) > 1:
+            print(f"{len(exc.issues)} problems found; nothing was written", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

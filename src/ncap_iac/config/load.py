@@ -38,11 +38,12 @@ def validate_document(doc: Any, base_dir: Path) -> tuple[list[Issue], list[Issue
         return issues, []
     issues += checks.run_checks(doc)
     issues += _code_uri_issues(doc, base_dir)
-    return _dedupe(issues), checks.warnings(doc)
+    return _ordered(issues), checks.warnings(doc)
 
 
-def _dedupe(issues: list[Issue]) -> list[Issue]:
-    return list(dict.fromkeys(issues))
+def _ordered(issues: list[Issue]) -> list[Issue]:
+    """Each problem once, in document-path order."""
+    return sorted(dict.fromkeys(issues), key=lambda i: i.path)
 
 
 # Reading ------------------------------------------------------------------------------------

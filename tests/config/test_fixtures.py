@@ -1,0 +1,48 @@
+"""Fixture configs per scenario: invalid ones report exactly the expected JSON paths, typos get
+"did you mean", valid ones load."""
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES
+from ncap_iac.config import load
+from ncap_iac.errors import ConfigError
+
+
+def _cases(kind: str) -> list[Path]:
+    return sorted((FIXTURES / kind).glob("*.json"))
+
+
+def _expected(path: Path) -> list[tuple[str, str]]:
+    lines = path.with_suffix(".expected").read_text().splitlines()
+    return [tuple((line.split("\t") + [""])[:2]) for line in lines if line.strip()]
+
+
+@pytest.mark.parametrize("path", _cases("invalid"), ids=lambda p: p.stem)
+def test_invalid_config_reports_exactly_the_expected_paths(path):
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    assert sorted(caught.value.paths) == sorted(p for p, _ in _expected(path))
+
+
+@pytest.mark.parametrize("path", _cases("typo"), ids=lambda p: p.stem)
+def test_typo_gets_did_you_mean(path):
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    reported = {(i.path, i.message) for i in caught.value.issues}
+    assert sorted(p for p, _ in reported) == sorted(p for p, _ in _expected(path))
+    for expected_path, hint in _expected(path):
+        assert any(p == expected_path and hint in m for p, m in reported), (expected_path, hint)
+
+
+@pytest.mark.parametrize("path", _cases("valid"), ids=lambda p: p.stem)
+def test_valid_config_loads(path):
+    config = load(path)
+    assert config.pipeline_name == path.stem
+
+
+def test_every_problem_is_reported_once_in_path_order():
+    with pytest.raises(ConfigError) as caught:
+        load(FIXTURES / "invalid" / "bad-values.json")
+    paths = caught.value.paths
+    assert paths == sorted(paths) and len(paths) == len(set(paths))

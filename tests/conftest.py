@@ -1,0 +1,37 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TESTS = REPO / "tests"
+sys.path.insert(0, str(TESTS))  # factories
+FIXTURES = TESTS / "fixtures" / "configs"
+EXAMPLES = sorted(p.parent.name for p in (REPO / "pipelines").glob("*/stack_config.json"))
+
+
+def example_config(name: str) -> Path:
+    return REPO / "pipelines" / name / "stack_config.json"
+
+
+def golden_sources() -> dict[str, Path]:
+    """Every config with a golden template: the example pipelines and the valid fixtures."""
+    sources = {f"pipeline-{name}": example_config(name) for name in EXAMPLES}
+    sources.update({f"fixture-{p.stem}": p for p in sorted((FIXTURES / "valid").glob("*.json"))})
+    return sources
+
+
+@pytest.fixture
+def compile_doc(tmp_path):
+    """Compile an in-memory config as if it were written to tmp_path/stack_config.json."""
+    from ncap_iac.compiler import compile_config
+    from ncap_iac.config import load_document
+
+    def run(doc: dict):
+        return compile_config(load_document(doc, tmp_path), tmp_path)
+
+    return run
+
+
+# The examples and valid fixtures that the external tools check.
+SOURCES_FOR_TOOLS = golden_sources()

@@ -1,0 +1,33 @@
+"""Every example pipeline and valid fixture compiles to its reviewed golden template.
+After an intended change: `make goldens` and review `git diff tests/goldens`."""
+import json
+
+import pytest
+
+from conftest import TESTS, golden_sources
+from ncap_iac.compiler import compile_config
+from ncap_iac.config import load
+
+SOURCES = golden_sources()
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_compiles_to_golden(name):
+    source = SOURCES[name]
+    compiled = compile_config(load(source), source.parent)
+    golden = json.loads((TESTS / "goldens" / f"{name}.json").read_text())
+    assert compiled.template == golden, f"{name} differs from its golden: run `make goldens` and review the diff"
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_output_is_deterministic(name):
+    source = SOURCES[name]
+    first = compile_config(load(source), source.parent).body
+    second = compile_config(load(source), source.parent).body
+    assert first == second
+    assert first == json.dumps(json.loads(first), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def test_every_golden_has_a_source():
+    stored = {p.stem for p in (TESTS / "goldens").glob("*.json")}
+    assert stored == set(SOURCES)

@@ -258,7 +258,9 @@ def check_folders(doc: dict) -> Iterator[Issue]:
     fixed = {"configs", "submissions"}
     seen: set[str] = set()
     for key, folder in chosen.items():
-        if isinstance(folder, str) and (folder in seen or folder in fixed):
+        if not isinstance(folder, str):
+            continue
+        if folder in seen or folder in fixed:
             yield Issue(f"Lambda.LambdaConfig.{key}", f"folder name '{folder}' is already used "
                                                       "by another folder of the lab")
         seen.add(folder)

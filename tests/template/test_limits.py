@@ -1,0 +1,49 @@
+"""CloudFormation quotas: 50 labs of 5 users fit; a config beyond 500 resources or 1 MB is refused
+with the limit and the excess named."""
+import pytest
+
+from factories import many_labs_config
+from ncap_iac.errors import TemplateLimitError
+from ncap_iac.template.limits import MAX_RESOURCES, check_limits, deployed_resource_count
+
+
+def test_fifty_labs_of_five_users_compile_within_limits(compile_doc):
+    compiled = compile_doc(many_labs_config(50, 5))
+    assert len(compiled.config.created_users) == 250
+    assert compiled.resource_count <= MAX_RESOURCES
+    assert len(compiled.template["Outputs"]) <= 200
+
+
+def test_too_many_resources_is_refused_with_the_excess(compile_doc):
+    with pytest.raises(TemplateLimitError) as caught:
+        compile_doc(many_labs_config(100, 5))
+    message = str(caught.value)
+    expected = deployed_resource_count_for(100, 5, compile_doc)
+    assert f"{expected} resources" in message and f"({expected - 500} too many)" in message
+
+
+def deployed_resource_count_for(labs, users, compile_doc):
+    """The count the refusal reports, derived from the 50x5 template's per-lab and per-user cost."""
+    base = compile_doc(many_labs_config(1, 1)).resource_count
+    per_lab = compile_doc(many_labs_config(2, 1)).resource_count - base
+    per_user = compile_doc(many_labs_config(1, 2)).resource_count - base
+    return base + (labs - 1) * per_lab + (labs * users - labs) * per_user
+
+
+def test_template_over_one_megabyte_is_refused():
+    template = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}, "Outputs": {}}
+    body = "x" * 1_000_123
+    with pytest.raises(TemplateLimitError, match=r"1,000,123 bytes; CloudFormation allows 1,000,000 \(123 bytes too many\)"):
+        check_limits(template, body)
+
+
+def test_too_many_outputs_is_refused():
+    template = {"Resources": {}, "Outputs": {f"O{i}": {"Value": "v"} for i in range(201)}}
+    with pytest.raises(TemplateLimitError, match=r"201 outputs; CloudFormation allows 200 \(1 too many\)"):
+        check_limits(template, "{}")
+
+
+def test_sam_events_are_counted_as_the_resources_they_become():
+    function = {"Type": "AWS::Serverless::Function", "Properties": {"Events": {
+        "A": {"Type": "S3"}, "B": {"Type": "EventBridgeRule"}}}}
+    assert deployed_resource_count({"Resources": {"F": function}}) == 1 + 1 + 2

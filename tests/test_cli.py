@@ -1,0 +1,286 @@
+"""The `ncap` command as users run it: a real subprocess, checked for exit codes, the lines on
+stdout/stderr, and the files it writes (or does not write)."""
+import json
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLES, FIXTURES, REPO, example_config
+from factories import many_labs_config
+
+NCAP = [sys.executable, "-m", "ncap_iac.cli"]
+NCAP_SCRIPT = Path(sys.executable).with_name("ncap")
+CONFIG_HANDLER = REPO / "template_utils" / "config_handler.py"
+LAMBDA_REPO = REPO / "lambda_repo"
+TEMPLATE, SAMCONFIG = "compiled_template.json", "samconfig.toml"
+CAPABILITIES = "CAPABILITY_NAMED_IAM CAPABILITY_AUTO_EXPAND"
+
+VALID = {f"example-{n}": example_config(n) for n in EXAMPLES}
+VALID.update({f"fixture-{p.stem}": p for p in sorted((FIXTURES / "valid").glob("*.json"))})
+INVALID = {f"{p.parent.name}-{p.stem}": p for p in sorted(FIXTURES.glob("*/*.json"))
+           if p.with_suffix(".expected").exists()}
+
+
+def run(*args, cwd=REPO, command=NCAP):
+    return subprocess.run([*command, *map(str, args)], cwd=cwd, capture_output=True,
+                          encoding="utf-8", errors="replace", timeout=120)
+
+
+def ncap(*args, cwd=REPO):
+    return run(*args, cwd=cwd)
+
+
+def assert_no_traceback(result):
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+
+
+def assert_clean_failure(result, n_lines=1):
+    """Exit 1, n_lines on stderr, nothing on stdout, no traceback."""
+    assert_no_traceback(result)
+    assert result.returncode == 1, result.stderr
+    assert len(result.stderr.splitlines()) == n_lines, result.stderr
+    assert result.stdout == ""
+
+
+def expected_paths(config: Path) -> list[str]:
+    text = config.with_suffix(".expected").read_text()
+    return [line.split("\t")[0] for line in text.splitlines()]
+
+
+def copy_config(source: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(source, folder / "stack_config.json"))
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+def code_uris(template_file: Path) -> list[Path]:
+    """Every CodeUri of the written template, resolved relative to the template's folder."""
+    resources = json.loads(template_file.read_text())["Resources"].values()
+    uris = [r["Properties"]["CodeUri"] for r in resources if "CodeUri" in r.get("Properties", {})]
+    return [(template_file.parent / uri).resolve() for uri in uris]
+
+
+# validate -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("config", VALID.values(), ids=VALID.keys())
+def test_validate_accepts_valid_config(config):
+    result = ncap("validate", config)
+    assert_no_traceback(result)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 1 and result.stdout.startswith(f"{config}: valid: ")
+    assert all(line.startswith("warning: ") for line in result.stderr.splitlines()), result.stderr
+
+
+def test_validate_prints_seed_config_warnings_on_stderr():
+    result = ncap("validate", example_config("ncap-dlc"))
+    assert result.returncode == 0
+    warnings = result.stderr.splitlines()
+    assert warnings and all(w.startswith("warning: ") for w in warnings), result.stderr
+    assert any("Lambda.LambdaConfig.IAM_ROLE" in w for w in warnings)
+    assert "warning" not in result.stdout
+
+
+@pytest.mark.parametrize("config", INVALID.values(), ids=INVALID.keys())
+def test_validate_reports_one_line_per_problem(config):
+    result = ncap("validate", config)
+    expected = expected_paths(config)
+    summary = [f"{len(expected)} problems found; nothing was written"] if len(expected) > 1 else []
+    assert_clean_failure(result, n_lines=len(expected) + len(summary))
+    problems = result.stderr.splitlines()[:len(expected)]
+    assert result.stderr.splitlines()[len(expected):] == summary
+    assert sorted(line.split(": ", 1)[0] for line in problems) == sorted(expected)
+    for path, line in zip(sorted(expected), sorted(problems)):
+        assert line.startswith(f"{path}: ") and line[len(path) + 2:].strip(), line
+
+
+# unreadable files ------------------------------------------------------------------------------
+
+BAD_FILES = {
+    "missing-file": None,
+    "empty-file": b"",
+    "folder": "folder",
+    "not-utf8": b'{"PipelineName": "\xff\xfe"}',
+    "invalid-json": b'{"PipelineName": ',
+    "top-level-list": b'[{"PipelineName": "x"}]',
+}
+
+
+def make_bad_file(tmp_path: Path, kind: str) -> Path:
+    path = tmp_path / "cfg" / "stack_config.json"
+    path.parent.mkdir()
+    content = BAD_FILES[kind]
+    if content == "folder":
+        path.mkdir()
+    elif content is not None:
+        path.write_bytes(content)
+    return path
+
+
+@pytest.mark.parametrize("command", ["validate", "compile"])
+@pytest.mark.parametrize("kind", BAD_FILES)
+def test_bad_file_is_one_clean_line(tmp_path, kind, command):
+    path = make_bad_file(tmp_path, kind)
+    before = files_in(tmp_path)
+    assert_clean_failure(ncap(command, path))
+    assert files_in(tmp_path) == before
+
+
+# compile ---------------------------------------------------------------------------------------
+
+OUTPUTS = {"default": (None, "cfg"), "folder": ("out/dir/", "out/dir"),
+           "file": ("out/custom.json", "out")}
+
+
+@pytest.mark.parametrize("output", OUTPUTS, ids=[f"output-{o}" for o in OUTPUTS])
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_compile_writes_template_and_samconfig(tmp_path, name, output):
+    """-o is given relative to the working folder, as users type it."""
+    config = copy_config(example_config(name), tmp_path / "cfg")
+    out, folder = OUTPUTS[output]
+    result = ncap("compile", config, *(["-o", out] if out else []), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert_no_traceback(result)
+    template = tmp_path / folder / (Path(out).name if output == "file" else TEMPLATE)
+    assert template.is_file() and (template.parent / SAMCONFIG).is_file()
+    assert set(code_uris(template)) == {LAMBDA_REPO}
+    doc = json.loads(config.read_text())
+    sam = tomllib.loads((template.parent / SAMCONFIG).read_text())["default"]
+    assert sam["global"]["parameters"] == {"stack_name": doc["PipelineName"],
+                                           "region": doc["REGION"]}
+    assert sam["deploy"]["parameters"]["capabilities"] == CAPABILITIES
+    assert sam["build"]["parameters"]["template_file"] == template.name
+
+
+def test_seed_config_lambda_code_means_project_lambda_repo(tmp_path):
+    config = copy_config(example_config("ncap-dlc"), tmp_path / "seed")
+    assert json.loads(config.read_text())["Lambda"]["CodeUri"] == "lambda_code"
+    assert ncap("compile", config).returncode == 0
+    uris = code_uris(tmp_path / "seed" / TEMPLATE)
+    assert uris and set(uris) == {LAMBDA_REPO}
+
+
+@pytest.mark.parametrize("config", INVALID.values(), ids=INVALID.keys())
+def test_compile_invalid_config_writes_nothing(tmp_path, config):
+    copy = copy_config(config, tmp_path / "cfg")
+    result = ncap("compile", copy, "-o", f"{tmp_path}/out/")
+    assert result.returncode == 1 and "nothing was written" in result.stderr
+    assert_no_traceback(result)
+    assert files_in(tmp_path) == ["cfg/stack_config.json"]
+
+
+def test_compile_gives_same_template_from_any_working_directory(tmp_path):
+    config = copy_config(example_config("cis-imu"), tmp_path / "cfg")
+    (tmp_path / "elsewhere").mkdir()
+    bodies = []
+    runs = [(REPO, config), (tmp_path / "elsewhere", config), (tmp_path, "cfg/stack_config.json")]
+    for cwd, path in runs:
+        assert ncap("compile", path, cwd=cwd).returncode == 0
+        bodies.append((tmp_path / "cfg" / TEMPLATE).read_text())
+        (tmp_path / "cfg" / TEMPLATE).unlink()
+    assert bodies[0] == bodies[1] == bodies[2]
+
+
+@pytest.mark.parametrize("command", ["compile", "lint"])
+def test_too_many_resources_is_one_clean_line(tmp_path, command):
+    config = tmp_path / "stack_config.json"
+    config.write_text(json.dumps(many_labs_config(100, 5)))
+    result = ncap(command, config)
+    assert_clean_failure(result)
+    assert "500" in result.stderr and "too many" in result.stderr
+    assert files_in(tmp_path) == ["stack_config.json"]
+
+
+# config_handler.py -----------------------------------------------------------------------------
+
+def test_config_handler_matches_ncap_compile(tmp_path):
+    config = copy_config(example_config("ncap-dlc"), tmp_path / "cfg")
+    (tmp_path / "elsewhere").mkdir()
+    handler = run(CONFIG_HANDLER, config, cwd=tmp_path / "elsewhere", command=[sys.executable])
+    assert handler.returncode == 0, handler.stderr
+    from_handler = (tmp_path / "cfg" / TEMPLATE).read_text()
+    assert ncap("compile", config).returncode == 0
+    assert (tmp_path / "cfg" / TEMPLATE).read_text() == from_handler
+    assert files_in(tmp_path) == ["cfg/compiled_template.json", "cfg/samconfig.toml",
+                                  "cfg/stack_config.json"]
+
+
+def test_config_handler_help(tmp_path):
+    result = run(CONFIG_HANDLER, "--help", cwd=tmp_path, command=[sys.executable])
+    assert result.returncode == 0 and "config_handler.py" in result.stdout
+
+
+# lint ------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def compiled_template(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("lint")
+    config = copy_config(example_config("cis-imu"), folder)
+    assert ncap("compile", config).returncode == 0
+    return folder / TEMPLATE
+
+
+@pytest.mark.parametrize("source", ["config", "template"])
+def test_lint_passes_examples(source, compiled_template):
+    target = example_config("local-demo") if source == "config" else compiled_template
+    result = ncap("lint", target)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 errors and warnings" in result.stdout
+
+
+def test_lint_fails_a_broken_template(tmp_path, compiled_template):
+    template = json.loads(compiled_template.read_text())
+    template["Resources"]["JobQueue"]["Properties"]["VisibilityTimeout"] = 99999
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(template))
+    result = ncap("lint", broken)
+    assert result.returncode == 1
+    assert "E3034" in result.stdout
+    assert_no_traceback(result)
+
+
+def test_lint_unknown_region_is_one_clean_line(tmp_path):
+    (tmp_path / "template.json").write_text(json.dumps({"Resources": {}}))
+    assert_clean_failure(ncap("lint", tmp_path / "template.json", "--region", "us-eats-1"))
+
+
+# --debug, --help and usage errors ---------------------------------------------------------------
+
+def test_debug_shows_traceback():
+    result = ncap("--debug", "validate", FIXTURES / "invalid" / "missing.json")
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr and "ConfigError" in result.stderr
+
+
+@pytest.mark.skipif(not NCAP_SCRIPT.exists(), reason="ncap entry point not installed beside python")
+def test_entry_point_help_lists_subcommands():
+    result = run("--help", command=[str(NCAP_SCRIPT)])
+    assert result.returncode == 0
+    for word in ("validate", "compile", "lint", "--debug"):
+        assert word in result.stdout
+
+
+@pytest.mark.parametrize("command,words", [
+    ("validate", ["config"]),
+    ("compile", ["config", "--output"]),
+    ("lint", ["path", "--region"]),
+])
+def test_subcommand_help(command, words):
+    result = ncap(command, "--help")
+    assert result.returncode == 0
+    assert all(word in result.stdout for word in words), result.stdout
+
+
+@pytest.mark.parametrize("args", [["frobnicate"], [], ["compile"], ["lint", "a.json", "--nope"]],
+                         ids=["unknown-command", "no-command", "missing-config", "unknown-option"])
+def test_usage_errors_exit_2(args):
+    result = ncap(*args)
+    assert result.returncode == 2
+    assert "usage: ncap" in result.stderr
+    assert_no_traceback(result)

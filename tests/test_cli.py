@@ -266,7 +266,8 @@ def test_entry_point_help_lists_subcommands():
         assert word in result.stdout
 
 
-HELP_WORDS = {"validate": ["config"], "compile": ["config", "--output"], "lint": ["path", "--region"]}
+HELP_WORDS = {"validate": ["config"], "compile": ["config", "--output"],
+              "lint": ["path", "--region"]}
 
 
 @pytest.mark.parametrize("command", HELP_WORDS)

@@ -14,17 +14,23 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ncap", description="Lab analysis pipelines on AWS, written as code: validate a "
         "stack_config.json, compile it to an AWS SAM template, lint it. No AWS credentials needed.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show tracebacks for errors")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    validate = commands.add_parser("validate", help="check a stack_config.json, reporting every problem")
+    validate = commands.add_parser(
+        "validate", parents=[common], help="check a stack_config.json, reporting every problem",
+        description="Checks the config against the schema and the named checks, and that the "
+                    "template it makes stays within CloudFormation's limits. Writes nothing.")
     validate.add_argument("config", help="path to stack_config.json")
     compile_ = commands.add_parser(
-        "compile", help="compile a stack_config.json to compiled_template.json and samconfig.toml",
+        "compile", parents=[common], help="compile a stack_config.json to compiled_template.json and samconfig.toml",
         description="Writes compiled_template.json beside the config (or to -o) and a samconfig.toml "
                     "next to it, so `sam build && sam deploy --guided` work from that folder.")
     compile_.add_argument("config", help="path to stack_config.json")
     compile_.add_argument("-o", "--output", help="template file or folder to write to")
-    lint = commands.add_parser("lint", help="run cfn-lint on a config (compiled in memory) or a template")
+    lint = commands.add_parser("lint", parents=[common], help="run cfn-lint on a config (compiled in memory) or a template")
     lint.add_argument("path", help="a stack_config.json or a compiled template (JSON)")
     lint.add_argument("--region", help="region to lint for (default: the config's REGION, else us-east-1)")
     return parser
@@ -54,13 +60,15 @@ def _print_warnings(config) -> None:
 
 
 def _validate(args) -> int:
+    from .compiler import compile_config, template_path
     from .config import load
 
     config = load(args.config)
     _print_warnings(config)
-    users = len(config.created_users)
+    compiled = compile_config(config, template_path(Path(args.config), None).parent)
     print(f"{args.config}: valid: pipeline {config.pipeline_name} in {config.region}, "
-          f"{len(config.affiliates)} labs, {users} users to create")
+          f"{len(config.affiliates)} labs, {len(config.created_users)} users to create, "
+          f"{compiled.resource_count} resources")
     return 0
 
 

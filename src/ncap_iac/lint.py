@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from .errors import NcapError
+
 IGNORED_RULES: dict[str, str] = {}
 
 
@@ -23,9 +25,13 @@ class Finding:
 
 def lint_template(template: dict, region: str) -> list[Finding]:
     from cfnlint.api import ManualArgs, lint
+    from cfnlint.exceptions import InvalidRegionException
 
     args = ManualArgs(regions=[region], ignore_checks=sorted(IGNORED_RULES))
-    matches = lint(json.dumps(template), config=args)
+    try:
+        matches = lint(json.dumps(template), config=args)
+    except InvalidRegionException:
+        raise NcapError(f"--region: cfn-lint does not know the region '{region}'") from None
     return [_finding(m) for m in matches]
 
 

@@ -18,7 +18,7 @@ REGIONS = (
     "me-south-1", "mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-gov-east-1",
     "us-gov-west-1", "us-west-1", "us-west-2",
 )
-PIPELINE_NAME_MAX = 64 - len(max(names.FUNCTION_SUFFIXES, key=len))  # Lambda names allow 64
+PIPELINE_NAME_MAX = 64 - max(len(s) for s in names.FUNCTION_SUFFIXES.values())  # Lambda names allow 64
 AFFILIATE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 IAM_USER_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
@@ -180,6 +180,28 @@ def _check_user(user: str, path: str, seen: dict, ids: dict, created: bool) -> I
         ids.setdefault(names.user(user), user)
 
 
+CUSTOM_RESOURCE_ANSWER_BYTES = 4096  # CloudFormation's limit on a custom resource's response
+ANSWER_OVERHEAD_BYTES = 700  # status, ids, stack ARN, request id: generous upper bound
+
+
+def check_credentials_answer_size(doc: dict) -> Iterator[Issue]:
+    """Each lab's credentials resource answers with one secret ARN per user; CloudFormation
+    refuses an answer over 4096 bytes."""
+    pipeline = doc.get("PipelineName") if isinstance(doc.get("PipelineName"), str) else ""
+    region = doc.get("REGION") if isinstance(doc.get("REGION"), str) else "us-east-1"
+    partition = "aws-us-gov" if region.startswith("us-gov") else "aws-cn" if region.startswith("cn-") else "aws"
+    for index, entry in affiliates(doc):
+        users = [u for u in _list(entry.get("UserNames")) if isinstance(u, str)]
+        size = ANSWER_OVERHEAD_BYTES + sum(len(names.secret_arn_attribute(u)) + 6 + len(
+            f"arn:{partition}:secretsmanager:{region}:123456789012:secret:ncap/{pipeline}/keys/{u}-AbCdEf")
+            for u in users)
+        if size > CUSTOM_RESOURCE_ANSWER_BYTES:
+            yield Issue(_affiliate_path(index, "UserNames"),
+                        f"{len(users)} users are too many for one lab: the answer listing their "
+                        f"secrets would be about {size} bytes and CloudFormation accepts "
+                        f"{CUSTOM_RESOURCE_ANSWER_BYTES}; move some users to another lab")
+
+
 def check_affiliate_has_users(doc: dict) -> Iterator[Issue]:
     for index, entry in affiliates(doc):
         if not _list(entry.get("UserNames")) and not _list(entry.get("ExistingUserNames")) \
@@ -268,7 +290,7 @@ def check_folders(doc: dict) -> Iterator[Issue]:
 
 CHECKS: tuple[Check, ...] = (
     check_pipeline_name, check_region, check_worker_settings, check_security_groups, check_affiliates, check_user_names,
-    check_affiliate_has_users, check_emails, check_scaling, check_queue, check_trigger, check_folders,
+    check_affiliate_has_users, check_credentials_answer_size, check_emails, check_scaling, check_queue, check_trigger, check_folders,
 )
 
 

@@ -1,8 +1,9 @@
 """Per affiliate: an IAM group scoped to the lab's folders, its users, and their credentials.
 
-Access keys are made by the credentials function (a custom resource) and written straight to
-Secrets Manager, so no key ever passes through the template, its outputs or CloudFormation; this
-also keeps each user to one resource, so 50 labs of 5 users fit CloudFormation's 500 resources.
+Access keys are made by the credentials function (one custom resource per lab) and written
+straight to Secrets Manager, so no key ever passes through the template, its outputs or
+CloudFormation; this also keeps each user to one resource, so 50 labs of 5 users fit
+CloudFormation's 500 resources.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def resources(config: StackConfig, code_uri: str) -> list[AWSObject]:
         spec = FunctionSpec(names.CREDENTIALS_FUNCTION, "credentials.handler",
                             "Creates lab users' access keys straight into Secrets Manager (custom resource)",
                             _credentials_statements(config), timeout=600)
-        found += [_credentials(config), *lambda_function(config, spec, code_uri)]
+        found += lambda_function(config, spec, code_uri)
     return found
 
 
@@ -34,10 +35,10 @@ def outputs(config: StackConfig) -> list[Output]:
     """One output per lab: 'user=secret-arn' pairs (CloudFormation allows 200 outputs per stack)."""
     found = []
     for affiliate in config.affiliates:
-        pairs = [Join("=", [user, GetAtt(names.CREDENTIALS, names.secret_arn_attribute(user))])
+        pairs = [Join("=", [user, GetAtt(names.credentials(affiliate.name), names.secret_arn_attribute(user))])
                  for user in affiliate.user_names]
         if pairs:
-            found.append(Output(f"Credentials{names.camel(affiliate.name)}", Value=Join(",", pairs),
+            found.append(Output(names.credentials_output(affiliate.name), Value=Join(",", pairs),
                                 Description=f"Secrets Manager secrets holding the access keys of "
                                             f"{affiliate.name}'s users (user=secret ARN)"))
     return found
@@ -50,6 +51,8 @@ def _lab(config: StackConfig, affiliate: Affiliate) -> list[AWSObject]:
     found: list[AWSObject] = [group]
     for user in affiliate.user_names:
         found += _user(config, affiliate, user)
+    if affiliate.user_names:
+        found.append(_credentials(config, affiliate))
     if affiliate.existing_user_names:
         found.append(UserToGroupAddition(names.existing_users(affiliate.name), GroupName=Ref(group),
                                          Users=list(affiliate.existing_user_names)))
@@ -89,11 +92,15 @@ def _lab_policy(config: StackConfig, affiliate: Affiliate) -> dict:
     return iam.document(*statements)
 
 
-def _credentials(config: StackConfig):
+def _credentials(config: StackConfig, affiliate: Affiliate):
     return custom_resource(
-        names.CREDENTIALS, "Custom::UserCredentials", names.CREDENTIALS_FUNCTION,
-        Users=[Ref(names.user(u)) for u in config.created_users],
-        SecretPrefix=names.secret_name(config.pipeline_name, KEYS_PREFIX) + "/")
+        names.credentials(affiliate.name), "Custom::UserCredentials", names.CREDENTIALS_FUNCTION,
+        Lab=affiliate.name, Users=[Ref(names.user(u)) for u in affiliate.user_names],
+        SecretPrefix=secret_prefix(config))
+
+
+def secret_prefix(config: StackConfig) -> str:
+    return names.secret_name(config.pipeline_name, KEYS_PREFIX) + "/"
 
 
 def _credentials_statements(config: StackConfig) -> list[dict]:

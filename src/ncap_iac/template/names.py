@@ -14,7 +14,6 @@ FOLDERS_FUNCTION = "FoldersFunction"
 CREDENTIALS_FUNCTION = "CredentialsFunction"
 MONITOR_FUNCTION = "MonitorFunction"
 FOLDERS = "AffiliateFolders"
-CREDENTIALS = "UserCredentials"
 JOB_QUEUE = "JobQueue"
 DEAD_LETTER_QUEUE = "JobDeadLetterQueue"
 TRIGGER_DEAD_LETTER_QUEUE = "TriggerDeadLetterQueue"
@@ -53,6 +52,10 @@ def group(affiliate: str) -> str:
     return f"Group{camel(affiliate)}"
 
 
+def credentials(affiliate: str) -> str:
+    return f"Credentials{camel(affiliate)}"
+
+
 def existing_users(affiliate: str) -> str:
     return f"ExistingUsers{camel(affiliate)}"
 
@@ -82,8 +85,8 @@ def secret_arn_attribute(user_name: str) -> str:
     return f"SecretArn{camel(user_name)}"
 
 
-def secret_output(user_name: str) -> str:
-    return f"CredentialsSecret{camel(user_name)}"
+def credentials_output(affiliate: str) -> str:
+    return f"CredentialsSecrets{camel(affiliate)}"
 
 
 # Physical names -----------------------------------------------------------------------------

@@ -83,8 +83,10 @@ def _compile(doc, folder: Path):
 
 
 @settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(mutated_configs())
-def test_mutated_config_compiles_or_raises_a_clean_error(case):
+@given(mutated_configs(), st.integers(0, 29))
+def test_mutated_config_compiles_or_raises_a_clean_error(case, lint_ticket):
+    """Every compiled template goes through the SAM translator; one in 30 also through cfn-lint
+    (a second each, so linting all would take most of an hour)."""
     doc, folder = case
     try:
         compiled = _compile(doc, folder)
@@ -95,6 +97,9 @@ def test_mutated_config_compiles_or_raises_a_clean_error(case):
     event("compiled")
     translated = translate(compiled.template, compiled.config.region, "s3://code/lambda.zip")
     assert all(re.fullmatch(r"[A-Za-z0-9]+", logical_id) for logical_id in translated["Resources"])
+    if lint_ticket == 0:
+        event("linted")
+        assert [str(f) for f in lint_template(compiled.template, compiled.config.region)] == []
 
 
 NAME = st.from_regex(r"[a-z][a-z0-9]{1,8}(-[a-z0-9]{1,6})?", fullmatch=True)

@@ -33,12 +33,29 @@ def _parser() -> argparse.ArgumentParser:
     lint = commands.add_parser("lint", parents=[common], help="run cfn-lint on a config (compiled in memory) or a template")
     lint.add_argument("path", help="a stack_config.json or a compiled template (JSON)")
     lint.add_argument("--region", help="region to lint for (default: the config's REGION, else us-east-1)")
+    _invoke_parser(commands, common)
     return parser
+
+
+def _invoke_parser(commands, common) -> None:
+    invoke = commands.add_parser(
+        "invoke", parents=[common], help="run one function of a compiled template locally, without Docker",
+        description="Runs the function's handler from its CodeUri in this Python process with the "
+                    "environment the template gives it (values computed at deploy time come from "
+                    "--env-vars, in the format `sam local invoke --env-vars` takes). AWS calls go "
+                    "to AWS_ENDPOINT_URL when set, e.g. a local moto server. Prints the handler's "
+                    "logs on stderr and its return value as JSON on stdout; exits 1 if it raised.")
+    invoke.add_argument("logical_id", metavar="LOGICAL_ID", help="the function's logical id, e.g. SubmitFunction")
+    invoke.add_argument("--template", "-t", default="compiled_template.json",
+                        help="compiled template (default: ./compiled_template.json)")
+    invoke.add_argument("--event", "-e", help="event JSON file, or - for standard input (default: {})")
+    invoke.add_argument("--env-vars", "-n", help="JSON file of environment variables per function")
+    invoke.add_argument("--region", help="region for AWS calls (default: AWS_DEFAULT_REGION or us-east-1)")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"validate": _validate, "compile": _compile, "lint": _lint}
+    handlers = {"validate": _validate, "compile": _compile, "lint": _lint, "invoke": _invoke}
     try:
         return handlers[args.command](args)
     except NcapError as exc:
@@ -104,6 +121,24 @@ def _template_for_lint(path: Path) -> tuple[dict, str]:
     config = load_document(document, path.resolve().parent, source=path)
     compiled = compile_config(config, template_path(path, None).parent)
     return compiled.template, config.region
+
+
+def _invoke(args) -> int:
+    import logging
+    import os
+
+    from .local.invoke import function_spec, invoke, read_json
+
+    event = read_json(args.event, "event") if args.event else {}
+    env_vars = read_json(args.env_vars, "env-vars file") if args.env_vars else {}
+    if not isinstance(env_vars, dict):
+        raise NcapError(f"{args.env_vars}: expected a JSON object keyed by function logical id")
+    spec = function_spec(Path(args.template), args.logical_id, env_vars)
+    region = args.region or os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
+    outcome = invoke(spec, event, region)
+    print(json.dumps(outcome.get("result", outcome), indent=2, sort_keys=True, default=str))
+    return 0 if "result" in outcome else 1
 
 
 if __name__ == "__main__":

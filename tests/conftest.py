@@ -35,3 +35,30 @@ def compile_doc(tmp_path):
 
 # The examples and valid fixtures that the external tools check.
 SOURCES_FOR_TOOLS = golden_sources()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """A real moto server on localhost for this test session: http://localhost:PORT."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        yield f"http://localhost:{server._server.server_port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def moto_server(moto_endpoint, monkeypatch):
+    """The session's moto server, emptied for this test; boto3 in this process and in child
+    processes (through the environment) talks to it with fake credentials."""
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")).read()
+    for name, value in {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_ACCESS_KEY_ID": "testing",
+                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return moto_endpoint

@@ -34,7 +34,33 @@ def _parser() -> argparse.ArgumentParser:
     lint.add_argument("path", help="a stack_config.json or a compiled template (JSON)")
     lint.add_argument("--region", help="region to lint for (default: the config's REGION, else us-east-1)")
     _invoke_parser(commands, common)
+    _simevent_parser(commands, common)
     return parser
+
+
+def _simevent_parser(commands, common) -> None:
+    simevent = commands.add_parser(
+        "simevent", parents=[common], help="print a simulated event for `ncap invoke` or `sam local invoke`",
+        description="Prints a realistic event as JSON on stdout. Redirect it to a file and pass it "
+                    "to `ncap invoke ... --event FILE` or `sam local invoke ... -e FILE`.")
+    kinds = simevent.add_subparsers(dest="kind", required=True, metavar="KIND")
+    s3 = kinds.add_parser("s3-put", parents=[common], help="S3 ObjectCreated:Put notification of one upload")
+    s3.add_argument("--bucket", required=True)
+    s3.add_argument("--key", required=True, help="the object key as uploaded (it is URL-encoded as S3 does)")
+    s3.add_argument("--size", type=int, default=256, help="object size in bytes (default 256)")
+    s3.add_argument("--region", default="us-east-1")
+    cfn = kinds.add_parser("cfn", parents=[common], help="CloudFormation custom-resource request")
+    cfn.add_argument("--request", required=True, choices=["Create", "Update", "Delete"])
+    cfn.add_argument("--type", default="Custom::AffiliateFolders", help="resource type (default Custom::AffiliateFolders)")
+    cfn.add_argument("--properties", default="{}", help="ResourceProperties as JSON, or @FILE")
+    cfn.add_argument("--old-properties", help="OldResourceProperties for Update, as JSON or @FILE")
+    cfn.add_argument("--logical-id")
+    cfn.add_argument("--physical-id")
+    cfn.add_argument("--response-url", help="where the handler PUTs its answer (default: a placeholder)")
+    ec2 = kinds.add_parser("ec2-state", parents=[common], help="EC2 instance state-change notification")
+    ec2.add_argument("--instance-id", required=True)
+    ec2.add_argument("--state", required=True, help="pending, running, stopping, stopped, shutting-down or terminated")
+    ec2.add_argument("--region", default="us-east-1")
 
 
 def _invoke_parser(commands, common) -> None:
@@ -55,7 +81,8 @@ def _invoke_parser(commands, common) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"validate": _validate, "compile": _compile, "lint": _lint, "invoke": _invoke}
+    handlers = {"validate": _validate, "compile": _compile, "lint": _lint, "invoke": _invoke,
+                "simevent": _simevent}
     try:
         return handlers[args.command](args)
     except NcapError as exc:
@@ -139,6 +166,33 @@ def _invoke(args) -> int:
     outcome = invoke(spec, event, region)
     print(json.dumps(outcome.get("result", outcome), indent=2, sort_keys=True, default=str))
     return 0 if "result" in outcome else 1
+
+
+def _simevent(args) -> int:
+    from .local import simevents
+
+    if args.kind == "s3-put":
+        event = simevents.s3_put(args.bucket, args.key, size=args.size, region=args.region)
+    elif args.kind == "ec2-state":
+        event = simevents.ec2_state(args.instance_id, args.state, region=args.region)
+    else:
+        old = _json_argument(args.old_properties, "--old-properties") if args.old_properties else None
+        event = simevents.cfn(args.request, args.type, _json_argument(args.properties, "--properties"), old,
+                              logical_id=args.logical_id, physical_id=args.physical_id,
+                              response_url=args.response_url)
+    print(simevents.dumps(event), end="")
+    return 0
+
+
+def _json_argument(value: str, flag: str):
+    from .local.invoke import read_json
+
+    if value.startswith("@"):
+        return read_json(value[1:], f"{flag} file")
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise NcapError(f"{flag}: not valid JSON: {exc}") from None
 
 
 if __name__ == "__main__":

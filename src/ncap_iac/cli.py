@@ -162,7 +162,8 @@ def _invoke(args) -> int:
         raise NcapError(f"{args.env_vars}: expected a JSON object keyed by function logical id")
     spec = function_spec(Path(args.template), args.logical_id, env_vars)
     region = args.region or os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
+    # As in Lambda: the root logger passes WARNING and up; handlers' own loggers choose INFO.
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
     outcome = invoke(spec, event, region)
     print(json.dumps(outcome.get("result", outcome), indent=2, sort_keys=True, default=str))
     return 0 if "result" in outcome else 1

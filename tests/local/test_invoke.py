@@ -37,7 +37,8 @@ def compiled(tmp_path):
 def _pipeline_resources(bucket, queue_name):
     s3, sqs, sns = boto3.client("s3"), boto3.client("sqs"), boto3.client("sns")
     s3.create_bucket(Bucket=bucket)
-    queue_url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    fifo = {"FifoQueue": "true"} if queue_name.endswith(".fifo") else {}
+    queue_url = sqs.create_queue(QueueName=queue_name, Attributes=fifo)["QueueUrl"]
     sns.create_topic(Name=f"{bucket}-notices")
     return s3, sqs, queue_url
 
@@ -76,7 +77,7 @@ def test_submit_event_queues_a_job(moto_server, compiled, event_file, submit_key
 
 
 def test_fileset_events_start_one_job(moto_server, compiled):
-    s3, sqs, queue_url = _pipeline_resources("cis-imu-calibration", "cis-imu-calibration-jobs")
+    s3, sqs, queue_url = _pipeline_resources("cis-imu-calibration", "cis-imu-calibration-jobs.fifo")
     for suffix in (".mp4", ".hpf"):
         s3.put_object(Bucket="cis-imu-calibration", Key=f"spine-clinic/inputs/patient7/walk01{suffix}", Body=b"x")
     template, env = compiled("cis-imu"), SIMEVENTS / "env_cis_imu.json"

@@ -1,0 +1,119 @@
+"""A job and the documents made from it: status.json, certificate.txt, queue messages, notices.
+
+Pure: nothing here touches AWS (see job_store for that)."""
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+QUEUED = "QUEUED"
+REJECTED = "REJECTED"
+MESSAGE_VERSION = 1
+SUBJECT_LIMIT = 99  # SNS subjects must be shorter than 100 characters
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One queue message: the dataset it is named by, every file it needs, where results go."""
+    dataname: str
+    datanames: tuple
+    resultpath: str
+
+
+@dataclass(frozen=True)
+class Job:
+    bucket: str
+    affiliate: str
+    results: str  # the results folder name
+    job_id: str
+    submit_key: str
+    submit_etag: str
+    configname: str | None = None
+    units: tuple = field(default=())
+
+    @property
+    def prefix(self):
+        return f"{self.affiliate}/{self.results}/job_{self.job_id}/"
+
+    @property
+    def status_key(self):
+        return self.prefix + "logs/status.json"
+
+    @property
+    def certificate_key(self):
+        return self.prefix + "logs/certificate.txt"
+
+    @property
+    def results_path(self):
+        return self.prefix + "process_results/"
+
+
+def dataset_units(results_path, keys):
+    """One unit per dataset; with several, each gets a results folder named after its file."""
+    if len(keys) == 1:
+        return (Unit(keys[0], (keys[0],), results_path),)
+    return tuple(Unit(key, (key,), f"{results_path}{key.rsplit('/', 1)[-1]}/") for key in keys)
+
+
+def fileset_unit(results_path, files):
+    """The single unit of a fileset: named by its first file, needing all of them."""
+    return (Unit(files[0], tuple(files), results_path),)
+
+
+def status_document(job, status, reason, queued, updated):
+    datasets = {unit.dataname: {"status": QUEUED, "resultpath": unit.resultpath}
+                for unit in job.units} if status == QUEUED else {}
+    return {"status": status, "reason": reason, "submit_key": job.submit_key,
+            "job_id": job.job_id, "affiliate": job.affiliate, "configname": job.configname,
+            "datasets": datasets, "submit_etag": job.submit_etag, "queued": queued,
+            "updated": updated}
+
+
+def encoded_json(document):
+    text = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    return text.encode("utf-8", "backslashreplace")
+
+
+def certificate_text(job, status, reason, updated):
+    """A short human-readable summary of the job, written beside status.json."""
+    lines = ["NCAP job certificate", "",
+             f"job id:      {job.job_id}", f"lab:         {job.affiliate}",
+             f"submit file: s3://{job.bucket}/{job.submit_key}",
+             f"config:      {job.configname or '(none)'}",
+             f"status:      {status}", f"reason:      {reason or '-'}", "datasets:"]
+    lines += [f"  {' + '.join(unit.datanames)} -> {unit.resultpath}" for unit in job.units] or [
+        "  (none)"]
+    lines += [f"time:        {updated}", ""]
+    return "\n".join(lines)
+
+
+def message_body(job, unit):
+    return json.dumps({
+        "version": MESSAGE_VERSION, "bucket": job.bucket, "affiliate": job.affiliate,
+        "job_id": job.job_id, "submit_key": job.submit_key, "dataname": unit.dataname,
+        "datanames": list(unit.datanames), "configname": job.configname,
+        "resultpath": unit.resultpath, "status_key": job.status_key}, sort_keys=True)
+
+
+def deduplication_id(job, unit):
+    return hashlib.sha256(f"{job.job_id}\n{unit.dataname}".encode("utf-8")).hexdigest()
+
+
+def message_entries(job, fifo):
+    """send_message_batch entries, one per unit; FIFO ones grouped by lab."""
+    entries = []
+    for index, unit in enumerate(job.units):
+        entry = {"Id": str(index), "MessageBody": message_body(job, unit)}
+        if fifo:
+            entry.update(MessageGroupId=job.affiliate,
+                         MessageDeduplicationId=deduplication_id(job, unit))
+        entries.append(entry)
+    return entries
+
+
+def notice(job, status, reason):
+    """(subject, message) of the SNS notice sent to the lab."""
+    subject = f"NCAP job {job.job_id} {status}"[:SUBJECT_LIMIT]
+    lines = [f"Job {job.job_id} of lab {job.affiliate}: {status}",
+             f"reason: {reason or '-'}", f"submit file: s3://{job.bucket}/{job.submit_key}",
+             f"status: s3://{job.bucket}/{job.status_key}"]
+    return subject, "\n".join(lines)

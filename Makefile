@@ -25,8 +25,9 @@ demo: $(STAMP_RUN)
 test: $(STAMP_TEST)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
 
-bench: $(STAMP_RUN)
+bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/compile.py
+	$(BIN)/python benchmarks/submit.py
 
 goldens: $(STAMP_RUN)
 	$(BIN)/python tests/goldens/regenerate.py

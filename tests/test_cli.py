@@ -284,3 +284,51 @@ def test_usage_errors_exit_2(args):
     assert result.returncode == 2
     assert "usage: ncap" in result.stderr
     assert_no_traceback(result)
+
+
+# simevent and invoke ------------------------------------------------------------------------
+
+def test_simevent_s3_put_prints_an_event_with_the_key_encoded_as_s3_does():
+    result = ncap("simevent", "s3-put", "--bucket", "b", "--key", "lab a/submissions/ü submit.json", "--size", "9")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)["Records"][0]
+    assert record["s3"]["object"]["key"] == "lab+a/submissions/%C3%BC+submit.json"
+    assert (record["s3"]["bucket"]["name"], record["s3"]["object"]["size"]) == ("b", 9)
+
+
+def test_simevent_cfn_reads_properties_from_a_file(tmp_path):
+    (tmp_path / "props.json").write_text('{"BucketName": "b", "Affiliates": ["lab"]}')
+    result = ncap("simevent", "cfn", "--request", "Update", "--properties", f"@{tmp_path / 'props.json'}",
+                  "--old-properties", '{"BucketName": "b", "Affiliates": []}')
+    event = json.loads(result.stdout)
+    assert (event["RequestType"], event["ResourceProperties"]["Affiliates"]) == ("Update", ["lab"])
+    assert event["OldResourceProperties"]["Affiliates"] == []
+
+
+@pytest.mark.parametrize("args", [
+    pytest.param(["ec2-state", "--instance-id", "i-1", "--state", "exploded"], id="unknown-state"),
+    pytest.param(["cfn", "--request", "Create", "--properties", "{oops"], id="properties-not-json"),
+    pytest.param(["cfn", "--request", "Create", "--properties", "@/no/such/file.json"], id="properties-file-missing"),
+    pytest.param(["s3-put", "--bucket", "b", "--key", "k", "--size", "-1"], id="negative-size"),
+])
+def test_simevent_bad_arguments_are_one_clean_line(args):
+    assert_clean_failure(ncap("simevent", *args))
+
+
+@pytest.mark.parametrize("args, fragment", [
+    pytest.param(["NoSuchFunction"], "no such function", id="unknown-function"),
+    pytest.param(["FoldersFunction", "--event", "/no/such/event.json"], "event not found", id="missing-event"),
+    pytest.param(["FoldersFunction", "--env-vars", "{}"], "env-vars file not found", id="env-vars-not-a-file"),
+])
+def test_invoke_bad_arguments_are_one_clean_line(tmp_path, args, fragment):
+    template = tmp_path / TEMPLATE
+    ncap("compile", example_config("local-demo"), "-o", template)
+    result = ncap("invoke", *args, "--template", template)
+    assert_clean_failure(result)
+    assert fragment in result.stderr
+
+
+def test_invoke_without_a_template_says_so(tmp_path):
+    result = ncap("invoke", "SubmitFunction", cwd=tmp_path)
+    assert_clean_failure(result)
+    assert "compiled_template.json: template not found" in result.stderr

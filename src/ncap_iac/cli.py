@@ -9,14 +9,24 @@ from pathlib import Path
 
 from .errors import ConfigError, NcapError
 
+# Modules that add subcommands: each has register(commands, common) -> {command: handler(args)}
+# and keeps its top level light (import heavy libraries inside the handlers).
+EXTENSIONS: tuple[str, ...] = ()
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="ncap", description="Lab analysis pipelines on AWS, written as code: validate a "
-        "stack_config.json, compile it to an AWS SAM template, lint it. No AWS credentials needed.")
+
+def _common() -> argparse.ArgumentParser:
+    """Options every subcommand also takes after its name."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show tracebacks for errors")
+    return common
+
+
+def _parser() -> tuple[argparse.ArgumentParser, dict]:
+    parser = argparse.ArgumentParser(
+        prog="ncap", description="Lab analysis pipelines on AWS, written as code: validate a "
+        "stack_config.json, compile it to an AWS SAM template, lint it. No AWS credentials needed.")
+    common = _common()
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     validate = commands.add_parser(
@@ -35,7 +45,16 @@ def _parser() -> argparse.ArgumentParser:
     lint.add_argument("--region", help="region to lint for (default: the config's REGION, else us-east-1)")
     _invoke_parser(commands, common)
     _simevent_parser(commands, common)
-    return parser
+    return parser, _extension_handlers(commands, common)
+
+
+def _extension_handlers(commands, common) -> dict:
+    import importlib
+
+    handlers = {}
+    for name in EXTENSIONS:
+        handlers.update(importlib.import_module(name).register(commands, common))
+    return handlers
 
 
 def _simevent_parser(commands, common) -> None:
@@ -80,9 +99,10 @@ def _invoke_parser(commands, common) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser, extensions = _parser()
+    args = parser.parse_args(argv)
     handlers = {"validate": _validate, "compile": _compile, "lint": _lint, "invoke": _invoke,
-                "simevent": _simevent}
+                "simevent": _simevent, **extensions}
     try:
         return handlers[args.command](args)
     except NcapError as exc:

@@ -11,7 +11,7 @@ from .errors import ConfigError, NcapError
 
 # Modules that add subcommands: each has register(commands, common) -> {command: handler(args)}
 # and keeps its top level light (import heavy libraries inside the handlers).
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("ncap_iac.local.commands",)
 
 
 def _common() -> argparse.ArgumentParser:

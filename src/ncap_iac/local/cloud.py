@@ -1,0 +1,219 @@
+"""`ncap local up` / `down`: a whole pipeline on this machine. moto on localhost, the stack created
+from the same template, the real handlers, and N worker agents; IAM enforced for every request."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import load
+from ..errors import NcapError
+from . import server, state
+from .invoke import function_spec
+from .resolve import resolve
+from .router import Router, route_notifications
+from .stack import Clients, LocalStack, deploy
+
+ADMIN_USER = "ncap-local-admin"
+BOOT_CREDENTIALS = ("testing", "testing")  # accepted by moto until IAM is switched on
+HEARTBEAT_SECONDS = 10
+
+
+@dataclass
+class Running:
+    server: server.MotoServer
+    router: Router | None = None
+    workers: list = field(default_factory=list)
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+        for worker in self.workers:
+            try:
+                worker.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        if self.router:
+            self.router.stop()
+        self.server.stop()
+
+
+def up(pipeline_dir: Path, workers: int, port: int | None, given_state: str | None, say) -> int:
+    config = load(pipeline_dir / "stack_config.json")
+    folder = state.state_dir(config.pipeline_name, given_state)
+    _refuse_if_running(folder)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    started = time.monotonic()
+    running = Running(server.start(port, folder / "moto.log"))
+    try:
+        say(f"AWS emulator (moto) on {running.server.endpoint}")
+        info = _bring_up(config, pipeline_dir.resolve(), folder, workers, running, say)
+        say(f"ready in {time.monotonic() - started:.1f} s")
+        _print_summary(info, say)
+        return _stay_up(running, folder, say)
+    finally:
+        running.stop()
+        for name in ("local.json", "pids.json"):
+            (folder / name).unlink(missing_ok=True)
+
+
+def _refuse_if_running(folder: Path) -> None:
+    pids = folder / "pids.json"
+    if pids.exists() and state.alive(json.loads(pids.read_text()).get("up", -1)):
+        raise NcapError(f"a local cloud already runs from {folder}; stop it with `ncap local down`")
+
+
+def _bring_up(config, pipeline_dir: Path, folder: Path, workers: int, running: Running, say) -> dict:
+    endpoint = running.server.endpoint
+    admin = _admin(Clients(endpoint, config.region, *BOOT_CREDENTIALS))
+    os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID=admin[0], AWS_SECRET_ACCESS_KEY=admin[1],
+                      AWS_DEFAULT_REGION=config.region, AWS_REGION=config.region)
+    clients = Clients(endpoint, config.region, *admin)
+    stack = deploy(config, folder, clients, endpoint, say)
+    running.router = _start_router(config, stack, clients)
+    server.post(endpoint, "/moto-api/reset-auth", b"0")
+    say("IAM enforced on the emulator: every request is checked against its caller's policies")
+    info = _local_json(config, stack, clients, endpoint, admin)
+    running.workers = _start_workers(config, stack, pipeline_dir, folder, workers)
+    _check_workers_started(running.workers, folder)
+    say(f"{workers} worker agent(s) polling {info['queue_url']}")
+    state.write_private(folder / "pids.json", {"up": os.getpid(), "moto": running.server.process.pid,
+                                                "workers": [w.pid for w in running.workers]})
+    state.write_private(folder / "local.json", info)
+    return info
+
+
+def _admin(clients: Clients) -> tuple[str, str]:
+    """An administrator of the emulator (not part of the template) for the local runtime."""
+    clients.iam.create_user(UserName=ADMIN_USER)
+    clients.iam.put_user_policy(UserName=ADMIN_USER, PolicyName="emulator-admin", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    key = clients.iam.create_access_key(UserName=ADMIN_USER)["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+def _start_router(config, stack: LocalStack, clients: Clients) -> Router:
+    bucket = stack.template["Resources"]["PipelineBucket"]["Properties"]
+    lambdas = bucket.get("NotificationConfiguration", {}).get("LambdaConfigurations", [])
+    dead_letter = stack.context.get_att("TriggerDeadLetterQueue", "Arn")
+    url = route_notifications(clients, config.pipeline_name, lambdas, dead_letter, config.region)
+    sam = json.loads(stack.template_path.read_text())
+    variables = sam["Resources"]["SubmitFunction"]["Properties"]["Environment"]["Variables"]
+    spec = function_spec(stack.template_path, "SubmitFunction", {"SubmitFunction": resolve(variables, stack.context)})
+    router = Router(clients.sqs, url, spec, config.region)
+    router.start()
+    return router
+
+
+def _local_json(config, stack: LocalStack, clients: Clients, endpoint: str, admin) -> dict:
+    return {"endpoint_url": endpoint, "region": config.region, "stack_name": config.pipeline_name,
+            "bucket": stack.outputs["BucketName"], "queue_url": stack.outputs["QueueUrl"],
+            "dlq_url": stack.outputs["DeadLetterQueueUrl"], "topic_arn": stack.outputs["NotificationTopicArn"],
+            "admin": {"access_key_id": admin[0], "secret_access_key": admin[1]},
+            "users": _users(config, stack, clients)}
+
+
+def _users(config, stack: LocalStack, clients: Clients) -> dict:
+    """Each created lab user's keys, read from the Secrets Manager secret the stack made."""
+    users = {}
+    for affiliate in config.affiliates:
+        for pair in filter(None, stack.outputs.get(f"CredentialsSecrets{_camel(affiliate.name)}", "").split(",")):
+            user, arn = pair.split("=", 1)
+            secret = json.loads(clients.secretsmanager.get_secret_value(SecretId=arn)["SecretString"])
+            users[user] = {"affiliate": affiliate.name, "access_key_id": secret["AccessKeyId"],
+                           "secret_access_key": secret["SecretAccessKey"]}
+    return users
+
+
+def _camel(name: str) -> str:
+    from ..template.names import camel
+
+    return camel(name)
+
+
+def _start_workers(config, stack: LocalStack, pipeline_dir: Path, folder: Path, count: int) -> list:
+    w = config.workers
+    argv = [sys.executable, "-m", "ncap_iac.cli", "worker", "--queue-url", stack.outputs["QueueUrl"],
+            "--bucket", config.pipeline_name, "--region", config.region, "--command", w.command,
+            "--job-timeout", str(w.job_timeout), "--log-name", w.log_file, "--command-dir", str(pipeline_dir),
+            "--heartbeat", str(HEARTBEAT_SECONDS), "--topic-arn", stack.outputs["NotificationTopicArn"]]
+    return [subprocess.Popen([*argv, "--workdir", str(folder / f"worker-{n}")], stdin=subprocess.DEVNULL,
+                             stdout=(folder / f"worker-{n}.log").open("ab"), stderr=subprocess.STDOUT,
+                             start_new_session=True)  # Ctrl-C reaches `up`, which stops them in order
+            for n in range(count)]
+
+
+def _check_workers_started(workers: list, folder: Path, settle: float = 1.0) -> None:
+    time.sleep(settle)
+    dead = [n for n, w in enumerate(workers) if w.poll() is not None]
+    if dead:
+        raise NcapError(f"worker {dead[0]} exited at start-up (code {workers[dead[0]].returncode}); "
+                        f"see {folder / f'worker-{dead[0]}.log'}")
+
+
+def _print_summary(info: dict, say) -> None:
+    say(f"endpoint  {info['endpoint_url']}")
+    say(f"bucket    {info['bucket']}")
+    say(f"queue     {info['queue_url']}")
+    users = [f"{user} ({entry['affiliate']})" for user, entry in sorted(info["users"].items())]
+    say(f"users     {', '.join(users)}")
+    say("credentials and addresses are in local.json (owner-only); Ctrl-C or `ncap local down` stops it")
+
+
+def _stay_up(running: Running, folder: Path, say) -> int:
+    stop = {"requested": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(requested=True))
+    try:
+        while not stop["requested"]:
+            time.sleep(0.5)
+            problem = _health(running)
+            if problem:
+                say(problem)
+                return 1
+    except KeyboardInterrupt:
+        pass
+    say("stopping the local cloud")
+    return 0
+
+
+def _health(running: Running) -> str | None:
+    if running.server.process.poll() is not None or not server.responding(running.server.endpoint):
+        return f"the AWS emulator stopped responding (see moto.log); shutting down"
+    dead = [n for n, w in enumerate(running.workers) if w.poll() is not None]
+    return f"worker {dead[0]} exited (code {running.workers[dead[0]].returncode}); shutting down" if dead else None
+
+
+def down(pipeline_dir: Path | None, given_state: str | None, say, timeout: float = 30.0) -> int:
+    folder = _down_folder(pipeline_dir, given_state)
+    pids = state.read(folder / "pids.json", str(pipeline_dir or ""))
+    up_pid = pids.get("up")
+    if up_pid and state.alive(up_pid):
+        os.kill(up_pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while state.alive(up_pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    leftovers = [p for p in [pids.get("moto"), *pids.get("workers", []), up_pid] if p and state.alive(p)]
+    for pid in leftovers:
+        os.kill(pid, signal.SIGKILL)
+    (folder / "pids.json").unlink(missing_ok=True)
+    (folder / "local.json").unlink(missing_ok=True)
+    say(f"stopped the local cloud of {folder}" + (f" (killed {len(leftovers)} stuck processes)" if leftovers else ""))
+    return 0
+
+
+def _down_folder(pipeline_dir: Path | None, given_state: str | None) -> Path:
+    if given_state:
+        return Path(given_state)
+    if pipeline_dir is not None:
+        return state.state_dir(load(pipeline_dir / "stack_config.json").pipeline_name, None)
+    running = sorted(state.DEFAULT_ROOT.glob("*/pids.json"))
+    if len(running) != 1:
+        raise NcapError("name the pipeline: ncap local down PIPELINE_DIR" if running
+                        else "no local cloud is running from this folder")
+    return running[0].parent

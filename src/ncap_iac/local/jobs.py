@@ -1,0 +1,124 @@
+"""`ncap local submit` and `ncap local status`: a lab member's and an operator's view of the local
+cloud, through boto3 with the credentials in local.json (a lab user's for submit)."""
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+import time
+from pathlib import Path
+
+from ..config import load
+from ..errors import NcapError
+from . import state
+
+FINAL = ("SUCCESS", "FAILED", "REJECTED")
+
+
+def _info(pipeline_dir: Path, given_state: str | None) -> tuple:
+    config = load(pipeline_dir / "stack_config.json")
+    return config, state.read(state.state_dir(config.pipeline_name, given_state) / "local.json", str(pipeline_dir))
+
+
+def _s3(info: dict, key_id: str, secret: str):
+    import boto3
+
+    return boto3.client("s3", endpoint_url=info["endpoint_url"], region_name=info["region"],
+                        aws_access_key_id=key_id, aws_secret_access_key=secret)
+
+
+def submit(pipeline_dir: Path, user: str, data: list[Path], config_file: Path, wait: bool, out: Path | None,
+           timeout: float, given_state: str | None, say) -> int:
+    config, info = _info(pipeline_dir, given_state)
+    if user not in info["users"]:
+        raise NcapError(f"--user: no lab user {user!r} (users: {', '.join(sorted(info['users']))})")
+    for path in [*data, config_file]:
+        if not path.is_file():
+            raise NcapError(f"{path}: file not found")
+    creds = info["users"][user]
+    s3, lab, folders = _s3(info, creds["access_key_id"], creds["secret_access_key"]), creds["affiliate"], config.folders
+    job_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+    datanames = [_upload(s3, info["bucket"], f"{lab}/{folders.inputs}/{p.name}", p) for p in data]
+    configname = _upload(s3, info["bucket"], f"{lab}/{folders.configs}/{config_file.name}", config_file)
+    document = {"dataname": datanames[0] if len(datanames) == 1 else datanames, "configname": configname,
+                "timestamp": job_id}
+    submit_key = f"{lab}/{folders.submissions}/{job_id}_submit.json"
+    s3.put_object(Bucket=info["bucket"], Key=submit_key, Body=json.dumps(document).encode())
+    status_key = f"{lab}/{folders.results}/job_{job_id}/logs/status.json"
+    say(f"submitted job {job_id} as {user} ({lab}): s3://{info['bucket']}/{submit_key}")
+    if not wait:
+        say(f"status: s3://{info['bucket']}/{status_key}")
+        return 0
+    final = _wait(s3, info["bucket"], status_key, timeout, say)
+    return _finish(s3, info["bucket"], lab, folders.results, job_id, final, out, say)
+
+
+def _upload(s3, bucket: str, key: str, path: Path) -> str:
+    s3.upload_file(str(path), bucket, key)
+    return key
+
+
+def _read_status(s3, bucket: str, key: str) -> dict | None:
+    try:
+        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except s3.exceptions.NoSuchKey:
+        return None
+
+
+def _wait(s3, bucket: str, key: str, timeout: float, say) -> dict:
+    started, shown = time.monotonic(), None
+    while time.monotonic() - started < timeout:
+        status = _read_status(s3, bucket, key)
+        line = _progress(status, time.monotonic() - started)
+        if line != shown:
+            print(f"\r{line}", end="", file=sys.stderr, flush=True)
+            shown = line
+        if status and status.get("status") in FINAL:
+            print(file=sys.stderr)
+            return status
+        time.sleep(0.2)
+    print(file=sys.stderr)
+    raise NcapError(f"the job did not finish within {timeout:.0f} s; `ncap local status` shows where it is")
+
+
+def _progress(status: dict | None, seconds: float, width: int = 20) -> str:
+    if status is None:
+        return f"[{'.' * width}] waiting for the submit function {seconds:5.1f} s"
+    datasets = status.get("datasets") or {}
+    done = sum(1 for d in datasets.values() if d.get("status") in FINAL)
+    filled = width if status.get("status") in FINAL else (width * done // max(len(datasets), 1))
+    return (f"[{'#' * filled}{'.' * (width - filled)}] {status.get('status', '?'):8} "
+            f"{done}/{len(datasets)} datasets {seconds:5.1f} s")
+
+
+def _finish(s3, bucket: str, lab: str, results: str, job_id: str, status: dict, out: Path | None, say) -> int:
+    if status["status"] != "SUCCESS":
+        say(f"job {job_id} {status['status']}: {status.get('reason') or 'no reason given'}")
+        return 1
+    target = (out or Path("ncap-results")) / job_id
+    prefix = f"{lab}/{results}/job_{job_id}/"
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            local = target / item["Key"][len(prefix):]
+            local.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, item["Key"], str(local))
+    say(f"job {job_id} SUCCESS; results downloaded to {target}")
+    return 0
+
+
+def status(pipeline_dir: Path, given_state: str | None, say) -> int:
+    config, info = _info(pipeline_dir, given_state)
+    s3 = _s3(info, info["admin"]["access_key_id"], info["admin"]["secret_access_key"])
+    rows = []
+    for affiliate in config.affiliates:
+        prefix = f"{affiliate.name}/{config.folders.results}/"
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=info["bucket"], Prefix=prefix):
+            rows += [_read_status(s3, info["bucket"], o["Key"]) for o in page.get("Contents", [])
+                     if o["Key"].endswith("/logs/status.json")]
+    if not rows:
+        say("no jobs yet")
+    for row in sorted(filter(None, rows), key=lambda r: r.get("updated", "")):
+        done = sum(1 for d in (row.get("datasets") or {}).values() if d.get("status") == "SUCCESS")
+        say(f"{row.get('job_id', '?'):32} {row.get('affiliate', '?'):16} {row.get('status', '?'):9} "
+            f"{done}/{len(row.get('datasets') or {})} datasets  {row.get('updated', '')}  {row.get('reason') or ''}")
+    return 0

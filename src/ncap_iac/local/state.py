@@ -1,0 +1,42 @@
+"""The local cloud's state folder: local.json (what clients need) and pids.json (what to stop)."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ..errors import NcapError
+
+DEFAULT_ROOT = Path(".ncap") / "local"
+
+
+def state_dir(pipeline_name: str, given: str | Path | None) -> Path:
+    return Path(given) if given else DEFAULT_ROOT / pipeline_name
+
+
+def write_private(path: Path, document: dict) -> None:
+    """Write JSON atomically, readable by its owner only."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def read(path: Path, what: str) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise NcapError(f"{path}: not found: is the local cloud running? (ncap local up {what})") from None
+    except (OSError, ValueError) as exc:
+        raise NcapError(f"{path}: unreadable: {exc}") from None
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -14,6 +14,9 @@ from ..config.model import StackConfig
 from . import iam, names
 
 RUNTIME = "python3.12"
+# `sam build` runs lambda_repo/Makefile, which fetches the requirements for the runtime's Python,
+# so building needs no python3.12 on the build machine.
+BUILD_METADATA = {"BuildMethod": "makefile"}
 
 
 @dataclass
@@ -38,7 +41,7 @@ def lambda_function(config: StackConfig, spec: FunctionSpec, code_uri: str) -> l
     function = Function(spec.logical_id, FunctionName=name, Description=spec.description,
                         CodeUri=code_uri, Handler=spec.handler, Runtime=RUNTIME,
                         Timeout=spec.timeout, MemorySize=spec.memory, Role=GetAtt(role, "Arn"),
-                        DependsOn=[log_group.title])
+                        DependsOn=[log_group.title], Metadata=BUILD_METADATA)
     if spec.environment:
         function.Environment = Environment(Variables=spec.environment)
     if spec.events:

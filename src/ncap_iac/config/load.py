@@ -139,6 +139,7 @@ def _model(doc: dict, base_dir: Path, source: Path | None, warnings: list[Issue]
         folders=Folders(inputs=ncap.get("INDIR", "inputs"), results=ncap.get("OUTDIR", "results"),
                         logs=ncap.get("LOGDIR", "logs")),
         affiliates=tuple(_affiliate(entry) for _, entry in checks.affiliates(doc)),
+        artifact_bucket=_section(doc, "Deploy").get("ArtifactBucket"),
         source=source,
         warnings=tuple(warnings),
     )

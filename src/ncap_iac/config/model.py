@@ -113,6 +113,7 @@ class StackConfig:
     retention: DataRetention
     folders: Folders
     affiliates: tuple[Affiliate, ...]
+    artifact_bucket: str | None = None
     source: Path | None = None
     warnings: tuple[Issue, ...] = field(default=(), compare=False)
 

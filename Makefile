@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP_RUN): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[local]'
 	touch $@
 
 $(STAMP_TEST): pyproject.toml | $(BIN)/python
@@ -28,6 +28,8 @@ test: $(STAMP_TEST)
 bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/compile.py
 	$(BIN)/python benchmarks/submit.py
+	$(BIN)/python benchmarks/worker.py
+	$(BIN)/python benchmarks/local_cloud.py
 
 goldens: $(STAMP_RUN)
 	$(BIN)/python tests/goldens/regenerate.py

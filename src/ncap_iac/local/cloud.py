@@ -22,6 +22,8 @@ from .stack import Clients, LocalStack, deploy
 ADMIN_USER = "ncap-local-admin"
 BOOT_CREDENTIALS = ("testing", "testing")  # accepted by moto until IAM is switched on
 HEARTBEAT_SECONDS = 10
+POLL_SECONDS = 2  # short long-polls so that workers notice a stop quickly
+GRACE_SECONDS = 10  # a running job may finish this long after `down`
 
 
 @dataclass
@@ -34,11 +36,13 @@ class Running:
         for worker in self.workers:
             if worker.poll() is None:
                 worker.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + GRACE_SECONDS + POLL_SECONDS + 3
         for worker in self.workers:
             try:
-                worker.wait(timeout=15)
+                worker.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 worker.kill()
+                worker.wait()
         if self.router:
             self.router.stop()
         self.server.stop()
@@ -50,7 +54,9 @@ def up(pipeline_dir: Path, workers: int, port: int | None, given_state: str | No
     _refuse_if_running(folder)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     started = time.monotonic()
+    signal.signal(signal.SIGTERM, _raise_interrupt)  # `down` during start-up still cleans up
     running = Running(server.start(port, folder / "moto.log"))
+    state.write_private(folder / "pids.json", {"up": os.getpid(), "moto": running.server.process.pid, "workers": []})
     try:
         say(f"AWS emulator (moto) on {running.server.endpoint}")
         info = _bring_up(config, pipeline_dir.resolve(), folder, workers, running, say)
@@ -61,6 +67,10 @@ def up(pipeline_dir: Path, workers: int, port: int | None, given_state: str | No
         running.stop()
         for name in ("local.json", "pids.json"):
             (folder / name).unlink(missing_ok=True)
+
+
+def _raise_interrupt(*_) -> None:
+    raise KeyboardInterrupt
 
 
 def _refuse_if_running(folder: Path) -> None:
@@ -142,19 +152,28 @@ def _start_workers(config, stack: LocalStack, pipeline_dir: Path, folder: Path, 
     argv = [sys.executable, "-m", "ncap_iac.cli", "worker", "--queue-url", stack.outputs["QueueUrl"],
             "--bucket", config.pipeline_name, "--region", config.region, "--command", w.command,
             "--job-timeout", str(w.job_timeout), "--log-name", w.log_file, "--command-dir", str(pipeline_dir),
-            "--heartbeat", str(HEARTBEAT_SECONDS), "--topic-arn", stack.outputs["NotificationTopicArn"]]
+            "--heartbeat", str(HEARTBEAT_SECONDS), "--poll-seconds", str(POLL_SECONDS),
+            "--grace", str(GRACE_SECONDS), "--topic-arn", stack.outputs["NotificationTopicArn"]]
     return [subprocess.Popen([*argv, "--workdir", str(folder / f"worker-{n}")], stdin=subprocess.DEVNULL,
                              stdout=(folder / f"worker-{n}.log").open("ab"), stderr=subprocess.STDOUT,
                              start_new_session=True)  # Ctrl-C reaches `up`, which stops them in order
             for n in range(count)]
 
 
-def _check_workers_started(workers: list, folder: Path, settle: float = 1.0) -> None:
-    time.sleep(settle)
-    dead = [n for n, w in enumerate(workers) if w.poll() is not None]
-    if dead:
-        raise NcapError(f"worker {dead[0]} exited at start-up (code {workers[dead[0]].returncode}); "
-                        f"see {folder / f'worker-{dead[0]}.log'}")
+def _check_workers_started(workers: list, folder: Path, timeout: float = 20.0) -> None:
+    """Wait until every worker has said it started (it has read its queue's settings)."""
+    deadline, waiting = time.monotonic() + timeout, set(range(len(workers)))
+    while waiting and time.monotonic() < deadline:
+        for n in sorted(waiting):
+            log = folder / f"worker-{n}.log"
+            if workers[n].poll() is not None:
+                raise NcapError(f"worker {n} exited at start-up (code {workers[n].returncode}); see {log}")
+            if '"decision": "started"' in log.read_text(errors="replace"):
+                waiting.discard(n)
+        time.sleep(0.1)
+    if waiting:
+        raise NcapError(f"worker {min(waiting)} did not start within {timeout:.0f} s; "
+                        f"see {folder / f'worker-{min(waiting)}.log'}")
 
 
 def _print_summary(info: dict, say) -> None:
@@ -167,26 +186,26 @@ def _print_summary(info: dict, say) -> None:
 
 
 def _stay_up(running: Running, folder: Path, say) -> int:
-    stop = {"requested": False}
-    signal.signal(signal.SIGTERM, lambda *_: stop.update(requested=True))
     try:
-        while not stop["requested"]:
+        while True:
             time.sleep(0.5)
-            problem = _health(running)
+            problem = _health(running, folder)
             if problem:
                 say(problem)
                 return 1
     except KeyboardInterrupt:
-        pass
-    say("stopping the local cloud")
-    return 0
+        say("stopping the local cloud")
+        return 0
 
 
-def _health(running: Running) -> str | None:
+def _health(running: Running, folder: Path) -> str | None:
     if running.server.process.poll() is not None or not server.responding(running.server.endpoint):
-        return f"the AWS emulator stopped responding (see moto.log); shutting down"
+        return f"the AWS emulator stopped responding (see {folder / 'moto.log'}); shutting down"
     dead = [n for n, w in enumerate(running.workers) if w.poll() is not None]
-    return f"worker {dead[0]} exited (code {running.workers[dead[0]].returncode}); shutting down" if dead else None
+    if dead:
+        return (f"worker {dead[0]} exited (code {running.workers[dead[0]].returncode}; see "
+                f"{folder / f'worker-{dead[0]}.log'}); shutting down")
+    return None
 
 
 def down(pipeline_dir: Path | None, given_state: str | None, say, timeout: float = 30.0) -> int:

@@ -20,6 +20,7 @@ def create_missing(template: dict, context: StackContext, clients) -> dict:
                 context.physical_ids[logical_id] = created[logical_id] = make(
                     logical_id, resolve(resource.get("Properties", {}), context), context, clients)
     _user_links(template, context, clients)
+    bucket_settings(template, context, clients)
     return created
 
 
@@ -93,7 +94,39 @@ def _bucket_policy(logical_id, props, context, clients) -> str:
     return NOT_APPLIED + ", ".join(left_out) if left_out else props["Bucket"]
 
 
+def bucket_settings(template: dict, context: StackContext, clients) -> None:
+    """Versioning, lifecycle, public access block and ownership, which moto's CloudFormation
+    ignores on AWS::S3::Bucket."""
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::S3::Bucket":
+            continue
+        props, s3 = resolve(resource["Properties"], context), clients.s3
+        name = props["BucketName"]
+        if "VersioningConfiguration" in props:
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
+        if "PublicAccessBlockConfiguration" in props:
+            s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
+        if "OwnershipControls" in props:
+            s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=props["OwnershipControls"])
+        if "LifecycleConfiguration" in props:
+            s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration=_lifecycle(props))
+
+
+def _lifecycle(props: dict) -> dict:
+    """CloudFormation's lifecycle rule shape in the S3 API's words."""
+    rules = []
+    for rule in props["LifecycleConfiguration"]["Rules"]:
+        entry = {"ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+        if "AbortIncompleteMultipartUpload" in rule:
+            entry["AbortIncompleteMultipartUpload"] = rule["AbortIncompleteMultipartUpload"]
+        if "NoncurrentVersionExpiration" in rule:
+            entry["NoncurrentVersionExpiration"] = rule["NoncurrentVersionExpiration"]
+        rules.append(entry)
+    return {"Rules": rules}
+
+
 def _queue_policy(logical_id, props, context, clients) -> str:
+    # applied as written: moto does not evaluate queue policies, so the TLS-only Deny is harmless here
     for url in props["Queues"]:
         clients.sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(props["PolicyDocument"])})
     return ",".join(props["Queues"])

@@ -27,16 +27,22 @@ def read(path: Path, what: str) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise NcapError(f"{path}: not found: is the local cloud running? (ncap local up {what})") from None
+        raise NcapError(f"{path}: not found: is the local cloud running? "
+                        f"(ncap local up {what or 'PIPELINE_DIR'})") from None
     except (OSError, ValueError) as exc:
         raise NcapError(f"{path}: unreadable: {exc}") from None
 
 
 def alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie (exited, not yet reaped by its parent)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc here: trust the signal test
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"

@@ -11,7 +11,7 @@ from .errors import ConfigError, NcapError
 
 # Modules that add subcommands: each has register(commands, common) -> {command: handler(args)}
 # and keeps its top level light (import heavy libraries inside the handlers).
-EXTENSIONS: tuple[str, ...] = ("ncap_iac.local.commands",)
+EXTENSIONS: tuple[str, ...] = ("ncap_iac.local.commands", "ncap_iac.worker.commands", "ncap_iac.deploy.commands")
 
 
 def _common() -> argparse.ArgumentParser:
@@ -25,7 +25,8 @@ def _common() -> argparse.ArgumentParser:
 def _parser() -> tuple[argparse.ArgumentParser, dict]:
     parser = argparse.ArgumentParser(
         prog="ncap", description="Lab analysis pipelines on AWS, written as code: validate a "
-        "stack_config.json, compile it to an AWS SAM template, lint it. No AWS credentials needed.")
+        "stack_config.json, compile it to an AWS SAM template and lint it (no AWS credentials "
+        "needed), test its functions and run it whole on a local AWS emulator, and ship it.")
     common = _common()
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

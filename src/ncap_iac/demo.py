@@ -1,7 +1,16 @@
-"""`make demo`: compile and lint every pipeline under a folder, then print what each declares."""
+"""`make demo`: compile and lint every pipeline under a folder and print what each declares; then
+run one pipeline end to end on the embedded local cloud: `ncap local up` in the background, the
+sample data submitted as a lab user (`ncap local submit --wait`), the downloaded summary printed,
+and the cloud always stopped again (`ncap local down`)."""
 from __future__ import annotations
 
+import importlib.util
+import json
+import shutil
+import signal
+import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -43,6 +52,8 @@ def table(rows: list[dict]) -> str:
 
 
 def main(argv: list[str]) -> int:
+    cloud = "--no-cloud" not in argv
+    argv = [a for a in argv if a != "--no-cloud"]
     root = Path(argv[0] if argv else "pipelines")
     configs = sorted(root.glob("*/stack_config.json"))
     if not configs:
@@ -58,8 +69,132 @@ def main(argv: list[str]) -> int:
             print("\n".join(f"  {line}" for line in exc.lines()), file=sys.stderr)
     if rows:
         print("\n" + table(rows))
-        print("\nEach template is compiled_template.json beside its stack_config.json.")
-    return 1 if failed or any(r["cfn-lint"] != "clean" for r in rows) else 0
+        print("\nEach template is compiled_template.json beside its stack_config.json.", flush=True)
+    code = 1 if failed or any(r["cfn-lint"] != "clean" for r in rows) else 0
+    if cloud:
+        code = max(code, end_to_end(root / DEMO_PIPELINE, Path(".ncap") / "demo" / "results"))
+    return code
+
+
+# --- the end-to-end part: one pipeline on the embedded local cloud ----------------------------
+
+DEMO_PIPELINE = "local-demo"
+DEMO_USER = "alice"
+NCAP = [sys.executable, "-m", "ncap_iac.cli"]
+START_TIMEOUT = 90.0
+JOB_TIMEOUT = 120.0
+
+
+def _step(text: str) -> None:
+    print(f"[demo] {text}", flush=True)
+
+
+def end_to_end(pipeline: Path, results: Path) -> int:
+    """Run the sample of `pipeline` on a local cloud; 0 when its job succeeded."""
+    sample = pipeline / "sample"
+    data, config = sample / "trial_01.csv", sample / "config.json"
+    if not (pipeline / "stack_config.json").is_file() or not data.is_file() or not config.is_file():
+        print(f"\nno end-to-end demo: {pipeline} with sample/trial_01.csv and sample/config.json not found",
+              file=sys.stderr)
+        return 1
+    if importlib.util.find_spec("moto") is None:
+        print("\nthe end-to-end demo needs the AWS emulator: pip install 'moto[server]==5.2.5' "
+              "(`make test` installs it)", file=sys.stderr)
+        return 1
+    print(f"\nEnd to end on the embedded local cloud: {pipeline}", flush=True)
+    started = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix="ncap-demo-"))
+    state, ok = work / "state", False
+    _step(f"starting the local cloud: ncap local up {pipeline} --workers 1 (state in {state})")
+    with (work / "up.log").open("wb") as log:
+        up = subprocess.Popen([*NCAP, "local", "up", str(pipeline), "--workers", "1", "--state-dir", str(state)],
+                              stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        if not _wait_ready(up, state, work / "up.log"):
+            return 1
+        info = json.loads((state / "local.json").read_text(encoding="utf-8"))
+        _step(f"ready in {time.monotonic() - started:.1f} s: emulator {info['endpoint_url']}, bucket {info['bucket']}, "
+              f"users {', '.join(sorted(info['users']))}")
+        _step(f"submitting {data.name} with {config.name} as lab user {DEMO_USER}, waiting for the result")
+        submit = subprocess.Popen(
+            [*NCAP, "local", "submit", str(pipeline), "--user", DEMO_USER, "--data", str(data), "--config", str(config),
+             "--wait", "--out", str(results), "--timeout", str(JOB_TIMEOUT), "--state-dir", str(state)],
+            stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)  # its progress bar goes to stderr
+        said = []
+        for line in submit.stdout:
+            said.append(line.rstrip("\n"))
+            print(f"       {said[-1]}", flush=True)
+        if submit.wait() != 0:
+            _step("the job did not succeed")
+            return 1
+        ok = _show_summary(said)
+        return 0 if ok else 1
+    finally:
+        _step("stopping the local cloud: ncap local down")
+        print(f"       {_down(up, state)}", flush=True)
+        if ok:
+            shutil.rmtree(work, ignore_errors=True)
+            _step(f"done in {time.monotonic() - started:.1f} s")
+        else:
+            _step(f"the local cloud's logs are kept in {work} (up.log, state/moto.log, state/worker-0.log)")
+
+
+def _wait_ready(up: subprocess.Popen, state: Path, log: Path) -> bool:
+    """Show `up`'s progress lines until local.json exists; False if it ended or timed out first."""
+    shown, deadline = 0, time.monotonic() + START_TIMEOUT
+    while True:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+        for line in lines[shown:]:
+            print(f"       {line}", flush=True)
+        shown = len(lines)
+        if (state / "local.json").exists():
+            return True
+        if up.poll() is not None:
+            _step(f"`ncap local up` stopped before it was ready (exit {up.returncode})")
+            return False
+        if time.monotonic() > deadline:
+            _step(f"the local cloud was not ready within {START_TIMEOUT:.0f} s")
+            return False
+        time.sleep(0.1)
+
+
+def _show_summary(said: list[str]) -> bool:
+    folders = [line.rsplit(" ", 1)[1] for line in said if "results downloaded to" in line]
+    summary = Path(folders[-1]) / "process_results" / "summary.json" if folders else None
+    if summary is None or not summary.is_file():
+        _step("no summary.json among the downloaded results")
+        return False
+    _step(f"the analysis' result, {summary}:")
+    for line in summary.read_text(encoding="utf-8").splitlines():
+        print(f"       {line}", flush=True)
+    return True
+
+
+def _down(up: subprocess.Popen, state: Path, timeout: float = 90.0) -> str:
+    """`ncap local down`; meanwhile `up` (our child) is reaped as soon as it exits, since `down`
+    waits until that process is gone. Kill `up` (by its pid) if it is somehow still there."""
+    if up.poll() is None and (state / "pids.json").exists():
+        down = subprocess.Popen([*NCAP, "local", "down", "--state-dir", str(state)], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while down.poll() is None and time.monotonic() < deadline:
+            up.poll()
+            time.sleep(0.05)
+        if down.poll() is None:
+            down.kill()
+        said = (down.communicate()[0] or "").strip()
+    elif up.poll() is None:  # still starting: Ctrl-C makes `up` stop what it started
+        up.send_signal(signal.SIGINT)
+        said = "interrupted the starting local cloud"
+    else:
+        said = f"the local cloud had already stopped (exit {up.returncode})"
+    try:
+        up.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        up.kill()
+        up.wait()
+        said += "; killed `ncap local up`"
+    return said
 
 
 if __name__ == "__main__":

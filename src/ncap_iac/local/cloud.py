@@ -14,7 +14,7 @@ from pathlib import Path
 from ..config import load
 from ..errors import NcapError
 from . import server, state
-from .invoke import function_spec
+from .invoke import function_spec, load_for_process
 from .resolve import resolve
 from .router import Router, route_notifications
 from .stack import Clients, LocalStack, deploy
@@ -116,7 +116,7 @@ def _start_router(config, stack: LocalStack, clients: Clients) -> Router:
     sam = json.loads(stack.template_path.read_text())
     variables = sam["Resources"]["SubmitFunction"]["Properties"]["Environment"]["Variables"]
     spec = function_spec(stack.template_path, "SubmitFunction", {"SubmitFunction": resolve(variables, stack.context)})
-    router = Router(clients.sqs, url, spec, config.region)
+    router = Router(clients.sqs, url, load_for_process(spec, config.region))
     router.start()
     return router
 

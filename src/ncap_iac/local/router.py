@@ -8,10 +8,11 @@ import json
 import logging
 import threading
 
-from .invoke import FunctionSpec, invoke
+from typing import Callable
 
 LOG = logging.getLogger("ncap.local.router")
 RETRIES_BEFORE_DEAD_LETTER = 3
+THREADS = 4  # events handled at once, as Lambda runs concurrent invocations
 
 
 def route_notifications(clients, bucket: str, lambda_configurations: list, dead_letter_arn: str,
@@ -33,12 +34,19 @@ def _queue_configuration(lambda_configuration: dict, queue_arn: str) -> dict:
             "Filter": {"Key": {"FilterRules": [{"Name": r["Name"], "Value": r["Value"]} for r in rules]}}}
 
 
-class Router(threading.Thread):
-    def __init__(self, sqs, queue_url: str, spec: FunctionSpec, region: str):
-        super().__init__(name="ncap-s3-router", daemon=True)
-        self.sqs, self.queue_url, self.spec, self.region = sqs, queue_url, spec, region
+class Router:
+    """THREADS pollers of the router queue, each running the handler on the events it gets."""
+
+    def __init__(self, sqs, queue_url: str, handler: Callable[[dict], dict]):
+        self.sqs, self.queue_url, self.handler = sqs, queue_url, handler
         self.stopping = threading.Event()
-        self.handled = 0
+        self.threads = [threading.Thread(target=self.run, name=f"ncap-s3-router-{n}", daemon=True)
+                        for n in range(THREADS)]
+
+    def start(self) -> None:
+        self.handler({"Records": []})  # warm start: the handler makes its clients in one thread
+        for thread in self.threads:
+            thread.start()
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -57,12 +65,12 @@ class Router(threading.Thread):
     def _deliver(self, event: dict) -> bool:
         if "Records" not in event:  # S3's test event when notifications are configured
             return True
-        outcome = invoke(self.spec, event, self.region)
-        self.handled += 1
+        outcome = self.handler(event)
         if "result" not in outcome:
             LOG.warning(json.dumps({"decision": "submit-error-retry", "error": outcome["errorMessage"][:200]}))
         return "result" in outcome
 
     def stop(self) -> None:
         self.stopping.set()
-        self.join(timeout=5)
+        for thread in self.threads:
+            thread.join(timeout=5)

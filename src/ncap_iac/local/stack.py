@@ -96,6 +96,9 @@ def _answer_custom_resources(template: dict, context: StackContext, sam_template
         outcome = invoke(function_spec(sam_template, token, {}), event, context.region)
         if "result" not in outcome:
             raise NcapError(f"custom resource {logical_id}: {outcome['errorType']}: {outcome['errorMessage']}")
+        answer = outcome["result"] if isinstance(outcome["result"], dict) else {}
+        if answer.get("Status") != "SUCCESS":  # the handler answered FAILED (it does not raise)
+            raise NcapError(f"custom resource {logical_id} failed: {answer.get('Reason') or 'no reason given'}")
 
 
 def _wait_complete(clients: Clients, stack_id: str, timeout: float = 30.0) -> dict:

@@ -1,0 +1,83 @@
+"""`ncap build`, `ncap package` and `ncap deploy --method sam`: the real sam CLI, every argument
+taken from the config, run from the pipeline folder. On an emulator (no SAM transform there) the
+packaged template is translated here and `sam deploy` ships the translation."""
+from __future__ import annotations
+
+import json
+
+from ..errors import NcapError
+from . import cfn, changeset, emulator, sam
+from .prompt import require_answerable
+from .target import PACKAGED_NAME, TRANSLATED_NAME, Pipeline, load_pipeline
+
+
+def build(args, say) -> int:
+    pipeline = load_pipeline(args.pipeline_dir, say)
+    run_build(pipeline, say)
+    say(f"built {pipeline.folder / sam.BUILT_TEMPLATE}")
+    return 0
+
+
+def run_build(pipeline: Pipeline, say) -> None:
+    argv = sam.build_argv(pipeline.template_path.relative_to(pipeline.folder), pipeline.region)
+    sam.run(argv, pipeline.folder, None, say)
+
+
+def package(args, say) -> int:
+    shipment = changeset.prepare(args, say)
+    packaged = build_and_package(shipment, args.skip_build, say)
+    say(f"wrote {packaged}: every CodeUri now points into s3://{shipment.bucket}/{shipment.pipeline.name}/")
+    return 0
+
+
+def build_and_package(shipment, skip_build: bool, say):
+    pipeline = shipment.pipeline
+    if skip_build:
+        if not (pipeline.folder / sam.BUILT_TEMPLATE).is_file():
+            raise NcapError(f"{pipeline.folder.name}: --skip-build, but there is no build yet: run `ncap build` first")
+        say(f"using the existing build in {pipeline.folder / sam.BUILT_TEMPLATE.parent}")
+    else:
+        run_build(pipeline, say)
+    argv = sam.package_argv(shipment.bucket, pipeline.name, pipeline.region)
+    sam.run(argv, pipeline.folder, shipment.target.endpoint, say)
+    return pipeline.folder / PACKAGED_NAME
+
+
+def deploy(args, say) -> int:
+    if args.method == "changeset":
+        return changeset.deploy(args, say)
+    require_answerable(args.yes, "ncap deploy")
+    shipment = changeset.prepare(args, say)
+    changeset.account_check(shipment, args, say, stop=True)
+    packaged = build_and_package(shipment, args.skip_build, say)
+    pipeline, target = shipment.pipeline, shipment.target
+    template_file = _translate(packaged, pipeline, say) if target.translate_locally else PACKAGED_NAME
+    before = emulator.snapshot(target.aws, pipeline.name) if target.emulator else None
+    argv = sam.deploy_argv(template_file, pipeline.name, pipeline.region, shipment.bucket, confirm=not args.yes)
+    sam.run(argv, pipeline.folder, target.endpoint, say, interactive=not args.yes)
+    _finish(shipment, before, say)
+    return 0
+
+
+def _finish(shipment, before, say) -> None:
+    """On an emulator, finish what sam deployed (nothing new if its change set was declined)."""
+    aws, pipeline = shipment.target.aws, shipment.pipeline
+    stack = cfn.describe_stack(aws.cloudformation, pipeline.name)
+    if stack is None:
+        return
+    if before is not None:
+        after = cfn.deployed_template(aws.cloudformation, pipeline.name)
+        emulator.complete(before, after, aws, stack["StackId"], pipeline.template_path, say)
+    changeset.print_outputs(stack, say)
+
+
+def _translate(packaged, pipeline: Pipeline, say):
+    """Translate the packaged template here; the path (relative to the pipeline) of the result."""
+    from .translate import translate
+
+    translated = emulator.dependency_order(translate(json.loads(packaged.read_text(encoding="utf-8")),
+                                                     pipeline.region))
+    (pipeline.folder / TRANSLATED_NAME).write_text(json.dumps(translated, indent=1), encoding="utf-8")
+    say(f"translated the packaged template here (no SAM transform on the target): "
+        f"{pipeline.folder / TRANSLATED_NAME}")
+    return TRANSLATED_NAME

@@ -1,0 +1,171 @@
+"""One message, in order: check it; with the heartbeat on, read the status (a dataset already
+SUCCESS or FAILED is acknowledged without running) and set RUNNING, while the inputs download
+alongside (cancelled if the job does not run); run; upload the outputs and the log; set SUCCESS;
+only then delete the message.
+
+A failed attempt (non-zero exit, timeout, a transfer error) makes the message visible again for a
+retry (after a short backoff); on the queue's last allowed receive it sets FAILED with the reason
+and makes the message visible at once, so that the next receive moves it to the dead-letter queue.
+A bad message never runs: FAILED where its status key is safe to write, visible again at once."""
+from __future__ import annotations
+
+import logging
+import time
+
+from . import queue, status, status_store, workspace
+from .attempt import Attempt, execute, log_key
+from .aws import describe
+from .heartbeat import Heartbeat
+from .log import decision
+from .messages import BadMessage, Task, parse
+from .notify import publish
+
+
+def handle(ctx, delivery) -> str:
+    """Process one delivery; returns the outcome. Never raises."""
+    started = time.monotonic()
+    try:
+        task = parse(delivery.body, ctx.settings.bucket)
+    except BadMessage as bad:
+        return reject(ctx, delivery, bad)
+    fields = {"job_id": task.job_id, "affiliate": task.affiliate, "dataset": task.dataname,
+              "attempt": delivery.receive_count, "message_id": delivery.message_id}
+    beat = Heartbeat(ctx.clients.sqs, ctx.settings.queue_url, delivery, ctx.settings.heartbeat, **fields)
+    with beat:
+        try:
+            return work(ctx, delivery, task, beat, started, fields)
+        except Exception as error:
+            beat.stop()
+            return give_back(ctx, delivery, task, error, started, fields)
+
+
+def work(ctx, delivery, task: Task, beat, started: float, fields: dict) -> str:
+    space = workspace.create(ctx.workdir, ctx.settings.log_name)
+    fetching = workspace.Fetch(ctx.clients.s3, task, space)  # alongside the status read and write
+    try:
+        begun = begin(ctx, delivery, task)
+        if not begun.changed:
+            fetching.cancel()
+            return acknowledge(ctx, delivery, task, beat, begun.snapshot, started, fields)
+        several = len(begun.snapshot.document.get("datasets") or {}) > 1
+        key = log_key(task, ctx.settings.log_name, several)
+        result = execute(ctx, task, space, key, fetching)
+    finally:
+        fetching.cancel()
+        workspace.remove(space)
+    ending = succeed if result.ok else fail
+    return ending(ctx, delivery, task, beat, result, key, begun.snapshot, started, fields)
+
+
+def begin(ctx, delivery, task: Task) -> status_store.Written:
+    """Set the dataset RUNNING; not changed when it is final already (SUCCESS or FAILED)."""
+    current = status_store.read(ctx.clients.s3, task)
+    if status.is_final(current.document, task.dataname):
+        return status_store.Written(current, False, current.document.get("status"))
+    return status_store.update(ctx.clients.s3, task, {
+        "status": status.RUNNING, "attempt": delivery.receive_count, "worker": ctx.worker,
+        "started": status.now()}, current)
+
+
+def acknowledge(ctx, delivery, task, beat, snapshot, started: float, fields: dict) -> str:
+    """The dataset is final already (a redelivery): delete the message without running."""
+    beat.stop()
+    queue.delete(ctx.clients.sqs, ctx.settings.queue_url, delivery, **fields)
+    state = status.dataset_status(snapshot.document, task.dataname)
+    return done(fields, "already-final", started, status=state)
+
+
+def succeed(ctx, delivery, task, beat, result: Attempt, key, known, started, fields) -> str:
+    written = status_store.update(ctx.clients.s3, task, {
+        "status": status.SUCCESS, "attempt": delivery.receive_count, "log_key": key,
+        "finished": status.now(), "outputs": result.uploaded.files, "reason": None}, known)
+    beat.stop()
+    queue.delete(ctx.clients.sqs, ctx.settings.queue_url, delivery, **fields)
+    notify_if_ended(ctx, task, written, None)
+    return done(fields, "success" if written.changed else "already-final", started,
+                command_seconds=result.command_seconds, stored=result.uploaded.stored,
+                skipped=result.uploaded.skipped, replaced=result.uploaded.replaced)
+
+
+def fail(ctx, delivery, task, beat, result: Attempt, key, known, started, fields) -> str:
+    last = ctx.last_attempt(delivery.receive_count)
+    if result.interrupted and not last:
+        return release(ctx, delivery, beat, 0, fields, "returned", started, result)
+    if last:
+        written = status_store.update(ctx.clients.s3, task, {
+            "status": status.FAILED, "attempt": delivery.receive_count, "log_key": key,
+            "finished": status.now(), "reason": result.detail}, known)
+        notify_if_ended(ctx, task, written, result.reason)
+        return release(ctx, delivery, beat, 0, fields, "failed", started, result)
+    status_store.update(ctx.clients.s3, task, {
+        "status": status.RUNNING, "attempt": delivery.receive_count, "log_key": key,
+        "last_error": result.reason}, known)
+    delay = ctx.retry_delay(delivery.receive_count)
+    return release(ctx, delivery, beat, delay, fields, "retry", started, result, retry_in=delay)
+
+
+def release(ctx, delivery, beat, seconds, fields, outcome, started, result, **extra) -> str:
+    """Stop the heartbeat, then make the message visible in `seconds`."""
+    beat.stop()
+    queue.set_visibility(ctx.clients.sqs, ctx.settings.queue_url, delivery, seconds, **fields)
+    return done(fields, outcome, started, logging.WARNING, reason=result.reason,
+                command_seconds=result.command_seconds, max_receives=ctx.max_receives, **extra)
+
+
+def reject(ctx, delivery, bad: BadMessage) -> str:
+    """A bad message: FAILED where its status key is safe, then visible again (the redrive
+    policy moves it to the dead-letter queue after maxReceiveCount receives)."""
+    fields = {"job_id": bad.job_id, "affiliate": bad.affiliate, "dataset": bad.dataset,
+              "attempt": delivery.receive_count, "message_id": delivery.message_id}
+    marked = mark_bad(ctx, bad, fields) if bad.status_key else False
+    delay = 0 if ctx.max_receives is not None else ctx.retry_delay(delivery.receive_count)
+    try:
+        queue.set_visibility(ctx.clients.sqs, ctx.settings.queue_url, delivery, delay, **fields)
+    except Exception as error:
+        decision("error", logging.ERROR, error=describe(error), **fields)
+    decision("bad-message", logging.WARNING, reason=bad.reason, status_marked=marked,
+             retry_in=delay, **fields)
+    return "bad-message"
+
+
+def mark_bad(ctx, bad: BadMessage, fields: dict) -> bool:
+    task = Task(bucket=ctx.settings.bucket, affiliate=bad.affiliate, job_id=bad.job_id,
+                submit_key=None, dataname=bad.dataset, datanames=(), configname=None,
+                resultpath=None, status_key=bad.status_key)
+    try:
+        return status_store.update(ctx.clients.s3, task, {
+            "status": status.FAILED, "reason": f"bad message: {bad.reason}",
+            "finished": status.now()}).changed
+    except Exception as error:
+        decision("error", logging.ERROR, error=describe(error), step="mark-bad", **fields)
+        return False
+
+
+def give_back(ctx, delivery, task: Task, error: Exception, started: float, fields: dict) -> str:
+    """The agent itself failed (e.g. S3 refused a status write even after botocore's retries):
+    on the last allowed receive, try to say FAILED; return the message after the retry delay."""
+    reason = f"the worker failed: {describe(error)}"
+    decision("error", logging.ERROR, error=describe(error), **fields)
+    last = ctx.last_attempt(delivery.receive_count)
+    delay = 0 if last else ctx.retry_delay(delivery.receive_count)
+    try:
+        if last:
+            status_store.update(ctx.clients.s3, task, {"status": status.FAILED, "reason": reason,
+                                                       "attempt": delivery.receive_count})
+        queue.set_visibility(ctx.clients.sqs, ctx.settings.queue_url, delivery, delay, **fields)
+    except Exception as again:
+        decision("error", logging.ERROR, error=describe(again), step="give-back", **fields)
+    return done(fields, "error", started, logging.WARNING, reason=reason, retry_in=delay)
+
+
+def notify_if_ended(ctx, task, written, reason) -> None:
+    """One notice per job: when this write moved the job's status to SUCCESS or FAILED."""
+    now = written.snapshot.document.get("status")
+    if written.changed and now in status.FINAL and now != written.before:
+        publish(ctx.clients.sns, ctx.settings.topic_arn, task, now, reason)
+
+
+def done(fields: dict, outcome: str, started: float, level=logging.INFO, **extra) -> str:
+    decision("job", level, outcome=outcome, seconds=round(time.monotonic() - started, 4),
+             **fields, **extra)
+    return outcome

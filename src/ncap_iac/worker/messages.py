@@ -1,0 +1,148 @@
+"""The queue message contract (written by lambda_repo/submit_start.py), checked before anything
+runs: a message that breaks it raises BadMessage, carrying the status key when that key is safe to
+write (this bucket, inside the message's own lab folder)."""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+
+VERSION = 1
+JOB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+AFFILIATE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+MAX_KEY = 1024  # S3 key limit in bytes
+MAX_DATANAMES = 1000
+UNNAMED_DATASET = "(bad message)"
+REQUIRED = ("bucket", "affiliate", "job_id", "dataname", "resultpath", "status_key")
+
+
+class BadMessage(Exception):
+    """A message that must never run. `status_key` is None when it is not safe to write."""
+
+    def __init__(self, reason: str, document=None, status_key: str | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        fields = document if isinstance(document, dict) else {}
+        self.status_key = status_key
+        self.job_id = str(fields.get("job_id", ""))[:200] or None
+        self.affiliate = str(fields.get("affiliate", ""))[:200] or None
+        dataname = fields.get("dataname")
+        self.dataset = dataname[:MAX_KEY] if isinstance(dataname, str) and dataname else UNNAMED_DATASET
+
+
+@dataclass(frozen=True)
+class Task:
+    """A checked message: one dataset of one job."""
+    bucket: str
+    affiliate: str
+    job_id: str
+    submit_key: str | None
+    dataname: str
+    datanames: tuple
+    configname: str | None
+    resultpath: str
+    status_key: str
+
+    @property
+    def logs_prefix(self) -> str:
+        return self.status_key.rsplit("/", 1)[0] + "/"
+
+
+def parse(body: str, bucket: str) -> Task:
+    """The Task in a message body, or BadMessage saying what is wrong with it."""
+    document = decoded(body)
+    status_key = usable_status_key(document, bucket)
+    problem = document_problem(document, bucket)
+    if problem:
+        raise BadMessage(problem, document, status_key)
+    configname = document.get("configname")
+    submit_key = document.get("submit_key")
+    return Task(bucket=bucket, affiliate=document["affiliate"], job_id=document["job_id"],
+                submit_key=submit_key if isinstance(submit_key, str) else None,
+                dataname=document["dataname"], datanames=tuple(document["datanames"]),
+                configname=configname or None, resultpath=document["resultpath"],
+                status_key=status_key)
+
+
+def decoded(body) -> dict:
+    try:
+        document = json.loads(body)
+    except (TypeError, ValueError):
+        raise BadMessage("the message is not JSON") from None
+    if not isinstance(document, dict):
+        raise BadMessage("the message is not a JSON object")
+    return document
+
+
+def usable_status_key(document: dict, bucket: str) -> str | None:
+    """The message's status key when writing it cannot touch anything outside its lab."""
+    affiliate, key = document.get("affiliate"), document.get("status_key")
+    if document.get("bucket") != bucket or affiliate_problem(affiliate):
+        return None
+    if key_problem(key, affiliate) or not key.endswith("/status.json"):
+        return None
+    return key
+
+
+def document_problem(document: dict, bucket: str) -> str | None:
+    """The first thing wrong with a decoded message, or None."""
+    missing = [name for name in REQUIRED if not isinstance(document.get(name), str)]
+    if missing:
+        return f"missing or not a string: {', '.join(missing)}"
+    if document["bucket"] != bucket:
+        return f"bucket {document['bucket']!r} is not this worker's bucket {bucket!r}"
+    if document.get("version", VERSION) != VERSION:
+        return f"unsupported message version {document.get('version')!r}"
+    affiliate = document["affiliate"]
+    return (affiliate_problem(affiliate) or job_id_problem(document["job_id"])
+            or keys_problem(document, affiliate))
+
+
+def affiliate_problem(affiliate) -> str | None:
+    if not isinstance(affiliate, str) or not AFFILIATE.fullmatch(affiliate):
+        return f"affiliate {affiliate!r} is not a lab name"
+    return None
+
+
+def job_id_problem(job_id: str) -> str | None:
+    return None if JOB_ID.fullmatch(job_id) else f"job_id {job_id!r} is not a job id"
+
+
+def keys_problem(document: dict, affiliate: str) -> str | None:
+    datanames = document.get("datanames")
+    if not isinstance(datanames, list) or not 0 < len(datanames) <= MAX_DATANAMES:
+        return "datanames must be a list of 1 to 1000 keys"
+    configname = document.get("configname")
+    checks = [("dataname", document["dataname"], False), ("resultpath", document["resultpath"], True),
+              ("status_key", document["status_key"], False)]
+    checks += [("datanames", name, False) for name in datanames]
+    checks += [("configname", configname, False)] if configname is not None else []
+    for field, key, folder in checks:
+        problem = key_problem(key, affiliate, folder)
+        if problem:
+            return f"{field}: {problem}"
+    if not document["status_key"].endswith("/status.json"):
+        return "status_key: must name a status.json"
+    return None
+
+
+def key_problem(key, affiliate: str, folder: bool = False) -> str | None:
+    """What makes `key` unusable as an object key (a folder prefix when `folder`) of `affiliate`."""
+    if not isinstance(key, str) or not key:
+        return f"{key!r} is not a key"
+    if key.startswith("/"):
+        return f"{key!r} is an absolute path"
+    if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY or bad_character(key):
+        return f"{key!r} is too long or holds a control character or backslash"
+    if not key.startswith(affiliate + "/"):
+        return f"{key!r} is outside the lab's folder {affiliate}/"
+    parts = key.split("/")
+    inner = parts[1:-1] if folder else parts[1:]
+    if any(part in ("", ".", "..") for part in inner) or folder != key.endswith("/"):
+        return f"{key!r} holds '..', '.' or an empty folder name, or misses or has a final '/'"
+    return None
+
+
+def bad_character(key: str) -> bool:
+    return any(char == "\\" or unicodedata.category(char) in ("Cc", "Cs") for char in key)

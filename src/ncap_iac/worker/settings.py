@@ -1,0 +1,96 @@
+"""The agent's options, checked once at start: a wrong option is an NcapError (one clean line)."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import NcapError
+from .placeholders import check_template
+
+LOG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")  # as LambdaConfig.LOGFILE
+QUEUE_URL_REGION = re.compile(r"^https://sqs[.-]([a-z0-9-]+)\.amazonaws\.com(\.cn)?/")
+MAX_VISIBILITY = 43200  # SQS: 12 hours
+MAX_POLL = 20  # SQS long polling: at most 20 seconds
+
+
+@dataclass(frozen=True)
+class Settings:
+    queue_url: str
+    bucket: str
+    region: str
+    command: str
+    job_timeout: int = 86400  # 0: no limit
+    log_name: str = "job_log.txt"
+    workdir: Path | None = None  # None: a temporary folder, removed at exit
+    command_dir: Path | None = None  # None: the job's fresh working folder
+    max_jobs: int | None = None
+    idle_exit: float | None = None
+    concurrency: int = 1
+    heartbeat: int = 60
+    grace: float = 90.0
+    poll_seconds: int = MAX_POLL
+    topic_arn: str | None = None
+
+
+def region_of(given: str | None, queue_url: str) -> str:
+    """--region, else the environment's region, else the one in an AWS queue URL."""
+    found = given or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    match = QUEUE_URL_REGION.match(queue_url)
+    if not found and match:
+        found = match.group(1)
+    if not found:
+        raise NcapError("no AWS region: pass --region or set AWS_DEFAULT_REGION")
+    return found
+
+
+def from_args(args) -> Settings:
+    settings = Settings(
+        queue_url=args.queue_url, bucket=args.bucket, region=region_of(args.region, args.queue_url),
+        command=args.job_command, job_timeout=args.job_timeout, log_name=args.log_name,
+        workdir=Path(args.workdir) if args.workdir else None,
+        command_dir=Path(args.command_dir).resolve() if args.command_dir else None,
+        max_jobs=args.max_jobs, idle_exit=args.idle_exit, concurrency=args.concurrency,
+        heartbeat=args.heartbeat, grace=args.grace, poll_seconds=args.poll_seconds,
+        topic_arn=args.topic_arn or None)
+    check(settings)
+    return settings
+
+
+def check(settings: Settings) -> None:
+    """Raise NcapError naming the first option that cannot work."""
+    for problem in problems(settings):
+        raise NcapError(problem)
+    check_template(settings.command)
+
+
+# (option, Settings field, lowest, highest) of the numeric options; None: no bound
+BOUNDS = (("job-timeout", "job_timeout", 0, None), ("concurrency", "concurrency", 1, None),
+          ("heartbeat", "heartbeat", 2, MAX_VISIBILITY), ("grace", "grace", 0, None),
+          ("poll-seconds", "poll_seconds", 1, MAX_POLL), ("max-jobs", "max_jobs", 1, None),
+          ("idle-exit", "idle_exit", 0.001, None))
+
+
+def problems(s: Settings) -> list[str]:
+    found = [f"--{name}: must not be empty" for name, value in
+             (("queue-url", s.queue_url), ("bucket", s.bucket), ("command", s.command))
+             if not value or not value.strip()]
+    if not LOG_NAME.match(s.log_name or ""):
+        found.append(f"--log-name: {s.log_name!r} must be a plain file name "
+                     "(letters, digits, _ . -; at most 100 characters)")
+    found += bound_problems(s)
+    if s.command_dir is not None and not s.command_dir.is_dir():
+        found.append(f"--command-dir: {s.command_dir} is not a folder")
+    return found
+
+
+def bound_problems(s: Settings) -> list[str]:
+    found = []
+    for option, field, low, high in BOUNDS:
+        value = getattr(s, field)
+        if value is not None and value < low:
+            found.append(f"--{option}: must be at least {low}, got {value}")
+        elif value is not None and high is not None and value > high:
+            found.append(f"--{option}: must be at most {high}, got {value}")
+    return found

@@ -1,0 +1,151 @@
+"""The whole change-set path against a moto server, in this process: package, change set, diff,
+execute, stack events, credentials, an update that adds a lab and removes another, a failing
+deployment, and deletion. The moto_server fixture points AWS_ENDPOINT_URL at the emulator, so the
+commands translate the template here and run the custom-resource handlers themselves."""
+import json
+import os
+import stat
+
+import pytest
+
+from deploy_helpers import (ARTIFACTS, PACKAGE_CACHE, client, group_names, ncap, pipeline_copy, secret_names,
+                            set_affiliates, top_folders, user_names)
+
+BUCKET = "ncap-local-demo"
+KEYS = "ncap/ncap-local-demo/keys/"
+
+
+@pytest.fixture
+def emulator(moto_server, monkeypatch):
+    """moto, plus a packaging cache kept between runs in the repository's ignored build/ folder
+    (pip installs the Lambda requirements once, not in every test)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(PACKAGE_CACHE))
+    return moto_server
+
+
+@pytest.fixture
+def demo(tmp_path, emulator, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return pipeline_copy(tmp_path, "local-demo")
+
+
+def deploy(capsys, folder, *extra):
+    return ncap(capsys, "deploy", folder, "--method", "changeset", "--s3-bucket", ARTIFACTS, "--yes", *extra)
+
+
+def test_create_then_update_adding_and_removing_a_lab_then_delete(capsys, demo):
+    code, out, err = deploy(capsys, demo)
+    assert code == 0, err
+    assert "creating a change set (CREATE) for stack ncap-local-demo" in out
+    assert "40 to add" in out and "+ Add     UserAlice" in out
+    assert "CREATE_COMPLETE" in out and "deploy of ncap-local-demo: CREATE_COMPLETE" in out
+    assert "AffiliateFolders Create" in out and "CredentialsLabB Create" in out
+    assert user_names() == ["alice", "bob"] and group_names() == ["ncap-local-demo-lab-a", "ncap-local-demo-lab-b"]
+    assert secret_names() == [KEYS + "alice", KEYS + "bob"]
+    assert top_folders(BUCKET) == ["lab-a", "lab-b"]
+    assert client("s3").get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"  # moto's CloudFormation ignores it
+
+    set_affiliates(demo, [{"AffiliateName": "lab-a", "UserNames": ["alice"], "ContactEmail": "lab-a@example.org"},
+                          {"AffiliateName": "lab-c", "UserNames": ["carol"]}])
+    code, out, err = deploy(capsys, demo)
+    assert code == 0, err
+    assert "(UPDATE of stack ncap-local-demo): 4 to add, 2 to modify, 4 to remove" in out
+    assert "- Remove  UserBob" in out and "+ Add     UserCarol" in out
+    assert "! UserBob will be REMOVED: a lab user: its access keys stop working" in out
+    assert "CredentialsLabC Create" in out and "AffiliateFolders Update" in out and "CredentialsLabB Delete" in out
+    assert user_names() == ["alice", "carol"]
+    assert group_names() == ["ncap-local-demo-lab-a", "ncap-local-demo-lab-c"]
+    assert secret_names() == [KEYS + "alice", KEYS + "carol"]
+    assert top_folders(BUCKET) == ["lab-a", "lab-c"]
+    assert [u["UserName"] for u in client("iam").get_group(GroupName="ncap-local-demo-lab-c")["Users"]] == ["carol"]
+
+    code, out, err = ncap(capsys, "delete", demo, "--yes")
+    assert code == 0, err
+    assert "deleted: bucket ncap-local-demo and ALL lab data in it" in out
+    assert "delete of ncap-local-demo: DELETE_COMPLETE" in out
+    assert user_names() == [] and group_names() == [] and secret_names() == []
+    assert [b["Name"] for b in client("s3").list_buckets()["Buckets"]] == [ARTIFACTS]
+
+
+def test_redeploying_the_same_template_changes_nothing(capsys, demo):
+    assert deploy(capsys, demo)[0] == 0
+    code, out, err = deploy(capsys, demo)
+    assert code == 0, err
+    assert "no changes: stack ncap-local-demo already runs this template" in out
+    assert "executing" not in out
+
+
+def test_diff_shows_the_changes_and_deploys_nothing(capsys, demo):
+    code, out, err = ncap(capsys, "diff", demo, "--s3-bucket", ARTIFACTS)
+    assert code == 0, err
+    assert "(CREATE of stack ncap-local-demo): 40 to add" in out and "nothing was deployed" in out
+    assert client("cloudformation").list_stacks()["StackSummaries"][0]["StackStatus"] == "DELETE_COMPLETE"
+    assert user_names() == []
+
+
+def test_a_failing_deployment_names_the_cause_and_the_stack_left_behind(capsys, demo):
+    client("s3").create_bucket(Bucket=BUCKET)  # moto then refuses to make the stack's bucket
+    code, out, err = deploy(capsys, demo, "--skip-account-check")
+    assert code == 1
+    assert "account check skipped" in out
+    assert err.strip().splitlines() == [
+        "executing the change set: BucketAlreadyExists: The requested bucket name is not available. The bucket "
+        "namespace is shared by all users of the system. Please select a different name and try again; the "
+        "emulator does not roll back: stack ncap-local-demo is left REVIEW_IN_PROGRESS; `ncap delete` removes it"]
+    code, out, err = ncap(capsys, "delete", demo, "--yes")
+    assert code == 0, err
+    assert "DELETE_COMPLETE" in out
+
+
+def test_without_a_terminal_deploy_and_delete_want_yes_and_do_nothing(capsys, demo):
+    code, out, err = ncap(capsys, "deploy", demo, "--method", "changeset", "--s3-bucket", ARTIFACTS)
+    assert (code, out) == (1, "")
+    assert err == "ncap deploy asks for confirmation, but there is no terminal to ask on: pass --yes to go ahead without asking\n"
+    code, out, err = ncap(capsys, "delete", demo)
+    assert code == 1 and "pass --yes" in err
+    assert client("cloudformation").list_stacks()["StackSummaries"] == []
+
+
+def test_credentials_go_to_a_private_file_and_never_to_stdout(capsys, demo, tmp_path):
+    assert deploy(capsys, demo)[0] == 0
+    code, out, err = ncap(capsys, "credentials", demo, "--user", "alice")
+    assert code == 0, err
+    path = tmp_path / "ncap-local-demo-alice.credentials"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    secret = json.loads(client("secretsmanager").get_secret_value(SecretId=KEYS + "alice")["SecretString"])
+    text = path.read_text()
+    assert "[ncap-local-demo-alice]" in text and secret["SecretAccessKey"] in text
+    assert secret["SecretAccessKey"] not in out + err and f"to {path.name}" in out
+
+    code, out, err = ncap(capsys, "credentials", demo, "--stdout")
+    assert code == 0 and secret["SecretAccessKey"] in out and "[ncap-local-demo-bob]" in out
+    assert secret["SecretAccessKey"] not in err
+
+    code, out, err = ncap(capsys, "credentials", demo, "--user", "mallory")
+    assert (code, err) == (1, "mallory: not a user this pipeline creates (users: alice, bob)\n")
+
+
+def test_a_template_over_the_body_limit_goes_by_url(capsys, tmp_path, emulator, monkeypatch):
+    from factories import many_labs_config
+
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "many"
+    folder.mkdir()
+    (folder / "stack_config.json").write_text(json.dumps(many_labs_config(16, 1)))
+    code, out, err = deploy(capsys, folder)
+    assert code == 0, err
+    assert f"bytes (over 51200): uploaded to s3://{ARTIFACTS}/many-labs/" in out
+    assert "deploy of many-labs: CREATE_COMPLETE" in out
+    assert len(user_names()) == 16
+
+
+def test_answering_no_deletes_the_change_set_and_deploys_nothing(capsys, demo, monkeypatch):
+    from ncap_iac.deploy import prompt
+
+    monkeypatch.setattr(prompt, "can_ask", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda question: "n")
+    code, out, err = ncap(capsys, "deploy", demo, "--method", "changeset", "--s3-bucket", ARTIFACTS)
+    assert code == 1 and "40 to add" in out
+    assert err.startswith("cancelled: change set ncap-") and err.endswith(" deleted, nothing was deployed\n")
+    assert [s["StackStatus"] for s in client("cloudformation").list_stacks()["StackSummaries"]] == ["DELETE_COMPLETE"]
+    assert user_names() == []

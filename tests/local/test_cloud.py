@@ -1,0 +1,650 @@
+"""The embedded local cloud end to end: `ncap local up` as a real process, driven only through
+boto3 with the credentials in local.json (a lab user's for everything a lab does; IAM is enforced
+on the emulator), the way DESIGN.md section 4 describes the data flow.
+
+Three clouds are started: one of a copy of pipelines/local-demo with 2 workers (the data flow, every resource
+of its template, `ncap local down`), one of pipelines/cis-imu with no worker (the fileset
+trigger; its COMMAND exists only on its AMI), and one that cannot start (a worker dies).
+"""
+import importlib.util
+import json
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+from cloud_helpers import (PIPELINES, CloudStartError, alive, descendants, keys_under, local_cloud, ncap,
+                           pipeline_copy, queue_counts, read_json, start_cloud, status_key, wait_gone, wait_status)
+
+SAMPLE = PIPELINES / "local-demo" / "sample"
+WORKERS = 2
+
+
+def e2e_pipeline(document):
+    """local-demo, plus what makes every skipped resource type appear: a console login (a Secrets
+    Manager secret) and an existing user added to a lab's group (UserToGroupAddition)."""
+    document["PipelineName"] = "ncap-e2e"
+    document["UXData"]["Affiliates"][1].update(ConsoleLogin=True, ExistingUserNames=["dana"])
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    with local_cloud(pipeline_copy("local-demo", root / "pipeline", e2e_pipeline), root / "state",
+                     workers=WORKERS) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def imu(tmp_path_factory):
+    """pipelines/cis-imu (fileset trigger, FIFO queue), no workers: jobs stay on the queue."""
+    root = tmp_path_factory.mktemp("imu")
+    with local_cloud(PIPELINES / "cis-imu", root / "state", workers=0) as running:
+        yield running
+
+
+def summarize_module(pipeline_dir: Path):
+    spec = importlib.util.spec_from_file_location("summarize", pipeline_dir / "analysis" / "summarize.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def expected_summary(cloud, csv_path: Path, config: dict) -> dict:
+    module = summarize_module(cloud.pipeline_dir)
+    return module.summarize(module.read_table(csv_path), config.get("columns"), int(config.get("precision", 3)))
+
+
+def put(s3, bucket, key, body):
+    s3.put_object(Bucket=bucket, Key=key, Body=body if isinstance(body, bytes) else body.encode())
+    return key
+
+
+def job_deliveries(cloud, job_id) -> list[dict]:
+    """The worker agents' "job" decisions (one per message handled) for a job, from their logs."""
+    found = []
+    for log in sorted(cloud.state_dir.glob("worker-*.log")):
+        for line in log.read_text(errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and entry.get("decision") == "job" and entry.get("job_id") == job_id:
+                found.append(entry)
+    return found
+
+
+def wait_for(predicate, timeout=20.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"{what}: not within {timeout:.0f} s")
+
+
+def router_queue(cloud):
+    sqs = cloud.client("sqs")
+    return sqs, sqs.get_queue_url(QueueName=f"{cloud.bucket}-local-s3-events")["QueueUrl"]
+
+
+def wait_router_idle(cloud, timeout=20.0):
+    """Every S3 event delivered so far has been handled (the router queue is empty)."""
+    sqs, url = router_queue(cloud)
+    wait_for(lambda: queue_counts(sqs, url) == (0, 0), timeout, "the S3 events handled")
+
+
+# --- every resource of the translated template, through the AWS APIs ----------------------
+
+def lambda_client(cloud):
+    """moto 5.2.5 checks the signature of a body-less Lambda GET against the request's headers
+    form-encoded (it signs `data`, not the empty body), so with IAM enforced every Lambda read
+    fails with SignatureDoesNotMatch. Sending "{}" as the body of those GETs sidesteps it."""
+    client = cloud.client("lambda")
+
+    def with_body(request, **_):
+        if request.method == "GET" and not request.data:
+            request.data = b"{}"
+
+    client.meta.events.register("before-sign.lambda", with_body)
+    return client
+
+
+class Resources:
+    """Finds each resource of the translated template on the emulator, by type."""
+
+    def __init__(self, cloud):
+        from ncap_iac.deploy.translate import translate
+
+        self.cloud, self.stack = cloud, cloud.info["stack_name"]
+        compiled = json.loads((cloud.state_dir / "compiled_template.json").read_text())
+        self.template = translate(compiled, cloud.info["region"], "s3://ncap-local-artifacts/x.zip")
+        self.resources = self.template["Resources"]
+        self.c = {name: cloud.client(name) for name in (
+            "s3", "sqs", "sns", "iam", "logs", "events", "ec2", "autoscaling", "cloudwatch", "secretsmanager",
+            "cloudformation")}
+        self.c["lambda"] = lambda_client(cloud)
+        summaries = self.c["cloudformation"].list_stack_resources(StackName=self.stack)["StackResourceSummaries"]
+        self.physical = {s["LogicalResourceId"]: s.get("PhysicalResourceId")
+                         for s in summaries if s["LogicalResourceId"]}
+
+    def name(self, value):
+        """A Ref to a resource named in the template -> its name (queues: the queue name)."""
+        if isinstance(value, dict) and "Ref" in value:
+            logical = value["Ref"]
+            props = self.resources[logical].get("Properties", {})
+            for key in ("BucketName", "QueueName", "GroupName", "UserName", "FunctionName", "TopicName",
+                        "AutoScalingGroupName"):
+                if key in props:
+                    return props[key]
+            return self.physical[logical]
+        return value
+
+    def check(self, logical: str) -> str:
+        kind = self.resources[logical]["Type"]
+        props = self.resources[logical].get("Properties", {})
+        method = getattr(self, "_" + kind.replace("::", "_").replace("Custom_", "custom_"), None)
+        assert method, f"no check for {kind}: add one"
+        return method(logical, props)
+
+    def _AWS_S3_Bucket(self, logical, props):
+        s3 = self.c["s3"]
+        s3.head_bucket(Bucket=props["BucketName"])
+        rule = s3.get_bucket_encryption(Bucket=props["BucketName"])["ServerSideEncryptionConfiguration"]["Rules"][0]
+        assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+        return f"bucket {props['BucketName']} (SSE AES256)"
+
+    def _AWS_S3_BucketPolicy(self, logical, props):
+        """gaps.py leaves out the statements with conditions moto cannot evaluate (the TLS-only Deny:
+        moto treats Bool conditions as always true, which would deny every request on plain
+        HTTP); the rest must be the bucket's policy, and no policy at all when nothing is left."""
+        from ncap_iac.local.gaps import EVALUATED_CONDITIONS
+
+        statements = props["PolicyDocument"]["Statement"]
+        kept = [s.get("Sid") for s in statements if set(s.get("Condition", {})) <= EVALUATED_CONDITIONS]
+        left_out = [s.get("Sid") for s in statements if s.get("Sid") not in kept]
+        bucket = self.name(props["Bucket"])
+        try:
+            policy = json.loads(self.c["s3"].get_bucket_policy(Bucket=bucket)["Policy"])
+            found = [s.get("Sid") for s in policy["Statement"]]
+        except ClientError as error:
+            assert error.response["Error"]["Code"] == "NoSuchBucketPolicy"
+            found = []
+        assert found == kept
+        if left_out:  # and `up` said so
+            assert f"{logical} statement(s) {', '.join(left_out)} not applied" in self.cloud.output
+        return f"policy of {bucket}: {kept or 'none'} applied; left out on plain HTTP: {left_out}"
+
+    def _AWS_SQS_Queue(self, logical, props):
+        sqs = self.c["sqs"]
+        url = sqs.get_queue_url(QueueName=props["QueueName"])["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert (attributes.get("FifoQueue") == "true") == bool(props.get("FifoQueue"))
+        if "RedrivePolicy" in props:
+            redrive = json.loads(attributes["RedrivePolicy"])
+            assert int(redrive["maxReceiveCount"]) == props["RedrivePolicy"]["maxReceiveCount"]
+        return f"queue {props['QueueName']}"
+
+    def _AWS_SQS_QueuePolicy(self, logical, props):
+        sqs, sids = self.c["sqs"], [s.get("Sid") for s in props["PolicyDocument"]["Statement"]]
+        for queue in props["Queues"]:
+            url = sqs.get_queue_url(QueueName=self.name(queue))["QueueUrl"]
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]
+            policy = json.loads(attributes["Policy"])
+            assert [s.get("Sid") for s in policy["Statement"]] == sids
+        return f"policy {sids} on {len(props['Queues'])} queues"
+
+    def topic_arn(self, value):
+        name = self.name(value)
+        arns = [t["TopicArn"] for t in self.c["sns"].list_topics()["Topics"]]
+        return next(a for a in arns if a.rsplit(":", 1)[1] == name)
+
+    def _AWS_SNS_Topic(self, logical, props):
+        return f"topic {self.topic_arn({'Ref': logical})}"
+
+    def _AWS_SNS_Subscription(self, logical, props):
+        subscriptions = self.c["sns"].list_subscriptions_by_topic(TopicArn=self.topic_arn(props["TopicArn"]))
+        match = [s for s in subscriptions["Subscriptions"]
+                 if (s["Protocol"], s["Endpoint"]) == (props["Protocol"], props["Endpoint"])]
+        assert len(match) == 1
+        if "FilterPolicy" in props:
+            attributes = self.c["sns"].get_subscription_attributes(SubscriptionArn=match[0]["SubscriptionArn"])
+            assert json.loads(attributes["Attributes"]["FilterPolicy"]) == props["FilterPolicy"]
+        return f"{props['Protocol']} {props['Endpoint']}"
+
+    def _AWS_IAM_User(self, logical, props):
+        iam = self.c["iam"]
+        user = iam.get_user(UserName=props["UserName"])["User"]
+        assert user["Path"] == props.get("Path", "/")
+        groups = {g["GroupName"] for g in iam.list_groups_for_user(UserName=props["UserName"])["Groups"]}
+        assert {self.name(g) for g in props.get("Groups", [])} <= groups
+        if "LoginProfile" in props:
+            iam.get_login_profile(UserName=props["UserName"])
+        login = " with console login" if "LoginProfile" in props else ""
+        return f"user {props['UserName']} in {sorted(groups)}{login}"
+
+    def _AWS_IAM_Group(self, logical, props):
+        iam = self.c["iam"]
+        iam.get_group(GroupName=props["GroupName"])
+        policies = iam.list_group_policies(GroupName=props["GroupName"])["PolicyNames"]
+        assert sorted(policies) == sorted(p["PolicyName"] for p in props.get("Policies", []))
+        return f"group {props['GroupName']} {policies}"
+
+    def _AWS_IAM_UserToGroupAddition(self, logical, props):
+        group = self.name(props["GroupName"])
+        members = {u["UserName"] for u in self.c["iam"].get_group(GroupName=group)["Users"]}
+        assert set(props["Users"]) <= members
+        return f"{props['Users']} in {group}"
+
+    def _AWS_IAM_Role(self, logical, props):
+        iam, name = self.c["iam"], self.physical[logical]
+        iam.get_role(RoleName=name)
+        policies = iam.list_role_policies(RoleName=name)["PolicyNames"]
+        assert sorted(policies) == sorted(p["PolicyName"] for p in props.get("Policies", []))
+        return f"role {name}"
+
+    def _AWS_IAM_InstanceProfile(self, logical, props):
+        profile = self.c["iam"].get_instance_profile(InstanceProfileName=self.physical[logical])["InstanceProfile"]
+        assert [r["RoleName"] for r in profile["Roles"]] == [self.physical[r["Ref"]] for r in props["Roles"]]
+        return f"instance profile {profile['InstanceProfileName']}"
+
+    def _AWS_Lambda_Function(self, logical, props):
+        functions = {f["FunctionName"]: f for f in self.c["lambda"].list_functions()["Functions"]}
+        function = functions[props["FunctionName"]]
+        assert function["Handler"] == props["Handler"] and function["Runtime"] == props["Runtime"]
+        return f"function {props['FunctionName']} ({props['Runtime']})"
+
+    def _AWS_Lambda_Permission(self, logical, props):
+        function = self.name(props["FunctionName"])
+        wanted = sum(1 for r in self.resources.values() if r["Type"] == "AWS::Lambda::Permission"
+                     and self.name(r["Properties"]["FunctionName"]) == function
+                     and r["Properties"]["Principal"] == props["Principal"])
+        policy = json.loads(self.c["lambda"].get_policy(FunctionName=function)["Policy"])
+        found = [s for s in policy["Statement"] if s["Principal"] == {"Service": props["Principal"]}
+                 and s["Action"] == props["Action"]]
+        assert len(found) == wanted
+        return f"{props['Principal']} may invoke {function}"
+
+    def _AWS_Logs_LogGroup(self, logical, props):
+        groups = self.c["logs"].describe_log_groups(logGroupNamePrefix=props["LogGroupName"])["logGroups"]
+        group = next(g for g in groups if g["logGroupName"] == props["LogGroupName"])
+        assert group.get("retentionInDays") == props.get("RetentionInDays")
+        return f"log group {props['LogGroupName']}"
+
+    def _AWS_Events_Rule(self, logical, props):
+        events, name = self.c["events"], self.physical[logical]
+        rule = events.describe_rule(Name=name)
+        assert json.loads(rule["EventPattern"]) == props["EventPattern"]
+        targets = events.list_targets_by_rule(Rule=name)["Targets"]
+        assert len(targets) == len(props["Targets"])
+        return f"rule {name} -> {[t['Arn'].rsplit(':', 1)[1] for t in targets]}"
+
+    def _AWS_EC2_LaunchTemplate(self, logical, props):
+        found = self.c["ec2"].describe_launch_templates(LaunchTemplateNames=[props["LaunchTemplateName"]])
+        assert len(found["LaunchTemplates"]) == 1
+        return f"launch template {props['LaunchTemplateName']}"
+
+    def _AWS_AutoScaling_AutoScalingGroup(self, logical, props):
+        groups = self.c["autoscaling"].describe_auto_scaling_groups(
+            AutoScalingGroupNames=[props["AutoScalingGroupName"]])["AutoScalingGroups"]
+        assert len(groups) == 1
+        assert (groups[0]["MinSize"], groups[0]["MaxSize"]) == (int(props["MinSize"]), int(props["MaxSize"]))
+        return f"group {props['AutoScalingGroupName']} {props['MinSize']}-{props['MaxSize']}"
+
+    def _AWS_AutoScaling_ScalingPolicy(self, logical, props):
+        group = self.name(props["AutoScalingGroupName"])
+        policies = self.c["autoscaling"].describe_policies(AutoScalingGroupName=group)["ScalingPolicies"]
+        match = [p for p in policies if logical in p["PolicyName"]]
+        assert len(match) == 1 and match[0]["AdjustmentType"] == props["AdjustmentType"]
+        return f"policy {match[0]['PolicyName']}"
+
+    def _AWS_CloudWatch_Alarm(self, logical, props):
+        alarms = self.c["cloudwatch"].describe_alarms()["MetricAlarms"]
+        match = [a for a in alarms if a["AlarmName"] == props.get("AlarmName") or logical in a["AlarmName"]]
+        assert len(match) == 1 and match[0]["ComparisonOperator"] == props["ComparisonOperator"]
+        assert len(match[0]["AlarmActions"]) == len(props.get("AlarmActions", []))
+        return f"alarm {match[0]['AlarmName']}"
+
+    def _AWS_SecretsManager_Secret(self, logical, props):
+        value = json.loads(self.c["secretsmanager"].get_secret_value(SecretId=props["Name"])["SecretString"])
+        key = props["GenerateSecretString"]["GenerateStringKey"]
+        assert len(value[key]) == props["GenerateSecretString"]["PasswordLength"]
+        return f"secret {props['Name']}"
+
+    def _custom_AffiliateFolders(self, logical, props):
+        """The folders handler's effect: a marker object per lab and folder."""
+        s3, bucket = self.c["s3"], self.name(props["BucketName"])
+        markers = [f"{lab}/{folder}/" for lab in props["Affiliates"] for folder in props["Folders"]]
+        for marker in markers:
+            listed = s3.list_objects_v2(Bucket=bucket, Prefix=marker, MaxKeys=1).get("Contents", [])
+            assert [o["Key"] for o in listed] == [marker], marker
+        return f"{len(markers)} folder markers"
+
+    def _custom_UserCredentials(self, logical, props):
+        """The credentials handler's effect: each user's access key, in its own secret."""
+        users = [self.name(u) for u in props["Users"]]
+        for user in users:
+            secret = json.loads(self.c["secretsmanager"].get_secret_value(
+                SecretId=props["SecretPrefix"] + user)["SecretString"])
+            keys = self.c["iam"].list_access_keys(UserName=user)["AccessKeyMetadata"]
+            assert [k["AccessKeyId"] for k in keys] == [secret["AccessKeyId"]]
+            assert self.cloud.info["users"][user]["access_key_id"] == secret["AccessKeyId"]
+        return f"keys of {users} in {props['SecretPrefix']}*"
+
+
+def check_every_resource(cloud):
+    resources = Resources(cloud)
+    rows, missing = [], []
+    for logical, resource in sorted(resources.resources.items(), key=lambda item: (item[1]["Type"], item[0])):
+        try:
+            rows.append((resource["Type"], logical, resources.check(logical)))
+        except (AssertionError, ClientError, KeyError, StopIteration) as error:
+            missing.append((resource["Type"], logical, f"{type(error).__name__}: {error}"))
+    print(f"\n{len(rows)} of {len(resources.resources)} resources of {cloud.info['stack_name']} found:")
+    for row in rows + missing:
+        print("  ".join(row))
+    assert not missing, missing
+    return resources
+
+
+# --- the tests -------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_every_template_resource_exists(cloud):
+    resources = check_every_resource(cloud)
+    types = {r["Type"] for r in resources.resources.values()}
+    from ncap_iac.local.gaps import SKIPPED_TYPES
+
+    assert set(SKIPPED_TYPES) <= types  # this pipeline exercises every type moto's CloudFormation skips
+    assert {"Custom::AffiliateFolders", "Custom::UserCredentials"} <= types
+
+
+@pytest.mark.slow
+def test_bucket_settings_match_the_template(cloud):
+    """moto's CloudFormation ignores these bucket properties; gaps.bucket_settings applies them."""
+    s3, resources = cloud.client("s3"), Resources(cloud)
+    props = resources.resources["PipelineBucket"]["Properties"]
+    bucket = props["BucketName"]
+    assert s3.get_bucket_versioning(Bucket=bucket).get("Status") == props["VersioningConfiguration"]["Status"]
+    assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] == \
+        props["PublicAccessBlockConfiguration"]
+    assert s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"] == \
+        props["OwnershipControls"]["Rules"]
+
+
+@pytest.mark.slow
+def test_valid_submission_succeeds_with_its_results(cloud):
+    s3, bucket, lab = cloud.client("s3", "alice"), cloud.bucket, cloud.affiliate_of("alice")
+    config = json.loads((SAMPLE / "config.json").read_text())
+    data = put(s3, bucket, f"{lab}/inputs/trial_01.csv", (SAMPLE / "trial_01.csv").read_bytes())
+    configname = put(s3, bucket, f"{lab}/configs/config.json", json.dumps(config))
+    put(s3, bucket, f"{lab}/submissions/valid_submit.json",
+        json.dumps({"dataname": data, "configname": configname, "timestamp": "valid-1"}))
+
+    status = wait_status(s3, bucket, status_key(lab, "valid-1"))
+
+    assert status["status"] == "SUCCESS", status
+    assert status["submit_key"] == f"{lab}/submissions/valid_submit.json"
+    assert status["datasets"][data]["status"] == "SUCCESS"
+    summary = read_json(s3, bucket, f"{lab}/results/job_valid-1/process_results/summary.json")
+    assert summary == expected_summary(cloud, SAMPLE / "trial_01.csv", config)
+    assert "certificate.txt" in " ".join(keys_under(s3, bucket, f"{lab}/results/job_valid-1/logs/"))
+
+
+@pytest.mark.slow
+def test_a_list_of_datanames_fans_out_one_job_per_dataset(cloud):
+    s3, bucket, lab = cloud.client("s3", "alice"), cloud.bucket, cloud.affiliate_of("alice")
+    rows = (SAMPLE / "trial_01.csv").read_text().splitlines()
+    sizes = {"part_a.csv": 10, "part_b.csv": 20, "part_c.csv": 30}
+    datanames = [put(s3, bucket, f"{lab}/inputs/{name}", "\n".join(rows[:n + 1]) + "\n") for name, n in sizes.items()]
+    configname = put(s3, bucket, f"{lab}/configs/fan.json", json.dumps({"columns": ["speed_cm_s"]}))
+    put(s3, bucket, f"{lab}/submissions/fan_submit.json",
+        json.dumps({"dataname": datanames, "configname": configname, "timestamp": "fan-1"}))
+
+    status = wait_status(s3, bucket, status_key(lab, "fan-1"))
+
+    assert status["status"] == "SUCCESS", status
+    assert sorted(status["datasets"]) == sorted(datanames)
+    for name, n in sizes.items():
+        summary = read_json(s3, bucket, f"{lab}/results/job_fan-1/process_results/{name}/summary.json")
+        assert summary["speed_cm_s"]["n"] == n, name  # each dataset ran on its own file
+    wait_for(lambda: len(job_deliveries(cloud, "fan-1")) >= 3, what="the worker logs")
+    handled = job_deliveries(cloud, "fan-1")
+    assert sorted(d["dataset"] for d in handled) == sorted(datanames)  # one message per dataset
+    assert {d["outcome"] for d in handled} == {"success"}
+
+
+REJECTIONS = {
+    "not-json": ("notjson_submit.json", b"{this is not json", "notjson", "not valid JSON"),
+    "missing-dataname": ("nodata_submit.json", {"configname": "{lab}/configs/rej.json", "timestamp": "rej-nodata"},
+                         "rej-nodata", 'no "dataname"'),
+    "another-labs-key": ("other_submit.json", {"dataname": "lab-b/inputs/trial_01.csv",
+                                               "configname": "{lab}/configs/rej.json", "timestamp": "rej-other"},
+                         "rej-other", "not to lab lab-a"),
+    "dot-dot": ("dots_submit.json", {"dataname": "{lab}/inputs/../configs/rej.json",
+                                     "configname": "{lab}/configs/rej.json", "timestamp": "rej-dots"},
+                "rej-dots", '".." or "." segment'),
+    "missing-dataset": ("gone_submit.json", {"dataname": "{lab}/inputs/never-uploaded.csv",
+                                             "configname": "{lab}/configs/rej.json", "timestamp": "rej-gone"},
+                        "rej-gone", "not found: lab-a/inputs/never-uploaded.csv"),
+    "missing-config": ("nocfg_submit.json", {"dataname": "{lab}/inputs/rej.csv", "timestamp": "rej-nocfg",
+                                             "configname": "{lab}/configs/never-uploaded.json"},
+                       "rej-nocfg", "not found: lab-a/configs/never-uploaded.json"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(REJECTIONS))
+def test_each_rejection_reason_is_rejected_with_nothing_run(cloud, case):
+    s3, bucket, lab = cloud.client("s3", "alice"), cloud.bucket, cloud.affiliate_of("alice")
+    name, document, job_id, reason = REJECTIONS[case]
+    put(s3, bucket, f"{lab}/inputs/rej.csv", (SAMPLE / "trial_01.csv").read_bytes())
+    put(s3, bucket, f"{lab}/configs/rej.json", "{}")
+    body = document if isinstance(document, bytes) else json.dumps(document).replace("{lab}", lab).encode()
+    put(s3, bucket, f"{lab}/submissions/{name}", body)
+
+    status = wait_status(s3, bucket, status_key(lab, job_id))
+
+    assert status["status"] == "REJECTED" and reason in status["reason"], status
+    assert status["datasets"] == {} and status["queued"] is False
+    sqs = cloud.client("sqs")
+    assert queue_counts(sqs, cloud.info["queue_url"]) == (0, 0)  # nothing queued
+    assert keys_under(s3, bucket, f"{lab}/results/job_{job_id}/") == [
+        f"{lab}/results/job_{job_id}/logs/certificate.txt", f"{lab}/results/job_{job_id}/logs/status.json"]
+    assert job_deliveries(cloud, job_id) == []  # no worker ever saw it
+
+
+@pytest.mark.slow
+def test_a_duplicated_event_runs_once(cloud):
+    """S3 delivers events at least once: the same notification can arrive twice, even at once.
+    Re-uploading the submit file would not simulate that (it is a new upload, with its own event),
+    so the very notification is delivered again: an S3 ObjectCreated:Put event for the same object
+    (same bucket, key and size; the handler reads the ETag from S3 itself) is put on the queue the
+    local cloud routes the bucket's events through, twice right after the upload (racing the
+    original delivery) and once more after the job ended. The job runs once: one message handled
+    by one worker, status SUCCESS at attempt 1, unchanged by the late duplicate."""
+    from ncap_iac.local.simevents import s3_put
+
+    s3, bucket, lab = cloud.client("s3", "alice"), cloud.bucket, cloud.affiliate_of("alice")
+    data = put(s3, bucket, f"{lab}/inputs/dup.csv", (SAMPLE / "trial_01.csv").read_bytes())
+    configname = put(s3, bucket, f"{lab}/configs/dup.json", "{}")
+    body = json.dumps({"dataname": data, "configname": configname, "timestamp": "dup-1"}).encode()
+    submit_key = put(s3, bucket, f"{lab}/submissions/dup_submit.json", body)
+    event = json.dumps(s3_put(bucket, submit_key, len(body), cloud.info["region"]))
+    sqs, router = router_queue(cloud)
+    for _ in range(2):
+        sqs.send_message(QueueUrl=router, MessageBody=event)
+
+    status = wait_status(s3, bucket, status_key(lab, "dup-1"))
+    wait_for(lambda: job_deliveries(cloud, "dup-1"), what="the worker's log of the job")
+    wait_router_idle(cloud)
+    sqs.send_message(QueueUrl=router, MessageBody=event)
+    wait_router_idle(cloud)
+    time.sleep(0.5)  # a second message, had one been queued, would be picked up by now
+
+    assert status["status"] == "SUCCESS" and status["datasets"][data]["attempt"] == 1
+    assert read_json(s3, bucket, status_key(lab, "dup-1")) == status
+    assert len(job_deliveries(cloud, "dup-1")) == 1
+    assert queue_counts(sqs, cloud.info["queue_url"]) == (0, 0)
+    trigger_dead = sqs.get_queue_url(QueueName=f"{bucket}-trigger-dead")["QueueUrl"]
+    assert queue_counts(sqs, trigger_dead) == (0, 0)  # every delivery was handled without error
+
+
+@pytest.mark.slow
+def test_cli_submit_waits_downloads_and_status_lists(cloud, tmp_path):
+    state = str(cloud.state_dir)
+    submitted = ncap("local", "submit", str(cloud.pipeline_dir), "--user", "bob", "--data",
+                     str(SAMPLE / "trial_01.csv"), "--config", str(SAMPLE / "config.json"), "--wait",
+                     "--out", str(tmp_path), "--timeout", "60", "--state-dir", state)
+    assert submitted.returncode == 0, submitted.stderr
+    summary = next(tmp_path.glob("*/process_results/summary.json"))
+    config = json.loads((SAMPLE / "config.json").read_text())
+    assert json.loads(summary.read_text()) == expected_summary(cloud, SAMPLE / "trial_01.csv", config)
+    listed = ncap("local", "status", str(cloud.pipeline_dir), "--state-dir", state)
+    assert listed.returncode == 0
+    job_id = summary.parent.parent.name
+    assert any(job_id in line and "SUCCESS" in line for line in listed.stdout.splitlines()), listed.stdout
+
+
+@pytest.mark.slow
+def test_fileset_second_file_of_a_pair_starts_one_job(imu):
+    """cis-imu: a job per recording when both its .mp4 and .hpf are in; nothing before the pair is
+    complete; one job, queued once, also when a file of the pair is uploaded again (its event is
+    handled as a duplicate: status.json, the lock, is not touched; the FIFO queue's deduplication
+    alone would also hide a second send, so the queue count is not the only check). Its COMMAND
+    lives on its AMI only, so this cloud has no workers: the job's message stays on the queue."""
+    user = imu.users_of("spine-clinic")[0]
+    s3, bucket, lab = imu.client("s3", user), imu.bucket, "spine-clinic"
+    sqs = imu.client("sqs")
+    video = put(s3, bucket, f"{lab}/inputs/rec-001.mp4", b"\x00video")
+    wait_router_idle(imu)
+    assert read_json(s3, bucket, status_key(lab, "rec-001")) is None
+    assert queue_counts(sqs, imu.info["queue_url"]) == (0, 0)
+
+    imu_data = put(s3, bucket, f"{lab}/inputs/rec-001.hpf", b"\x01imu")
+    wait_status(s3, bucket, status_key(lab, "rec-001"), final=("QUEUED",))
+    status = wait_for(lambda: (read_json(s3, bucket, status_key(lab, "rec-001")) or {}).get("queued") and
+                      read_json(s3, bucket, status_key(lab, "rec-001")), what="the job marked queued")
+    wait_router_idle(imu)
+    put(s3, bucket, video, b"\x00video")  # the same file again: the same set, the same job
+    wait_router_idle(imu)
+
+    assert read_json(s3, bucket, status_key(lab, "rec-001")) == status
+    assert status["status"] == "QUEUED" and list(status["datasets"]) == [video]
+    assert queue_counts(sqs, imu.info["queue_url"]) == (1, 0)
+    message = sqs.receive_message(QueueUrl=imu.info["queue_url"], MaxNumberOfMessages=10)["Messages"]
+    assert len(message) == 1
+    body = json.loads(message[0]["Body"])
+    assert (body["job_id"], body["datanames"]) == ("rec-001", [video, imu_data])
+
+
+@pytest.mark.slow
+def test_every_template_resource_exists_fileset_pipeline(imu):
+    check_every_resource(imu)
+
+
+@pytest.mark.slow
+def test_emulator_that_stops_responding_is_reported(imu):
+    """The emulator dies under the running cloud: `up` says so in one line, exits 1, stops the rest."""
+    watched = imu.all_pids()
+    os.kill(imu.pids["moto"], signal.SIGKILL)
+    imu.process.wait(timeout=30)
+    output = imu.output
+    assert imu.process.returncode == 1
+    assert "the AWS emulator stopped responding" in output and "Traceback" not in output
+    assert not wait_gone(watched, 10)
+    assert not (imu.state_dir / "local.json").exists()
+
+
+# --- clear messages when it cannot start -------------------------------------------------------
+
+def one_clear_line(result) -> str:
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_port_taken_is_a_clear_message(tmp_path):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = ncap("local", "up", str(PIPELINES / "local-demo"), "--workers", "0", "--port", str(port),
+                      "--state-dir", str(tmp_path / "state"))
+    assert one_clear_line(result) == f"port {port} on 127.0.0.1 is taken; choose another with --port"
+
+
+def test_pipeline_that_does_not_compile_is_a_clear_message(tmp_path):
+    pipeline = pipeline_copy("local-demo", tmp_path / "pipeline", lambda d: d.update(PipelineName="Not_A_Name"))
+    result = ncap("local", "up", str(pipeline), "--workers", "0", "--state-dir", str(tmp_path / "state"))
+    line = one_clear_line(result)
+    assert line.startswith("PipelineName: ") and "lowercase" in line
+    assert not (tmp_path / "state" / "local.json").exists()
+
+
+def processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and text.encode() in (entry / "cmdline").read_bytes() and alive(int(entry.name)):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.slow
+def test_worker_that_dies_at_start_up_is_a_clear_message(tmp_path):
+    """A worker that cannot start: its working folder (STATE_DIR/worker-0, which `up` hands it with
+    --workdir) is taken by a file, so `ncap worker` exits 1 right after it starts. Honest and
+    independent of the pipeline: no option of stack_config.json makes a valid pipeline's worker
+    fail. `up` must say which worker died, in one line, exit 1, and leave nothing running."""
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "worker-0").write_text("not a folder")
+    try:
+        cloud = start_cloud(PIPELINES / "local-demo", state, workers=1)
+    except CloudStartError as error:  # noticed before local.json was written: `up` exited already
+        output, code = (tmp_path / "state-up.log").read_text(), 1 if "exited 1 " in str(error) else str(error)
+    else:  # noticed after (the worker took longer to die than `up` waits at start): `up` exits by itself
+        try:
+            code = cloud.process.wait(timeout=60)
+            output = cloud.output
+        finally:
+            cloud.stop()
+    assert code == 1
+    assert "Traceback" not in output
+    assert len([line for line in output.splitlines() if line.startswith("worker 0 exited")]) == 1, output
+    assert not (state / "local.json").exists() and not (state / "pids.json").exists()
+    assert wait_for(lambda: not processes_mentioning(str(state)), 10, "the cloud's processes gone")
+
+
+# --- last: `ncap local down` on the module's cloud -------------------------------------------
+
+@pytest.mark.slow
+def test_down_leaves_no_process_behind(cloud):
+    """Every process the cloud runs (the pids it recorded, and everything below `up`) is gone
+    after `ncap local down`, its state files are removed and its port is free."""
+    before = cloud.all_pids() | descendants(cloud.process.pid)
+    recorded = {cloud.pids["up"], cloud.pids["moto"], *cloud.pids["workers"]}
+    assert len(cloud.pids["workers"]) == WORKERS and recorded <= before
+
+    result = cloud.down()
+
+    assert result.returncode == 0, result.stderr
+    assert "stopped the local cloud" in result.stdout
+    cloud.process.wait(timeout=30)
+    assert wait_gone(before, 5) == set()
+    assert not (cloud.state_dir / "pids.json").exists() and not (cloud.state_dir / "local.json").exists()
+    with socket.socket() as probe:  # the emulator's port is free again (for a server, which reuses
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # an address in TIME_WAIT)
+        probe.bind(("127.0.0.1", cloud.port))
+        probe.listen()

@@ -116,16 +116,23 @@ def _function_process_state(spec: FunctionSpec, region: str):
 def invoke(spec: FunctionSpec, event, region: str) -> dict:
     """Run the handler; return {"result": ...} or {"errorType", "errorMessage", "stackTrace"}."""
     with _function_process_state(spec, region):
-        try:
-            handler = getattr(importlib.import_module(spec.module), spec.function)
-        except (ImportError, AttributeError) as exc:
-            raise NcapError(f"{spec.logical_id}: cannot load handler {spec.module}.{spec.function} "
-                            f"from {spec.code_dir}: {exc}") from None
-        try:
-            return {"result": handler(event, LambdaContext(spec, region))}
-        except Exception as exc:  # the function's own error, reported as Lambda reports it
-            return {"errorType": type(exc).__name__, "errorMessage": str(exc),
-                    "stackTrace": traceback.format_exception(exc)[1:]}
+        return _call(_load(spec), spec, event, region)
+
+
+def _load(spec: FunctionSpec):
+    try:
+        return getattr(importlib.import_module(spec.module), spec.function)
+    except (ImportError, AttributeError) as exc:
+        raise NcapError(f"{spec.logical_id}: cannot load handler {spec.module}.{spec.function} "
+                        f"from {spec.code_dir}: {exc}") from None
+
+
+def _call(handler, spec: FunctionSpec, event, region: str) -> dict:
+    try:
+        return {"result": handler(event, LambdaContext(spec, region))}
+    except Exception as exc:  # the function's own error, reported as Lambda reports it
+        return {"errorType": type(exc).__name__, "errorMessage": str(exc),
+                "stackTrace": traceback.format_exception(exc)[1:]}
 
 
 def load_for_process(spec: FunctionSpec, region: str):
@@ -136,17 +143,5 @@ def load_for_process(spec: FunctionSpec, region: str):
     os.environ.setdefault("AWS_REGION", region)
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
     sys.path.insert(0, str(spec.code_dir))
-    try:
-        handler = getattr(importlib.import_module(spec.module), spec.function)
-    except (ImportError, AttributeError) as exc:
-        raise NcapError(f"{spec.logical_id}: cannot load handler {spec.module}.{spec.function} "
-                        f"from {spec.code_dir}: {exc}") from None
-
-    def run(event) -> dict:
-        try:
-            return {"result": handler(event, LambdaContext(spec, region))}
-        except Exception as exc:  # the function's own error, reported as Lambda reports it
-            return {"errorType": type(exc).__name__, "errorMessage": str(exc),
-                    "stackTrace": traceback.format_exception(exc)[1:]}
-
-    return run
+    handler = _load(spec)
+    return lambda event: _call(handler, spec, event, region)

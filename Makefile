@@ -28,6 +28,7 @@ test: $(STAMP_TEST)
 bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/compile.py
 	$(BIN)/python benchmarks/submit.py
+	$(BIN)/python benchmarks/emulator.py
 	$(BIN)/python benchmarks/worker.py
 	$(BIN)/python benchmarks/local_cloud.py
 

@@ -92,11 +92,10 @@ def handler_figures(submissions: int) -> dict:
 
 def invoke_figures(runs: int) -> dict:
     import boto3
-    from moto.server import ThreadedMotoServer
+    from ncap_iac.local.emulator import endpoint_of, threaded_server
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    endpoint = f"http://localhost:{server._server.server_port}"
+    server = threaded_server()
+    endpoint = endpoint_of(server)
     try:
         return _time_invoke(endpoint, runs, boto3)
     finally:

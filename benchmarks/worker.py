@@ -37,15 +37,11 @@ os.environ.pop("AWS_PROFILE", None)
 
 
 def start_server() -> tuple[object, str]:
-    import logging
+    """The local cloud's emulator (ncap_iac.local.emulator), in a thread of this process."""
+    from ncap_iac.local.emulator import endpoint_of, threaded_server
 
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").disabled = True  # its request lines and moto's own 500s
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    # moto parses path-style S3 URLs only for a "localhost" host
-    return server, f"http://localhost:{server._server.server_port}"
+    server = threaded_server()
+    return server, endpoint_of(server)
 
 
 def fresh_cloud(endpoint: str) -> tuple[object, str]:

@@ -39,13 +39,13 @@ SOURCES_FOR_TOOLS = golden_sources()
 
 @pytest.fixture(scope="session")
 def moto_endpoint():
-    """A real moto server on localhost for this test session: http://localhost:PORT."""
-    from moto.server import ThreadedMotoServer
+    """A real moto server (the local cloud's emulator) on localhost for this test session:
+    http://localhost:PORT."""
+    from ncap_iac.local.emulator import endpoint_of, threaded_server
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
+    server = threaded_server()
     try:
-        yield f"http://localhost:{server._server.server_port}"
+        yield endpoint_of(server)
     finally:
         server.stop()
 

@@ -233,6 +233,17 @@ def context(cloud: Cloud, command: str, workdir: Path, **settings):
                    workdir, "test-worker")
 
 
+def handle(ctx, delivery) -> str:
+    """job.handle, then wait for what it left to run in the background (the message's deletion,
+    the notice, the removal of its folder), as the agent does before it exits."""
+    from ncap_iac.worker import background, job, workspace
+
+    outcome = job.handle(ctx, delivery)
+    background.settle()
+    workspace.settle()
+    return outcome
+
+
 def run_agent(ctx) -> int:
     from ncap_iac.worker.agent import Agent
 

@@ -5,9 +5,7 @@ import json
 
 import pytest
 
-from ncap_iac.worker.job import handle
-
-from .helpers import BUCKET, LAB, cloud, context, decisions, message, results_prefix  # noqa: F401
+from .helpers import BUCKET, LAB, cloud, context, decisions, handle, message, results_prefix  # noqa: F401
 
 J1 = f"{LAB}/inputs/j1.csv"
 KINDS = {

@@ -1,12 +1,12 @@
-"""One message through job.handle, in this process, against the moto server: the order of the
-steps, what lands in S3 and SQS, and what a redelivery, a retry or the last attempt does."""
+"""One message through job.handle (and what it leaves to the background), in this process,
+against the moto server: the order of the steps, what lands in S3 and SQS, and what a
+redelivery, a retry or the last attempt does."""
 import json
 
 from ncap_iac.worker import workspace
-from ncap_iac.worker.job import handle
 
-from .helpers import (BUCKET, LAB, WRITE_RESULT, cloud, context, decisions, log_key,  # noqa: F401
-                      results_prefix, status_key)
+from .helpers import (BUCKET, LAB, WRITE_RESULT, cloud, context, decisions, handle,  # noqa: F401
+                      log_key, results_prefix, status_key)
 
 ENV_DUMP = ("python3 -c 'import os, json, pathlib; o = pathlib.Path(os.environ[\"NCAP_OUTPUT_DIR\"]); "
             "(o / \"env.json\").write_text(json.dumps({k: v for k, v in os.environ.items() "

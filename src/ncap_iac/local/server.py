@@ -1,4 +1,5 @@
-"""The embedded AWS: a moto server on localhost, as a child process of the local cloud."""
+"""The embedded AWS: a moto server on localhost (local/emulator.py), as a child process of the
+local cloud."""
 from __future__ import annotations
 
 import socket
@@ -55,7 +56,7 @@ def start(port: int | None, log_file: Path) -> MotoServer:
     port = port or free_port()
     check_port_free(port)
     log = log_file.open("ab")
-    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "ncap_iac.local.emulator", "-H", HOST, "-p", str(port)],
                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                start_new_session=True)
     server = MotoServer(port, process)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from ..errors import NcapError
-from . import queue, workspace
+from . import background, queue, workspace
 from .aws import describe, make_clients
 from .context import Context, worker_name
 from .job import handle
@@ -47,6 +47,7 @@ class Agent:
                 thread.join(0.5)
         if self._grace_timer:
             self._grace_timer.cancel()
+        background.settle()  # deletions of finished jobs' messages
         workspace.settle()
         decision("stopped", worker=self.ctx.worker, handled=self.handled)
         return 0

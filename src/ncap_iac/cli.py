@@ -87,15 +87,20 @@ def _invoke_parser(commands, common) -> None:
     invoke = commands.add_parser(
         "invoke", parents=[common], help="run one function of a compiled template locally, without Docker",
         description="Runs the function's handler from its CodeUri in this Python process with the "
-                    "environment the template gives it (values computed at deploy time come from "
-                    "--env-vars, in the format `sam local invoke --env-vars` takes). AWS calls go "
-                    "to AWS_ENDPOINT_URL when set, e.g. a local moto server. Prints the handler's "
-                    "logs on stderr and its return value as JSON on stdout; exits 1 if it raised.")
+                    "environment the template gives it. Values computed at deploy time (Ref, GetAtt) "
+                    "come from --env-vars (the format `sam local invoke --env-vars` takes) when given; "
+                    "else, while the pipeline's local cloud runs (`ncap local up`), from that cloud, "
+                    "and the handler's AWS calls then go to it. Otherwise AWS calls go to "
+                    "AWS_ENDPOINT_URL when set, e.g. a local moto server. Prints the handler's logs "
+                    "on stderr and its return value as JSON on stdout; exits 1 if it raised.")
     invoke.add_argument("logical_id", metavar="LOGICAL_ID", help="the function's logical id, e.g. SubmitFunction")
     invoke.add_argument("--template", "-t", default="compiled_template.json",
                         help="compiled template (default: ./compiled_template.json)")
     invoke.add_argument("--event", "-e", help="event JSON file, or - for standard input (default: {})")
     invoke.add_argument("--env-vars", "-n", help="JSON file of environment variables per function")
+    invoke.add_argument("--local-state", metavar="DIR",
+                        help="the state folder of the local cloud to use, if `ncap local up` was given "
+                             "--state-dir (default: .ncap/local/PIPELINE_NAME)")
     invoke.add_argument("--region", help="region for AWS calls (default: AWS_DEFAULT_REGION or us-east-1)")
 
 
@@ -175,19 +180,38 @@ def _invoke(args) -> int:
     import logging
     import os
 
-    from .local.invoke import function_spec, invoke, read_json
+    from .local.invoke import cloud_environment, function_spec, invoke, read_json
 
     event = read_json(args.event, "event") if args.event else {}
-    env_vars = read_json(args.env_vars, "env-vars file") if args.env_vars else {}
+    template = Path(args.template)
+    cloud = None if args.env_vars else _running_cloud(template, args.local_state)
+    env_vars = read_json(args.env_vars, "env-vars file") if args.env_vars else (cloud or {}).get("functions", {})
     if not isinstance(env_vars, dict):
         raise NcapError(f"{args.env_vars}: expected a JSON object keyed by function logical id")
-    spec = function_spec(Path(args.template), args.logical_id, env_vars)
-    region = args.region or os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
+    spec = function_spec(template, args.logical_id, env_vars)
+    region = (args.region or (cloud or {}).get("region") or os.environ.get("AWS_DEFAULT_REGION")
+              or os.environ.get("AWS_REGION") or "us-east-1")
+    if cloud:
+        print(f"ncap invoke: using the local cloud at {cloud['endpoint_url']} (stack {cloud['stack_name']}): "
+              f"its resource names, as its administrator", file=sys.stderr)
     # As in Lambda: the root logger passes WARNING and up; handlers' own loggers choose INFO.
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
-    outcome = invoke(spec, event, region)
+    outcome = invoke(spec, event, region, cloud_environment(cloud) if cloud else None)
     print(json.dumps(outcome.get("result", outcome), indent=2, sort_keys=True, default=str))
     return 0 if "result" in outcome else 1
+
+
+def _running_cloud(template: Path, given_state: str | None) -> dict | None:
+    """The running local cloud of the template's pipeline; with --local-state, it must run."""
+    from .local import state
+    from .local.invoke import pipeline_name
+
+    name = pipeline_name(template)
+    cloud = state.running_cloud(name, given_state) if name else None
+    if given_state and cloud is None:
+        raise NcapError(f"--local-state {given_state}: no local cloud of "
+                        f"{name or 'this template'} runs from there (start one with `ncap local up`)")
+    return cloud
 
 
 def _simevent(args) -> int:

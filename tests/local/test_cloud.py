@@ -496,6 +496,50 @@ def test_a_duplicated_event_runs_once(cloud):
     assert queue_counts(sqs, trigger_dead) == (0, 0)  # every delivery was handled without error
 
 
+def test_local_json_gives_each_function_its_environment_with_this_clouds_names(cloud):
+    functions = cloud.info["functions"]
+    assert functions["SubmitFunction"]["QUEUE_URL"] == cloud.info["queue_url"]
+    assert functions["SubmitFunction"]["TOPIC_ARN"] == cloud.info["topic_arn"]
+    assert functions["SubmitFunction"]["BUCKET_NAME"] == cloud.bucket
+    for environment in functions.values():
+        assert all(isinstance(value, str) for value in environment.values()), environment
+
+
+def test_ncap_invoke_without_env_vars_runs_against_the_running_cloud(cloud, tmp_path):
+    """`ncap invoke` with no --env-vars takes the running cloud's names and endpoint: the submit
+    handler, given the very event of a submission the cloud already ran, reads that job's status
+    from the cloud and queues nothing again."""
+    from ncap_iac.local.simevents import s3_put
+
+    s3, bucket, lab = cloud.client("s3", "alice"), cloud.bucket, cloud.affiliate_of("alice")
+    data = put(s3, bucket, f"{lab}/inputs/inv.csv", (SAMPLE / "trial_01.csv").read_bytes())
+    body = json.dumps({"dataname": data, "configname": put(s3, bucket, f"{lab}/configs/inv.json", "{}"),
+                       "timestamp": "inv-1"}).encode()
+    submit_key = put(s3, bucket, f"{lab}/submissions/inv_submit.json", body)
+    assert wait_status(s3, bucket, status_key(lab, "inv-1"))["status"] == "SUCCESS"
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(s3_put(bucket, submit_key, len(body), cloud.info["region"])))
+
+    invoked = ncap("invoke", "SubmitFunction", "--template", str(cloud.state_dir / "compiled_template.json"),
+                   "--event", str(event), "--local-state", str(cloud.state_dir))
+
+    assert invoked.returncode == 0, invoked.stderr
+    assert f"using the local cloud at {cloud.info['endpoint_url']}" in invoked.stderr
+    result = json.loads(invoked.stdout)
+    assert result["duplicates"] == ["inv-1"] and result["jobs"] == [] and result["rejected"] == [], result
+    sqs = cloud.client("sqs")
+    assert queue_counts(sqs, cloud.info["queue_url"]) == (0, 0)
+    assert len(job_deliveries(cloud, "inv-1")) == 1
+
+
+def test_ncap_invoke_local_state_where_no_cloud_runs_is_a_clear_message(tmp_path):
+    invoked = ncap("invoke", "SubmitFunction", "--template",
+                   str(PIPELINES / "local-demo" / "compiled_template.json"), "--local-state", str(tmp_path))
+    assert invoked.returncode == 1
+    assert invoked.stderr.strip() == (f"--local-state {tmp_path}: no local cloud of ncap-local-demo runs from "
+                                      "there (start one with `ncap local up`)")
+
+
 @pytest.mark.slow
 def test_cli_submit_waits_downloads_and_status_lists(cloud, tmp_path):
     state = str(cloud.state_dir)

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..config import load
 from ..errors import NcapError
 from . import server, state
-from .invoke import function_spec, load_for_process
+from .invoke import FUNCTION_TYPES, function_spec, load_for_process
 from .resolve import resolve
 from .router import Router, route_notifications
 from .stack import Clients, LocalStack, deploy
@@ -126,7 +126,22 @@ def _local_json(config, stack: LocalStack, clients: Clients, endpoint: str, admi
             "bucket": stack.outputs["BucketName"], "queue_url": stack.outputs["QueueUrl"],
             "dlq_url": stack.outputs["DeadLetterQueueUrl"], "topic_arn": stack.outputs["NotificationTopicArn"],
             "admin": {"access_key_id": admin[0], "secret_access_key": admin[1]},
-            "users": _users(config, stack, clients)}
+            "users": _users(config, stack, clients), "functions": _function_environments(stack)}
+
+
+def _function_environments(stack: LocalStack) -> dict:
+    """Each function's environment with Ref/GetAtt resolved to this cloud's names, in the format
+    of `--env-vars` (what `ncap invoke` uses while this cloud runs)."""
+    sam = json.loads(stack.template_path.read_text())
+    environments = {}
+    for logical_id, resource in sorted(sam["Resources"].items()):
+        if resource.get("Type") in FUNCTION_TYPES:
+            variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
+            try:
+                environments[logical_id] = resolve(variables, stack.context)
+            except NcapError:  # a value the local cloud cannot compute: `ncap invoke` asks for it
+                continue
+    return environments
 
 
 def _users(config, stack: LocalStack, clients: Clients) -> dict:

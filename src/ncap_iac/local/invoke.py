@@ -3,7 +3,9 @@ counterpart of `sam local invoke`, taking the same event and --env-vars files.
 
 The handler is imported from the function's CodeUri (relative to the template), with the
 environment the template gives it. Values the template computes at deploy time (Ref, GetAtt, Sub)
-come from the env-vars file; AWS calls go wherever boto3 is pointed (AWS_ENDPOINT_URL).
+come from the env-vars file when one is given, else from the pipeline's local cloud when one runs
+(`ncap local up` wrote them to its local.json; AWS calls then go to that cloud, as its admin),
+else they are asked for. Otherwise AWS calls go wherever boto3 is pointed (AWS_ENDPOINT_URL).
 """
 from __future__ import annotations
 
@@ -65,6 +67,22 @@ def read_json(path: str | Path, what: str):
         raise NcapError(f"{path}: cannot read the {what}: {exc.strerror}") from None
 
 
+def pipeline_name(template_path: Path) -> str | None:
+    """The pipeline a compiled template is of (its bucket's name), None when it does not say."""
+    template = read_json(template_path, "template")
+    resources = template.get("Resources", {}) if isinstance(template, dict) else {}
+    bucket = resources.get("PipelineBucket", {}) if isinstance(resources, dict) else {}
+    name = bucket.get("Properties", {}).get("BucketName") if isinstance(bucket, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def cloud_environment(cloud: dict) -> dict:
+    """AWS settings that point a handler at a running local cloud, as its administrator."""
+    return {"AWS_ENDPOINT_URL": cloud["endpoint_url"], "AWS_ACCESS_KEY_ID": cloud["admin"]["access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": cloud["admin"]["secret_access_key"], "AWS_REGION": cloud["region"],
+            "AWS_DEFAULT_REGION": cloud["region"]}
+
+
 def function_spec(template_path: Path, logical_id: str, env_vars: dict | None) -> FunctionSpec:
     template = read_json(template_path, "template")
     resources = template.get("Resources", {}) if isinstance(template, dict) else {}
@@ -97,9 +115,13 @@ def _environment(logical_id: str, props: dict, env_vars: dict) -> dict:
 
 
 @contextmanager
-def _function_process_state(spec: FunctionSpec, region: str):
-    """Environment and import path as Lambda sets them, restored afterwards."""
+def _function_process_state(spec: FunctionSpec, region: str, aws: dict | None = None):
+    """Environment and import path as Lambda sets them (`aws`: AWS settings to use instead of
+    this process's), restored afterwards."""
     saved_env, saved_path = dict(os.environ), list(sys.path)
+    if aws:
+        os.environ.pop("AWS_PROFILE", None)
+        os.environ.update(aws)
     os.environ.update(spec.environment)
     os.environ.setdefault("AWS_REGION", region)
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
@@ -113,9 +135,9 @@ def _function_process_state(spec: FunctionSpec, region: str):
         sys.path[:] = saved_path
 
 
-def invoke(spec: FunctionSpec, event, region: str) -> dict:
+def invoke(spec: FunctionSpec, event, region: str, aws: dict | None = None) -> dict:
     """Run the handler; return {"result": ...} or {"errorType", "errorMessage", "stackTrace"}."""
-    with _function_process_state(spec, region):
+    with _function_process_state(spec, region, aws):
         return _call(_load(spec), spec, event, region)
 
 

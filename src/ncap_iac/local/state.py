@@ -33,6 +33,21 @@ def read(path: Path, what: str) -> dict:
         raise NcapError(f"{path}: unreadable: {exc}") from None
 
 
+def running_cloud(stack_name: str, given: str | Path | None = None) -> dict | None:
+    """local.json of the local cloud of `stack_name` that runs now, from `given` or the default
+    state folder; None when none runs there."""
+    folder = state_dir(stack_name, given)
+    try:
+        pids = json.loads((folder / "pids.json").read_text(encoding="utf-8"))
+        info = json.loads((folder / "local.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not (isinstance(pids, dict) and isinstance(info, dict)) or info.get("stack_name") != stack_name:
+        return None
+    up = pids.get("up")
+    return info if isinstance(up, int) and alive(up) else None
+
+
 def alive(pid: int) -> bool:
     """True while the process exists and is not a zombie (exited, not yet reaped by its parent)."""
     try:

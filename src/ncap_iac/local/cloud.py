@@ -33,6 +33,8 @@ class Running:
     workers: list = field(default_factory=list)
 
     def stop(self) -> None:
+        if self.router:
+            self.router.stopping.set()  # its pollers end while the workers finish
         for worker in self.workers:
             if worker.poll() is None:
                 worker.send_signal(signal.SIGTERM)

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Jobs per second through 1, 2 and 4 `ncap worker` processes, and the agent's overhead per job.
 
-A moto server on 127.0.0.1 (started here, in this process, which otherwise only waits) holds a
-versioned bucket and a job queue with a dead-letter queue. For each worker count, JOBS jobs are
-queued as the submit function queues them (status.json then one message each, made with
-lambda_repo's own ncap_lambda.jobs / job_store), then that many `ncap worker --command true`
-processes work the queue until it stays empty. Figures come from whole processes:
+A moto server on 127.0.0.1 (the local cloud's emulator, ncap_iac.local.emulator, started here,
+in this process, which otherwise only waits) holds a versioned bucket and a job queue with a
+dead-letter queue. For each worker count, JOBS jobs are queued as the submit function queues them
+(status.json then one message each, made with lambda_repo's own ncap_lambda.jobs / job_store),
+then that many `ncap worker --command true` processes work the queue until it stays empty. Figures come from whole processes:
 
 - jobs/s = jobs / (end of the last job - start of the first job), from the workers' own JSON lines
   (worker start-up, mostly importing boto3, is reported apart); ratios against 1 worker.
@@ -136,7 +136,7 @@ def median_of(runs: list[dict], name: str) -> float:
 
 def report(results: dict, jobs: int, repeat: int, baseline: float) -> None:
     base = median_of(results[min(results)], "per_s")
-    print(f"ncap worker, {jobs} jobs per run, command `true`, moto server on 127.0.0.1, "
+    print(f"ncap worker, {jobs} jobs per run, command `true`, the local emulator (moto) on 127.0.0.1, "
           f"{os.cpu_count()} CPUs, medians of {repeat} runs")
     print("workers  seconds  jobs/s  vs 1 worker  agent ms/job (median, worker logs)")
     for count, runs in results.items():

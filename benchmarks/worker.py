@@ -5,7 +5,8 @@ A moto server on 127.0.0.1 (the local cloud's emulator, ncap_iac.local.emulator,
 in this process, which otherwise only waits) holds a versioned bucket and a job queue with a
 dead-letter queue. For each worker count, JOBS jobs are queued as the submit function queues them
 (status.json then one message each, made with lambda_repo's own ncap_lambda.jobs / job_store),
-then that many `ncap worker --command true` processes work the queue until it stays empty. Figures come from whole processes:
+then that many `ncap worker --command true` processes work the queue until it stays empty.
+Figures come from whole processes:
 
 - jobs/s = jobs / (end of the last job - start of the first job), from the workers' own JSON lines
   (worker start-up, mostly importing boto3, is reported apart); ratios against 1 worker.

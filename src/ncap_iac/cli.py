@@ -101,7 +101,8 @@ def _invoke_parser(commands, common) -> None:
     invoke.add_argument("--local-state", metavar="DIR",
                         help="the state folder of the local cloud to use, if `ncap local up` was given "
                              "--state-dir (default: .ncap/local/PIPELINE_NAME)")
-    invoke.add_argument("--region", help="region for AWS calls (default: AWS_DEFAULT_REGION or us-east-1)")
+    invoke.add_argument("--region", help="region for AWS calls (default: the local cloud's when one is used, "
+                                         "else AWS_DEFAULT_REGION or us-east-1)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,6 +183,8 @@ def _invoke(args) -> int:
 
     from .local.invoke import cloud_environment, function_spec, invoke, read_json
 
+    if args.env_vars and args.local_state:
+        raise NcapError("--env-vars and --local-state: give one (values from a file, or from a local cloud)")
     event = read_json(args.event, "event") if args.event else {}
     template = Path(args.template)
     cloud = None if args.env_vars else _running_cloud(template, args.local_state)
@@ -196,7 +199,7 @@ def _invoke(args) -> int:
               f"its resource names, as its administrator", file=sys.stderr)
     # As in Lambda: the root logger passes WARNING and up; handlers' own loggers choose INFO.
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
-    outcome = invoke(spec, event, region, cloud_environment(cloud) if cloud else None)
+    outcome = invoke(spec, event, region, cloud_environment(cloud, region) if cloud else None)
     print(json.dumps(outcome.get("result", outcome), indent=2, sort_keys=True, default=str))
     return 0 if "result" in outcome else 1
 

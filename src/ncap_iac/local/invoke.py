@@ -70,27 +70,29 @@ def read_json(path: str | Path, what: str):
 def pipeline_name(template_path: Path) -> str | None:
     """The pipeline a compiled template is of (its bucket's name), None when it does not say."""
     template = read_json(template_path, "template")
-    resources = template.get("Resources", {}) if isinstance(template, dict) else {}
-    bucket = resources.get("PipelineBucket", {}) if isinstance(resources, dict) else {}
-    name = bucket.get("Properties", {}).get("BucketName") if isinstance(bucket, dict) else None
+    bucket = _mapping(_mapping(template).get("Resources")).get("PipelineBucket")
+    name = _mapping(_mapping(bucket).get("Properties")).get("BucketName")
     return name if isinstance(name, str) else None
 
 
-def cloud_environment(cloud: dict) -> dict:
+def _mapping(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def cloud_environment(cloud: dict, region: str) -> dict:
     """AWS settings that point a handler at a running local cloud, as its administrator."""
     return {"AWS_ENDPOINT_URL": cloud["endpoint_url"], "AWS_ACCESS_KEY_ID": cloud["admin"]["access_key_id"],
-            "AWS_SECRET_ACCESS_KEY": cloud["admin"]["secret_access_key"], "AWS_REGION": cloud["region"],
-            "AWS_DEFAULT_REGION": cloud["region"]}
+            "AWS_SECRET_ACCESS_KEY": cloud["admin"]["secret_access_key"], "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region}
 
 
 def function_spec(template_path: Path, logical_id: str, env_vars: dict | None) -> FunctionSpec:
-    template = read_json(template_path, "template")
-    resources = template.get("Resources", {}) if isinstance(template, dict) else {}
-    functions = sorted(k for k, r in resources.items() if r.get("Type") in FUNCTION_TYPES)
+    resources = _mapping(_mapping(read_json(template_path, "template")).get("Resources"))
+    functions = sorted(k for k, r in resources.items() if _mapping(r).get("Type") in FUNCTION_TYPES)
     if logical_id not in functions:
         raise NcapError(f"{logical_id}: no such function in {template_path} "
                         f"(functions: {', '.join(functions) or 'none'})")
-    props = resources[logical_id].get("Properties", {})
+    props = _mapping(resources[logical_id].get("Properties"))
     module, _, function = str(props.get("Handler", "")).rpartition(".")
     code_dir = (template_path.parent / str(props.get("CodeUri", "."))).resolve()
     if not module or not code_dir.is_dir():
@@ -103,9 +105,11 @@ def function_spec(template_path: Path, logical_id: str, env_vars: dict | None) -
 def _environment(logical_id: str, props: dict, env_vars: dict) -> dict:
     """Template variables, overridden by the env-vars file (its Parameters section, then the
     function's own section), as `sam local invoke --env-vars` does: only declared ones."""
-    variables = dict(props.get("Environment", {}).get("Variables", {}))
+    variables = dict(_mapping(_mapping(props.get("Environment")).get("Variables")))
     for section in ("Parameters", logical_id):
         given = env_vars.get(section, {})
+        if not isinstance(given, dict):
+            raise NcapError(f"env-vars: \"{section}\" must be a JSON object of variable names and values")
         variables.update({k: v for k, v in given.items() if k in variables})
     unresolved = sorted(k for k, v in variables.items() if not isinstance(v, (str, int, float, bool)))
     if unresolved:
@@ -119,8 +123,9 @@ def _function_process_state(spec: FunctionSpec, region: str, aws: dict | None = 
     """Environment and import path as Lambda sets them (`aws`: AWS settings to use instead of
     this process's), restored afterwards."""
     saved_env, saved_path = dict(os.environ), list(sys.path)
-    if aws:
-        os.environ.pop("AWS_PROFILE", None)
+    if aws:  # these settings only: no profile, no per-service endpoint from this process
+        for name in [n for n in os.environ if n == "AWS_PROFILE" or n.startswith("AWS_ENDPOINT_URL_")]:
+            del os.environ[name]
         os.environ.update(aws)
     os.environ.update(spec.environment)
     os.environ.setdefault("AWS_REGION", region)

@@ -35,17 +35,40 @@ def read(path: Path, what: str) -> dict:
 
 def running_cloud(stack_name: str, given: str | Path | None = None) -> dict | None:
     """local.json of the local cloud of `stack_name` that runs now, from `given` or the default
-    state folder; None when none runs there."""
+    state folder; None when none runs there. A running cloud's unusable local.json is an error."""
     folder = state_dir(stack_name, given)
     try:
         pids = json.loads((folder / "pids.json").read_text(encoding="utf-8"))
         info = json.loads((folder / "local.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not (isinstance(pids, dict) and isinstance(info, dict)) or info.get("stack_name") != stack_name:
+    up = pids.get("up") if isinstance(pids, dict) else None
+    if not (isinstance(up, int) and alive(up) and is_local_up(up)):
         return None
-    up = pids.get("up")
-    return info if isinstance(up, int) and alive(up) else None
+    if not isinstance(info, dict) or info.get("stack_name") != stack_name:
+        return None
+    if not _usable(info):
+        raise NcapError(f"{folder / 'local.json'}: not what this version of ncap writes; restart the "
+                        f"local cloud (ncap local down, then ncap local up)")
+    return info
+
+
+def _usable(info: dict) -> bool:
+    admin, functions = info.get("admin"), info.get("functions")
+    return (all(isinstance(info.get(k), str) for k in ("endpoint_url", "region"))
+            and isinstance(admin, dict)
+            and all(isinstance(admin.get(k), str) for k in ("access_key_id", "secret_access_key"))
+            and isinstance(functions, dict)
+            and all(isinstance(variables, dict) for variables in functions.values()))
+
+
+def is_local_up(pid: int) -> bool:
+    """True unless /proc says `pid` is not an `ncap local up` (a pid may be reused)."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return True
+    return "local" in args and "up" in args
 
 
 def alive(pid: int) -> bool:

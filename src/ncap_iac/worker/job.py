@@ -1,7 +1,6 @@
 """One message, in order: check it; with the heartbeat on, read the status (a dataset already
-SUCCESS or FAILED is acknowledged without running); set RUNNING while the inputs download and the
-command starts (the write is waited for before the job ends: if another worker ended the dataset
-meanwhile, this run's outcome is not written); run; upload the outputs and the log; set SUCCESS;
+SUCCESS or FAILED is acknowledged without running) and set RUNNING, while the inputs download
+alongside (cancelled if the job does not run); run; upload the outputs and the log; set SUCCESS;
 only then delete the message, in the background (background.py) while the slot polls again.
 
 A failed attempt (non-zero exit, timeout, a transfer error) makes the message visible again for a
@@ -44,26 +43,25 @@ def work(ctx, delivery, task: Task, beat, started: float, fields: dict) -> str:
     space = workspace.create(ctx.workdir, ctx.settings.log_name)
     fetching = workspace.Fetch(ctx.clients.s3, task, space)  # alongside the status read and write
     try:
-        current = status_store.read(ctx.clients.s3, task)
-        if status.is_final(current.document, task.dataname):
+        begun = begin(ctx, delivery, task)
+        if not begun.changed:
             fetching.cancel()
-            return acknowledge(ctx, delivery, task, beat, current, started, fields)
-        marking = background.submit(mark_running, ctx, delivery, task, current)
-        several = len(current.document.get("datasets") or {}) > 1
+            return acknowledge(ctx, delivery, task, beat, begun.snapshot, started, fields)
+        several = len(begun.snapshot.document.get("datasets") or {}) > 1
         key = log_key(task, ctx.settings.log_name, several)
         result = execute(ctx, task, space, key, fetching)
-        begun = marking.result()  # a failed write raises here: handle() gives the message back
     finally:
         fetching.cancel()
         workspace.remove(space)
-    if not begun.changed:  # another worker ended this dataset while this one ran it
-        return acknowledge(ctx, delivery, task, beat, begun.snapshot, started, fields)
     ending = succeed if result.ok else fail
     return ending(ctx, delivery, task, beat, result, key, begun.snapshot, started, fields)
 
 
-def mark_running(ctx, delivery, task: Task, current: status_store.Snapshot) -> status_store.Written:
-    """Set the dataset RUNNING; not changed when it became final since `current` was read."""
+def begin(ctx, delivery, task: Task) -> status_store.Written:
+    """Set the dataset RUNNING; not changed when it is final already (SUCCESS or FAILED)."""
+    current = status_store.read(ctx.clients.s3, task)
+    if status.is_final(current.document, task.dataname):
+        return status_store.Written(current, False, current.document.get("status"))
     return status_store.update(ctx.clients.s3, task, {
         "status": status.RUNNING, "attempt": delivery.receive_count, "worker": ctx.worker,
         "started": status.now()}, current)
@@ -82,20 +80,20 @@ def succeed(ctx, delivery, task, beat, result: Attempt, key, known, started, fie
         "status": status.SUCCESS, "attempt": delivery.receive_count, "log_key": key,
         "finished": status.now(), "outputs": result.uploaded.files, "reason": None}, known)
     beat.stop()
-    background.submit(finish, ctx, delivery, task, written, fields)
+    background.submit("deletions", finish, ctx, delivery, task, written, fields)
     return done(fields, "success" if written.changed else "already-final", started,
                 command_seconds=result.command_seconds, stored=result.uploaded.stored,
                 skipped=result.uploaded.skipped, replaced=result.uploaded.replaced)
 
 
 def finish(ctx, delivery, task, written, fields: dict) -> None:
-    """After SUCCESS is stored: delete the message, then send the lab's notice. A deletion that
+    """After SUCCESS is stored: delete the message, then hand the lab's notice on. A deletion that
     fails leaves the message to come back; the job is then acknowledged without running."""
     try:
         queue.delete(ctx.clients.sqs, ctx.settings.queue_url, delivery, **fields)
     except Exception as error:
         decision("error", logging.ERROR, error=describe(error), step="delete", **fields)
-    notify_if_ended(ctx, task, written, None)
+    background.submit("notices", notify_if_ended, ctx, task, written, None)
 
 
 def fail(ctx, delivery, task, beat, result: Attempt, key, known, started, fields) -> str:

@@ -533,8 +533,9 @@ def test_ncap_invoke_without_env_vars_runs_against_the_running_cloud(cloud, tmp_
 
 
 def test_ncap_invoke_local_state_where_no_cloud_runs_is_a_clear_message(tmp_path):
-    invoked = ncap("invoke", "SubmitFunction", "--template",
-                   str(PIPELINES / "local-demo" / "compiled_template.json"), "--local-state", str(tmp_path))
+    template = tmp_path / "compiled_template.json"
+    template.write_text(json.dumps({"Resources": {"PipelineBucket": {"Properties": {"BucketName": "ncap-local-demo"}}}}))
+    invoked = ncap("invoke", "SubmitFunction", "--template", str(template), "--local-state", str(tmp_path))
     assert invoked.returncode == 1
     assert invoked.stderr.strip() == (f"--local-state {tmp_path}: no local cloud of ncap-local-demo runs from "
                                       "there (start one with `ncap local up`)")

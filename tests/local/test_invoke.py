@@ -176,10 +176,10 @@ def test_invoke_of_an_odd_template_is_a_clear_message(tmp_path, template):
     assert invoked.stderr.strip().startswith("SubmitFunction: no such function in"), invoked.stderr
 
 
-def test_invoke_env_vars_section_that_is_not_an_object_is_a_clear_message(tmp_path):
+def test_invoke_env_vars_section_that_is_not_an_object_is_a_clear_message(tmp_path, compiled):
     env = tmp_path / "env.json"
     env.write_text(json.dumps({"SubmitFunction": "QUEUE_URL=x"}))
-    template = REPO / "pipelines" / "local-demo" / "compiled_template.json"
+    template = compiled("local-demo")
     invoked = invoke_cli("SubmitFunction", "--template", str(template), "--env-vars", str(env))
     assert invoked.returncode == 1
     assert invoked.stderr.strip() == 'env-vars: "SubmitFunction" must be a JSON object of variable names and values'

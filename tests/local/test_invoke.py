@@ -10,6 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from cloud_helpers import ncap
 from conftest import REPO
 
 SIMEVENTS = REPO / "simevents"
@@ -153,13 +154,8 @@ def test_unresolved_variable_is_a_clear_error(compiled):
     assert "QUEUE_URL" in run.stderr and "--env-vars" in run.stderr
 
 
-def invoke_cli(*args, cwd=REPO):
-    return subprocess.run([sys.executable, "-m", "ncap_iac.cli", "invoke", *args], capture_output=True,
-                          text=True, timeout=60, cwd=cwd)
-
-
 def test_invoke_env_vars_and_local_state_together_is_a_clear_message(tmp_path):
-    invoked = invoke_cli("SubmitFunction", "--env-vars", "e.json", "--local-state", str(tmp_path))
+    invoked = ncap("invoke", "SubmitFunction", "--env-vars", "e.json", "--local-state", str(tmp_path))
     assert invoked.returncode == 1
     assert invoked.stderr.strip() == ("--env-vars and --local-state: give one (values from a file, "
                                       "or from a local cloud)")
@@ -171,7 +167,7 @@ def test_invoke_env_vars_and_local_state_together_is_a_clear_message(tmp_path):
 def test_invoke_of_an_odd_template_is_a_clear_message(tmp_path, template):
     path = tmp_path / "t.json"
     path.write_text(json.dumps(template))
-    invoked = invoke_cli("SubmitFunction", "--template", str(path), cwd=tmp_path)
+    invoked = ncap("invoke", "SubmitFunction", "--template", str(path))
     assert invoked.returncode == 1 and "Traceback" not in invoked.stderr
     assert invoked.stderr.strip().startswith("SubmitFunction: no such function in"), invoked.stderr
 
@@ -180,6 +176,6 @@ def test_invoke_env_vars_section_that_is_not_an_object_is_a_clear_message(tmp_pa
     env = tmp_path / "env.json"
     env.write_text(json.dumps({"SubmitFunction": "QUEUE_URL=x"}))
     template = compiled("local-demo")
-    invoked = invoke_cli("SubmitFunction", "--template", str(template), "--env-vars", str(env))
+    invoked = ncap("invoke", "SubmitFunction", "--template", str(template), "--env-vars", str(env))
     assert invoked.returncode == 1
     assert invoked.stderr.strip() == 'env-vars: "SubmitFunction" must be a JSON object of variable names and values'

@@ -2,12 +2,13 @@
 --env-vars is given): only a live `ncap local up` counts, and a local.json it cannot use is a
 clear error, never a traceback."""
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 
-from conftest import REPO
+from cloud_helpers import ncap
 from ncap_iac.errors import NcapError
 from ncap_iac.local import state
 
@@ -41,7 +42,7 @@ def test_no_cloud_when_none_runs_there(tmp_path, fake_up, why):
     if why != "no-files":
         dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                               text=True).stdout.strip()
-        up = {"dead-up": int(dead), "pid-not-local-up": subprocess.os.getpid()}.get(why, fake_up)
+        up = {"dead-up": int(dead), "pid-not-local-up": os.getpid()}.get(why, fake_up)
         write(tmp_path, {**GOOD, "stack_name": "ncap-other"} if why == "other-stack" else GOOD, up)
     assert state.running_cloud("ncap-x", tmp_path) is None
 
@@ -57,15 +58,10 @@ def test_a_running_clouds_unusable_local_json_is_a_clear_error(tmp_path, fake_up
         state.running_cloud("ncap-x", tmp_path)
 
 
-def ncap_invoke(*args, cwd=REPO):
-    return subprocess.run([sys.executable, "-m", "ncap_iac.cli", "invoke", *args], capture_output=True,
-                          text=True, timeout=60, cwd=cwd)
-
-
 def test_invoke_with_a_broken_local_json_says_so_in_one_line(tmp_path, fake_up):
     template = tmp_path / "t.json"
     template.write_text(json.dumps({"Resources": {"PipelineBucket": {"Properties": {"BucketName": "ncap-x"}}}}))
     write(tmp_path / "state", {**GOOD, "functions": {"SubmitFunction": "x"}}, fake_up)
-    invoked = ncap_invoke("SubmitFunction", "--template", str(template), "--local-state", str(tmp_path / "state"))
+    invoked = ncap("invoke", "SubmitFunction", "--template", str(template), "--local-state", str(tmp_path / "state"))
     assert invoked.returncode == 1 and "Traceback" not in invoked.stderr
     assert "restart the local cloud" in invoked.stderr and len(invoked.stderr.strip().splitlines()) == 1

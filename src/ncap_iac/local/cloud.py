@@ -88,10 +88,11 @@ def _bring_up(config, pipeline_dir: Path, folder: Path, workers: int, running: R
                       AWS_DEFAULT_REGION=config.region, AWS_REGION=config.region)
     clients = Clients(endpoint, config.region, *admin)
     stack = deploy(config, folder, clients, endpoint, say)
-    running.router = _start_router(config, stack, clients)
+    environments = _function_environments(stack)
+    running.router = _start_router(config, stack, clients, environments)
     server.post(endpoint, "/moto-api/reset-auth", b"0")
     say("IAM enforced on the emulator: every request is checked against its caller's policies")
-    info = _local_json(config, stack, clients, endpoint, admin)
+    info = _local_json(config, stack, clients, endpoint, admin, environments)
     running.workers = _start_workers(config, stack, pipeline_dir, folder, workers)
     _check_workers_started(running.workers, folder)
     say(f"{workers} worker agent(s) polling {info['queue_url']}")
@@ -110,30 +111,28 @@ def _admin(clients: Clients) -> tuple[str, str]:
     return key["AccessKeyId"], key["SecretAccessKey"]
 
 
-def _start_router(config, stack: LocalStack, clients: Clients) -> Router:
+def _start_router(config, stack: LocalStack, clients: Clients, environments: dict) -> Router:
     bucket = stack.template["Resources"]["PipelineBucket"]["Properties"]
     lambdas = bucket.get("NotificationConfiguration", {}).get("LambdaConfigurations", [])
     dead_letter = stack.context.get_att("TriggerDeadLetterQueue", "Arn")
     url = route_notifications(clients, config.pipeline_name, lambdas, dead_letter, config.region)
-    sam = json.loads(stack.template_path.read_text())
-    variables = sam["Resources"]["SubmitFunction"]["Properties"]["Environment"]["Variables"]
-    spec = function_spec(stack.template_path, "SubmitFunction", {"SubmitFunction": resolve(variables, stack.context)})
+    spec = function_spec(stack.template_path, "SubmitFunction", environments)
     router = Router(clients.sqs, url, load_for_process(spec, config.region))
     router.start()
     return router
 
 
-def _local_json(config, stack: LocalStack, clients: Clients, endpoint: str, admin) -> dict:
+def _local_json(config, stack: LocalStack, clients: Clients, endpoint: str, admin, environments: dict) -> dict:
     return {"endpoint_url": endpoint, "region": config.region, "stack_name": config.pipeline_name,
             "bucket": stack.outputs["BucketName"], "queue_url": stack.outputs["QueueUrl"],
             "dlq_url": stack.outputs["DeadLetterQueueUrl"], "topic_arn": stack.outputs["NotificationTopicArn"],
             "admin": {"access_key_id": admin[0], "secret_access_key": admin[1]},
-            "users": _users(config, stack, clients), "functions": _function_environments(stack)}
+            "users": _users(config, stack, clients), "functions": environments}
 
 
 def _function_environments(stack: LocalStack) -> dict:
     """Each function's environment with Ref/GetAtt resolved to this cloud's names, in the format
-    of `--env-vars` (what `ncap invoke` uses while this cloud runs)."""
+    of `--env-vars` (what the router's submit handler and `ncap invoke` run with)."""
     sam = json.loads(stack.template_path.read_text())
     environments = {}
     for logical_id, resource in sorted(sam["Resources"].items()):

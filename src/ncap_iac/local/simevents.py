@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 from ..errors import NcapError
+from .invoke import FUNCTION_TYPES
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
@@ -34,7 +35,6 @@ UPLOADER = "AWS:AIDA4EXAMPLEUPLOADER"  # the IAM user's unique id (an example va
 BUCKET_OWNER = "A1EXAMPLEOWNER"
 SOURCE_IP = "198.51.100.23"  # a documentation address (RFC 5737)
 NAMESPACE = uuid.UUID("6f1c2a52-3d0e-4b8e-9a57-0c3e1f7b9d21")  # for the derived ids
-FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 _FUNCTION_ARN = ("FunctionName", "arn:{partition}:lambda:{region}:{account}:function:{name}")
 # (resource type, "Ref" or attribute) -> (property naming the resource, the deployed value)
 VALUE_FORMATS = {

@@ -1,0 +1,106 @@
+"""The worker group in the model: desired capacity, instances, launches and terminations.
+
+The EC2 Auto Scaling rules modelled here (Amazon EC2 Auto Scaling User Guide):
+- Desired capacity always lies in [MinSize, MaxSize]: "a scaling adjustment can't change the capacity
+  of the group above the maximum group size or below the minimum group size" (as-scaling-simple-step,
+  "Scaling adjustment types"). The group launches or terminates instances to match it at once; the
+  time EC2 takes to start an instance is part of the boot seconds.
+- Scale-in protection (ec2-auto-scaling-instance-protection): a worker protects its instance while it
+  runs a job, so scale-in terminates only instances with no job (booting or idle). When only protected
+  instances are left, desired capacity is lowered anyway and the group terminates each instance as soon
+  as its protection ends ("Could not scale to desired capacity because all remaining instances are
+  protected from scale-in"). Among unprotected instances the newest goes first (a booting instance has
+  done no work yet); AWS's default termination policy first balances Availability Zones, which this
+  model does not have.
+- A worker leaving on its own calls TerminateInstanceInAutoScalingGroup with
+  ShouldDecrementDesiredCapacity, which is refused below MinSize: so an idle exit never takes the group
+  below min_size.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .policy import Policy
+
+
+@dataclass
+class Instance:
+    """One instance: launched, then up (can take jobs) boot seconds later, until terminated."""
+
+    id: int
+    launched: float
+    running: int = 0  # jobs running on it now
+    up: bool = False
+    idle_since: float | None = None  # when it last had no job (None while booting or busy)
+    busy_since: float = 0.0
+    busy_s: float = 0.0  # seconds with at least one job
+    terminated: float | None = None
+
+    def start_job(self, now: float) -> None:
+        if self.running == 0:
+            self.busy_since, self.idle_since = now, None
+        self.running += 1
+
+    def end_job(self, now: float) -> None:
+        self.running -= 1
+        if self.running == 0:
+            self.busy_s += now - self.busy_since
+            self.idle_since = now
+
+
+class Group:
+    """Instances of one worker group and its desired capacity.
+
+    on_launch(instance) is called for each new instance, so the caller can schedule it coming up.
+    """
+
+    def __init__(self, policy: Policy, on_launch: Callable[[Instance], None]):
+        self.policy = policy
+        self.desired = 0
+        self.live: dict[int, Instance] = {}
+        self.all: list[Instance] = []
+        self._on_launch = on_launch
+
+    def set_desired(self, now: float, value: int) -> None:
+        """Clamp to [min_size, max_size], then launch or scale in to match."""
+        self.desired = max(self.policy.min_size, min(self.policy.max_size, value))
+        while len(self.live) < self.desired:
+            self.launch(now)
+        unprotected = sorted((i for i in self.live.values() if i.running == 0), key=lambda i: -i.id)
+        for instance in unprotected[:max(0, len(self.live) - self.desired)]:
+            self.terminate(instance, now)
+
+    def launch(self, now: float) -> Instance:
+        instance = Instance(id=len(self.all), launched=now)
+        self.all.append(instance)
+        self.live[instance.id] = instance
+        self._on_launch(instance)
+        return instance
+
+    def terminate(self, instance: Instance, now: float) -> None:
+        instance.terminated = now
+        del self.live[instance.id]
+
+    def over_desired(self) -> bool:
+        return len(self.live) > self.desired
+
+    def warm(self, now: float) -> int:
+        """Instances whose warm-up is over: the current capacity step scaling adds to."""
+        return sum(1 for i in self.live.values() if i.launched + self.policy.warmup_seconds <= now)
+
+    def warming(self, now: float) -> bool:
+        return any(i.launched + self.policy.warmup_seconds > now for i in self.live.values())
+
+    def booting(self) -> int:
+        return sum(1 for i in self.live.values() if not i.up)
+
+    def running_jobs(self) -> int:
+        return sum(i.running for i in self.live.values())
+
+    def free_slot(self) -> Instance | None:
+        """The first instance (oldest) that is up and has room for another job."""
+        for instance in self.live.values():
+            if instance.up and instance.running < self.policy.concurrency:
+                return instance
+        return None

@@ -78,9 +78,13 @@ def print_report(report: dict) -> None:
     print(f"lower bound ${lower:.2f}; new policy: request on submit, idle exit {report['new_idle_exit_s']:g} s")
     print(f"targets (new): <= {TARGET_RATIO:.2f}x and p95 <= {boot + TARGET_EXTRA_WAIT_S:g} s: "
           f"{'met' if report['targets_met'] else 'MISSED'}")
+    print_sweep(report["sweep"])
+
+
+def print_sweep(sweep: list[dict]) -> None:
     print("\nsweep of the new policy's idle exit")
     print(f"{'idle exit':>10}{'cost / lower bound':>20}{'idle share':>12}{'wait p50':>11}{'wait p95':>11}")
-    for row in report["sweep"]:
+    for row in sweep:
         print(f"{row['idle_exit_s']:>8.0f} s{row['cost_ratio']:>19.3f}x{row['idle_share']:>11.1%}"
               f" {row['wait_p50_s']:>9.0f} s{row['wait_p95_s']:>9.0f} s")
 

@@ -165,6 +165,7 @@ def test_the_same_inputs_give_the_same_result():
     ({"mode": "spot"}, "mode must be one of"),
     ({"min_size": 3, "max_size": 2}, "min_size <= max_size"),
     ({"concurrency": 0}, "concurrency"),
+    ({"mode": "per-job", "concurrency": 2}, "one instance per job"),
     ({"scale_out": ((5, 1), (2, 3))}, "thresholds rising"),
     ({"idle_exit_seconds": -1.0}, "finite and >= 0"),
 ])

@@ -10,7 +10,8 @@ Rules modelled, with their sources:
 - The datapoint of a period is only there some time after the period ends; the alarm acts
   Policy.metric_delay_s after the period's end.
 - An alarm goes to ALARM when its last EvaluationPeriods datapoints all breach (DatapointsToAlarm
-  defaults to EvaluationPeriods), and back to OK on the first datapoint that does not.
+  defaults to EvaluationPeriods), and back to OK on the first datapoint that does not ("Alarm
+  evaluation"; the worked example in the re:Post article below).
 - While an alarm stays in ALARM, CloudWatch invokes its Auto Scaling action again at each evaluation
   (AWS re:Post knowledge center, "cloudwatch-alarms-trigger-actions": "If an alarm is in a specified
   state, then the CloudWatch alarm continuously activates the Amazon EC2 Auto Scaling actions").

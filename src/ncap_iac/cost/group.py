@@ -82,6 +82,15 @@ class Group:
         instance.terminated = now
         del self.live[instance.id]
 
+    def leave(self, instance: Instance, now: float) -> bool:
+        """An idle worker terminates its own instance, lowering desired capacity by one; refused (False)
+        at min_size, as TerminateInstanceInAutoScalingGroup with ShouldDecrementDesiredCapacity is."""
+        if instance.running or self.desired <= self.policy.min_size:
+            return False
+        self.desired -= 1
+        self.terminate(instance, now)
+        return True
+
     def over_desired(self) -> bool:
         return len(self.live) > self.desired
 

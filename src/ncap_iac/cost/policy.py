@@ -71,6 +71,8 @@ def _problem(p: Policy) -> str | None:
         (p.mode in MODES, f"mode must be one of {', '.join(MODES)}, got {p.mode!r}"),
         (0 <= p.min_size <= p.max_size and p.max_size >= 1, "need 0 <= min_size <= max_size and max_size >= 1"),
         (p.concurrency >= 1, "concurrency must be 1 or more"),
+        (p.mode == "queue" or (p.concurrency, p.min_size) == (1, 0),
+         "per-job mode launches one instance per job: concurrency must be 1 and min_size 0"),
         (all(math.isfinite(n) and n >= 0 for n in numbers), "prices, delays and seconds must be finite and >= 0"),
         (p.period_seconds > 0 and p.evaluation_periods >= 1, "period_seconds and evaluation_periods must be >= 1"),
         (p.scale_in_after_idle_minutes >= 1, "scale_in_after_idle_minutes must be 1 or more"),

@@ -151,10 +151,8 @@ class _Simulation:
     def _idle(self, now: float, payload: tuple[Instance, float]) -> None:
         """The worker's idle exit: still idle since then, and the group may shrink."""
         instance, idle_since = payload
-        if instance.terminated is None and instance.idle_since == idle_since and \
-                self.group.desired > self.policy.min_size:
-            self.group.desired -= 1
-            self.group.terminate(instance, now)
+        if instance.terminated is None and instance.idle_since == idle_since:
+            self.group.leave(instance, now)
 
     def _dispatch(self, now: float) -> None:
         while self.queue:

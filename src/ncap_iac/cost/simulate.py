@@ -55,6 +55,8 @@ def simulate(jobs: tuple[Job, ...], policy: Policy, boot_seconds: float) -> Resu
 
 
 class _Simulation:
+    """One play of a trace: the event queue, the job queue, the group and the alarms' state."""
+
     def __init__(self, jobs: tuple[Job, ...], policy: Policy, boot_s: float):
         self.jobs, self.policy, self.boot_s = jobs, policy, boot_s
         self.events: list[tuple[float, int, int, object]] = []

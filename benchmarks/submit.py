@@ -92,7 +92,8 @@ def handler_figures(submissions: int) -> dict:
 
 def invoke_figures(runs: int) -> dict:
     import boto3
-    from ncap_iac.local.emulator import endpoint_of, threaded_server
+
+    from ncap_iac.emulator.server import endpoint_of, threaded_server
 
     server = threaded_server()
     endpoint = endpoint_of(server)

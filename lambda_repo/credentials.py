@@ -67,7 +67,7 @@ def attribute_name(user):
 
 def check_attribute_names(users):
     """Refuse users without a usable attribute name, or two users sharing one."""
-    owners = {}
+    owners: dict = {}
     for user in users:
         attribute = attribute_name(user)
         if attribute == "SecretArn" or attribute in owners:

@@ -19,7 +19,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 
@@ -63,7 +63,7 @@ def parse_time(value):
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         if moment.tzinfo is None:
             raise ValueError("no time zone")
-        return moment.astimezone(timezone.utc)
+        return moment.astimezone(UTC)
     except (AttributeError, TypeError, ValueError, OverflowError) as error:
         raise ValueError(f"time is not valid ({error}): {value!r}"[:200]) from None
 
@@ -75,7 +75,7 @@ def read_change(event):
     detail = event["detail"]
     return StateChange(instance_id=matching(detail.get("instance-id"), INSTANCE_ID, "detail.instance-id"),
                        state=matching(detail.get("state"), STATE, "detail.state"),
-                       time=event.get("time"), moment=parse_time(event.get("time")),
+                       time=str(event.get("time")), moment=parse_time(event.get("time")),
                        region=matching(event.get("region"), REGION, "region"))
 
 

@@ -25,14 +25,15 @@ import logging
 import os
 import urllib.parse
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 from botocore.config import Config
 
 from ncap_lambda import fileset, job_store, submission
 from ncap_lambda.aws_errors import RetryLater, error_code, is_retryable
-from ncap_lambda.jobs import QUEUED, REJECTED, Job, dataset_units, status_document
+from ncap_lambda.contract import QUEUED, REJECTED
+from ncap_lambda.jobs import Job, dataset_units, status_document
 from ncap_lambda.log import get_logger, log_decision
 from ncap_lambda.settings import read_settings
 from ncap_lambda.submission import Rejected, shown
@@ -40,7 +41,7 @@ from ncap_lambda.submission import Rejected, shown
 LOG = get_logger("submit_start")
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5,
                        read_timeout=20)
-CLIENTS = {}
+CLIENTS: dict = {}
 CLIENT_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_PROFILE",
               "AWS_ACCESS_KEY_ID")
 # A status with "queued": false younger than this may belong to an attempt still queueing (S3
@@ -69,7 +70,7 @@ def client(service):
 
 def handler(event, context):
     run = Run(read_settings(), client("s3"), client("sqs"), client("sns"))
-    outcome = {"jobs": [], "rejected": [], "duplicates": [], "ignored": [], "waiting": []}
+    outcome: dict = {"jobs": [], "rejected": [], "duplicates": [], "ignored": [], "waiting": []}
     for record in (event or {}).get("Records") or []:
         handle_record(run, record, outcome)
     return outcome
@@ -222,7 +223,7 @@ def status_age_seconds(document):
         updated = datetime.strptime(str(document.get("updated")), "%Y-%m-%dT%H:%M:%SZ")
     except ValueError:
         return float("inf")
-    return (datetime.now(timezone.utc) - updated.replace(tzinfo=timezone.utc)).total_seconds()
+    return (datetime.now(UTC) - updated.replace(tzinfo=UTC)).total_seconds()
 
 
 def resume(run, job, document, existing, existing_etag, outcome):

@@ -5,7 +5,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = REPO / "tests"
-sys.path.insert(0, str(TESTS))  # factories
+sys.path.insert(0, str(TESTS))  # factories, fuzz
+import fuzz  # noqa: E402,F401  (loads the hypothesis profile: derandomized unless NCAP_FUZZ is set)
+
 FIXTURES = TESTS / "fixtures" / "configs"
 EXAMPLES = sorted(p.parent.name for p in (REPO / "pipelines").glob("*/stack_config.json"))
 
@@ -41,7 +43,7 @@ SOURCES_FOR_TOOLS = golden_sources()
 def moto_endpoint():
     """A real moto server (the local cloud's emulator) on localhost for this test session:
     http://localhost:PORT."""
-    from ncap_iac.local.emulator import endpoint_of, threaded_server
+    from ncap_iac.emulator.server import endpoint_of, threaded_server
 
     server = threaded_server()
     try:
@@ -62,3 +64,10 @@ def moto_server(moto_endpoint, monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     return moto_endpoint
+
+
+def pytest_collection_modifyitems(items):
+    """Property-based tests carry the `property` mark (`make fuzz` runs them alone)."""
+    for item in items:
+        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.property)

@@ -3,16 +3,15 @@
 status.json is created with a conditional put (If-None-Match: *), so that of two deliveries of
 one submission exactly one goes on; later writes carry If-Match, so that a worker's newer status
 is never overwritten."""
-import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .aws_errors import RetryLater, error_code, is_error
-from .jobs import certificate_text, encoded_json, message_entries, notice
+from .contract import MISSING, PRECONDITION, decoded, encoded, notice_attributes
+from .jobs import certificate_text, message_entries, notice
 from .log import get_logger, log_decision
 
 LOG = get_logger("ncap_lambda.job_store")
-MISSING = ("404", "NoSuchKey", "NotFound")
 BATCH = 10  # messages per send_message_batch (the SQS maximum)
 MARK_ATTEMPTS = 3
 
@@ -22,7 +21,7 @@ class QueueError(RetryLater):
 
 
 def now():
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def bare_etag(etag):
@@ -60,7 +59,7 @@ def read_object(s3, bucket, key, limit):
 
 def put_json(s3, job, document, **condition):
     """Put status.json; returns its ETag (with quotes, as If-Match wants it)."""
-    return s3.put_object(Bucket=job.bucket, Key=job.status_key, Body=encoded_json(document),
+    return s3.put_object(Bucket=job.bucket, Key=job.status_key, Body=encoded(document),
                          ContentType="application/json", **condition)["ETag"]
 
 
@@ -69,7 +68,7 @@ def create_status(s3, job, document):
     try:
         return put_json(s3, job, document, IfNoneMatch="*")
     except Exception as error:
-        if is_error(error, "PreconditionFailed"):
+        if is_error(error, *PRECONDITION):
             return None
         raise
 
@@ -78,12 +77,7 @@ def read_status(s3, job):
     """(document, ETag) of the job's status.json; a document that is not a JSON object is {}."""
     reply = s3.get_object(Bucket=job.bucket, Key=job.status_key)
     with reply["Body"] as body:
-        raw = body.read()
-    try:
-        document = json.loads(raw.decode("utf-8"))
-    except ValueError:
-        document = None
-    return (document if isinstance(document, dict) else {}), reply["ETag"]
+        return decoded(body.read()), reply["ETag"]
 
 
 def replace_status(s3, job, document, etag):
@@ -91,7 +85,7 @@ def replace_status(s3, job, document, etag):
     try:
         return put_json(s3, job, document, IfMatch=etag)
     except Exception as error:
-        if is_error(error, "PreconditionFailed"):
+        if is_error(error, *PRECONDITION):
             return None
         raise
 
@@ -135,8 +129,8 @@ def publish_notice(sns, topic_arn, job, status, reason):
         return False
     subject, message = notice(job, status, reason)
     try:
-        sns.publish(TopicArn=topic_arn, Subject=subject, Message=message, MessageAttributes={
-            "affiliate": {"DataType": "String", "StringValue": job.affiliate}})
+        sns.publish(TopicArn=topic_arn, Subject=subject, Message=message,
+                    MessageAttributes=notice_attributes(job.affiliate))
     except Exception as error:
         log_decision(LOG, "notice-failed", logging.WARNING, job_id=job.job_id,
                      affiliate=job.affiliate, error=type(error).__name__,

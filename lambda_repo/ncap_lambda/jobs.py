@@ -5,10 +5,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-QUEUED = "QUEUED"
-REJECTED = "REJECTED"
-MESSAGE_VERSION = 1
-SUBJECT_LIMIT = 99  # SNS subjects must be shorter than 100 characters
+from . import contract
 
 
 @dataclass(frozen=True)
@@ -32,19 +29,19 @@ class Job:
 
     @property
     def prefix(self):
-        return f"{self.affiliate}/{self.results}/job_{self.job_id}/"
+        return contract.job_prefix(self.affiliate, self.results, self.job_id)
 
     @property
     def status_key(self):
-        return self.prefix + "logs/status.json"
+        return contract.status_key(self.prefix)
 
     @property
     def certificate_key(self):
-        return self.prefix + "logs/certificate.txt"
+        return contract.certificate_key(self.prefix)
 
     @property
     def results_path(self):
-        return self.prefix + "process_results/"
+        return contract.results_path(self.prefix)
 
 
 def dataset_units(results_path, keys):
@@ -60,17 +57,8 @@ def fileset_unit(results_path, files):
 
 
 def status_document(job, status, reason, queued, updated):
-    datasets = {unit.dataname: {"status": QUEUED, "resultpath": unit.resultpath}
-                for unit in job.units} if status == QUEUED else {}
-    return {"status": status, "reason": reason, "submit_key": job.submit_key,
-            "job_id": job.job_id, "affiliate": job.affiliate, "configname": job.configname,
-            "datasets": datasets, "submit_etag": job.submit_etag, "queued": queued,
-            "updated": updated}
-
-
-def encoded_json(document):
-    text = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
-    return text.encode("utf-8", "backslashreplace")
+    datasets = {unit.dataname: unit.resultpath for unit in job.units} if status == contract.QUEUED else {}
+    return contract.new_document(job, status, reason, datasets, queued, updated)
 
 
 def certificate_text(job, status, reason, updated):
@@ -87,15 +75,12 @@ def certificate_text(job, status, reason, updated):
 
 
 def message_body(job, unit):
-    return json.dumps({
-        "version": MESSAGE_VERSION, "bucket": job.bucket, "affiliate": job.affiliate,
-        "job_id": job.job_id, "submit_key": job.submit_key, "dataname": unit.dataname,
-        "datanames": list(unit.datanames), "configname": job.configname,
-        "resultpath": unit.resultpath, "status_key": job.status_key}, sort_keys=True)
+    return json.dumps(contract.message(job, unit.dataname, unit.datanames, unit.resultpath),
+                      sort_keys=True)
 
 
 def deduplication_id(job, unit):
-    return hashlib.sha256(f"{job.job_id}\n{unit.dataname}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{job.job_id}\n{unit.dataname}".encode()).hexdigest()
 
 
 def message_entries(job, fifo):
@@ -112,8 +97,6 @@ def message_entries(job, fifo):
 
 def notice(job, status, reason):
     """(subject, message) of the SNS notice sent to the lab."""
-    subject = f"NCAP job {job.job_id} {status}"[:SUBJECT_LIMIT]
-    lines = [f"Job {job.job_id} of lab {job.affiliate}: {status}",
-             f"reason: {reason or '-'}", f"submit file: s3://{job.bucket}/{job.submit_key}",
-             f"status: s3://{job.bucket}/{job.status_key}"]
-    return subject, "\n".join(lines)
+    return contract.notice(job.job_id, job.affiliate, status, reason, [
+        ("submit file", f"s3://{job.bucket}/{job.submit_key}"),
+        ("status", f"s3://{job.bucket}/{job.status_key}")])

@@ -175,7 +175,8 @@ def dataset_values(document, example):
 
 def check_unique(fields_and_keys):
     """No key twice, and no two datasets with the same file name (their results would mix)."""
-    seen_keys, seen_names = {}, {}
+    seen_keys: dict = {}
+    seen_names: dict = {}
     for field, key in fields_and_keys:
         name = key.rsplit("/", 1)[-1]
         if key in seen_keys:

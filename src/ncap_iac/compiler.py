@@ -8,8 +8,8 @@ from pathlib import Path
 from .config import load
 from .config.model import StackConfig
 from .errors import NcapError
+from .lambda_code import CODE_FOLDER, copy_beside
 from .template.build import build_template, to_json
-from .template.functions import relative_code_uri
 from .template.limits import check_limits, deployed_resource_count
 
 TEMPLATE_NAME = "compiled_template.json"
@@ -29,10 +29,19 @@ class Compiled:
 
 
 def compile_config(config: StackConfig, template_dir: Path) -> Compiled:
-    template = build_template(config, relative_code_uri(config, template_dir))
+    """The template of a config, to be written into `template_dir` (nothing is written here)."""
+    template = build_template(config, submit_code_uri(config, template_dir))
     body = to_json(template)
     check_limits(template, body)
     return Compiled(config, template, body)
+
+
+def submit_code_uri(config: StackConfig, template_dir: Path) -> str:
+    """The submit function's CodeUri relative to the template: the product's code folder, or
+    the config's own folder."""
+    if config.submit.code_uri is None:
+        return CODE_FOLDER
+    return os.path.relpath(config.submit.code_uri, Path(template_dir).resolve()).replace(os.sep, "/")
 
 
 def template_path(config_path: Path, out: str | Path | None) -> Path:
@@ -48,6 +57,7 @@ def compile_file(config_path: str | Path, out: str | Path | None = None) -> tupl
     config = load(config_path)
     target = template_path(config_path, out)
     compiled = compile_config(config, target.parent)
+    write_code(target.parent)
     _write(target, compiled.body)
     _write(target.parent / SAMCONFIG_NAME, samconfig(config, target.name))
     return compiled, target
@@ -74,6 +84,14 @@ def samconfig(config: StackConfig, template_file: str) -> str:
         "resolve_s3 = true",
         "",
     ])
+
+
+def write_code(template_dir: Path) -> Path:
+    """The product's Lambda code, copied beside a template written to `template_dir`."""
+    try:
+        return copy_beside(template_dir)
+    except OSError as exc:
+        raise NcapError(f"{template_dir / CODE_FOLDER}: cannot write the Lambda code: {exc.strerror}") from None
 
 
 def _write(path: Path, text: str) -> None:

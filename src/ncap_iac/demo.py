@@ -121,7 +121,7 @@ def end_to_end(pipeline: Path, results: Path) -> int:
              "--wait", "--out", str(results), "--timeout", str(JOB_TIMEOUT), "--state-dir", str(state)],
             stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)  # its progress bar goes to stderr
         said = []
-        for line in submit.stdout:
+        for line in submit.stdout or ():
             said.append(line.rstrip("\n"))
             print(f"       {said[-1]}", flush=True)
         if submit.wait() != 0:

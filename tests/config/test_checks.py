@@ -1,10 +1,11 @@
 """Named checks that need configs made in code."""
 import pytest
 
-from factories import many_labs_config, minimal_config
 from ncap_iac.config import load_document
 from ncap_iac.config.checks import PIPELINE_NAME_MAX
 from ncap_iac.errors import ConfigError
+
+from factories import many_labs_config, minimal_config
 
 
 def _problems(doc, tmp_path):

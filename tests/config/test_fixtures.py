@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES
 from ncap_iac.config import load
 from ncap_iac.errors import ConfigError
+
+from conftest import FIXTURES
 
 
 def _cases(kind: str) -> list[Path]:

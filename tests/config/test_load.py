@@ -3,11 +3,12 @@ import json
 
 import pytest
 
-from conftest import REPO, example_config
-from factories import minimal_config
 from ncap_iac.config import load, load_document
 from ncap_iac.config.schema import schema
 from ncap_iac.errors import ConfigError
+
+from conftest import REPO, example_config
+from factories import minimal_config
 
 
 @pytest.mark.parametrize("content, message", [
@@ -73,7 +74,8 @@ def test_ncap_seed_config_maps_its_keys():
     assert config.submit.timeout == 180  # EXECUTION_TIMEOUT
     assert config.submit.default_config_name == "config.yaml"
     assert config.workers.log_file == "lambda_log.txt"
-    assert config.submit.code_uri == REPO / "lambda_repo"  # "lambda_code" means the project's
+    assert config.submit.code_uri is None  # "lambda_code" names NCAP's code: the product's functions replace it
+    assert [n.path for n in config.notes] == ["Lambda.CodeUri"]
     assert [a.contact_email for a in config.affiliates] == [None, None]  # placeholder text, not emails
 
 

@@ -15,8 +15,8 @@ def demo(tmp_path, moto_server, monkeypatch):
 
 
 def check(pipeline_dir, allow_shared=False):
+    from ncap_iac.aws.clients import Aws
     from ncap_iac.deploy import checks
-    from ncap_iac.deploy.aws import Aws
     from ncap_iac.deploy.target import load_pipeline
 
     pipeline = load_pipeline(pipeline_dir, lambda line: None)

@@ -8,8 +8,18 @@ import stat
 
 import pytest
 
-from deploy_helpers import (ARTIFACTS, PACKAGE_CACHE, client, group_names, ncap, pipeline_copy, secret_names,
-                            set_affiliates, top_folders, user_names)
+from deploy_helpers import (
+    ARTIFACTS,
+    PACKAGE_CACHE,
+    client,
+    group_names,
+    ncap,
+    pipeline_copy,
+    secret_names,
+    set_affiliates,
+    top_folders,
+    user_names,
+)
 
 BUCKET = "ncap-local-demo"
 KEYS = "ncap/ncap-local-demo/keys/"

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
-from deploy_helpers import pipeline_copy
 from ncap_iac.compiler import CAPABILITIES
 from ncap_iac.deploy import sam
 from ncap_iac.deploy.changed import changes_since
 from ncap_iac.errors import DeployError, NcapError
+
+from conftest import REPO
+from deploy_helpers import pipeline_copy
 
 NCAP = [sys.executable, "-m", "ncap_iac.cli"]
 COMMANDS = ["build", "package", "deploy", "diff", "delete", "credentials", "changed"]
@@ -40,20 +41,25 @@ def test_a_folder_without_a_config_is_a_clean_error(tmp_path):
                          f"{tmp_path / 'nope'}: no such folder (expected a pipeline folder holding stack_config.json)")
 
 
-def test_packaging_without_an_artifact_bucket_is_a_clean_error(tmp_path):
+def test_packaging_without_an_artifact_bucket_needs_the_account_for_the_default_one(tmp_path):
+    import os
+
     folder = pipeline_copy(tmp_path, "local-demo")
-    assert_clean_failure(ncap("package", folder, "--endpoint-url", "http://localhost:9"),
-                         'local-demo: no artifact bucket for the packaged code: pass --s3-bucket BUCKET, or set '
-                         '"Deploy": {"ArtifactBucket": "BUCKET"} in stack_config.json')
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_MAX_ATTEMPTS": "1"}
+    assert_clean_failure(ncap("package", folder, "--endpoint-url", "http://localhost:9", env=env),
+                         "finding the default artifact bucket (it is named after the account): cannot reach "
+                         "http://localhost:9/: is it running, and is the address right?")
 
 
-def test_the_artifact_bucket_comes_from_the_flag_then_the_config(tmp_path):
-    from ncap_iac.deploy.target import artifact_bucket, load_pipeline
+def test_the_artifact_bucket_comes_from_the_flag_then_the_config_then_the_default(tmp_path, moto_server):
+    from ncap_iac.deploy.changeset import prepare
+    from ncap_iac.deploy.options import ShipOptions, TargetOptions
 
     folder = pipeline_copy(tmp_path, "local-demo", edit=lambda d: d.update(Deploy={"ArtifactBucket": "lab-artifacts"}))
-    pipeline = load_pipeline(folder, lambda line: None)
-    assert artifact_bucket(pipeline, None) == "lab-artifacts"
-    assert artifact_bucket(pipeline, "other") == "other"
+    assert prepare(ShipOptions(folder), print).bucket == "lab-artifacts"
+    assert prepare(ShipOptions(folder, TargetOptions(s3_bucket="other")), print).bucket == "other"
+    plain = pipeline_copy(tmp_path / "plain", "local-demo")
+    assert prepare(ShipOptions(plain), print).bucket == "ncap-artifacts-123456789012-us-east-1"
 
 
 def test_deploy_without_a_terminal_needs_yes_before_doing_anything(tmp_path):
@@ -75,7 +81,8 @@ def test_missing_credentials_and_an_unreachable_endpoint_are_clean_errors(tmp_pa
                                  "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; in CI assume a role through OIDC)")
     env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_MAX_ATTEMPTS="1")
     result = ncap("credentials", folder, "--endpoint-url", "http://localhost:9", env=env)
-    assert_clean_failure(result, "cannot read stack ncap-local-demo: cannot reach http://localhost:9/")
+    assert_clean_failure(result, "cannot read stack ncap-local-demo: cannot reach http://localhost:9/: is it running, "
+                                 "and is the address right?")
 
 
 def test_sam_argv_take_every_value_from_the_config():

@@ -1,7 +1,7 @@
 """What people read: the change-set diff, the stack-event progress, and how a failure is told.
 CloudFormation's own answers are given here as data (moto reports neither replacements nor
 per-resource events), in the shapes boto3 returns."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -61,7 +61,7 @@ def test_change_set_kind_follows_the_stack_state():
         change_set_kind({"StackStatus": "UPDATE_IN_PROGRESS"}, "p")
     with pytest.raises(NcapError, match="ROLLBACK_COMPLETE after a failed first deployment.*ncap delete"):
         change_set_kind({"StackStatus": "ROLLBACK_COMPLETE"}, "p")
-    assert change_set_name(datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)) == "ncap-20260102-030405"
+    assert change_set_name(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "ncap-20260102-030405"
 
 
 class FakeCloudFormation:
@@ -85,7 +85,7 @@ class FakeCloudFormation:
 def event(number, logical_id, status, kind="AWS::IAM::User", reason=None):
     found = {"EventId": f"e{number}", "LogicalResourceId": logical_id, "ResourceStatus": status,
              "ResourceType": kind, "PhysicalResourceId": STACK_ID if kind.endswith("Stack") else logical_id,
-             "Timestamp": datetime(2026, 1, 1, 12, 0, number, tzinfo=timezone.utc)}
+             "Timestamp": datetime(2026, 1, 1, 12, 0, number, tzinfo=UTC)}
     return {**found, **({"ResourceStatusReason": reason} if reason else {})}
 
 

@@ -55,8 +55,8 @@ def test_ncap_build_runs_sam_build_with_the_lambda_requirements(workspace, name)
     root, builds = workspace
     result = builds[name]
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (f"$ sam build --template-file compiled_template.json --build-dir .aws-sam/build "
-            f"--region us-east-1 --parallel") in result.stdout
+    assert ("$ sam build --template-file compiled_template.json --build-dir .aws-sam/build "
+            "--region us-east-1 --parallel") in result.stdout
     assert "  Build Succeeded" in result.stdout
     build = root / "pipelines" / name / ".aws-sam" / "build"
     for function in FUNCTIONS:

@@ -7,9 +7,10 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS))
 
-from conftest import golden_sources  # noqa: E402
 from ncap_iac.compiler import compile_config  # noqa: E402
 from ncap_iac.config import load  # noqa: E402
+
+from conftest import golden_sources  # noqa: E402
 
 
 def main() -> int:

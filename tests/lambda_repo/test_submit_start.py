@@ -8,8 +8,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
-import submit_start
 from ncap_lambda.aws_errors import RetryLater, is_retryable
+
+import submit_start
 
 BUCKET = "lab-pipeline"
 LAB = "labA"

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import submit_start
+from fuzz import examples
 
 BUCKET = "lab-pipeline"
 LAB = "labA"
@@ -160,7 +161,7 @@ def submissions(draw):
 
 file_names = st.text(st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="/"),
                      max_size=12)
-PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[
+PROPERTY = settings(max_examples=examples(150), suppress_health_check=[
     HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
@@ -188,7 +189,7 @@ def test_random_json_never_raises_and_never_queues_an_invalid_submission(sandbox
     check_outcome(sandbox, json.dumps(document).encode("utf-8"), name)
 
 
-@settings(PROPERTY, max_examples=250)
+@settings(PROPERTY, max_examples=examples(250))
 @given(document=submissions(), name=file_names, ascii_only=st.booleans())
 def test_random_submissions_queue_exactly_their_valid_datasets(sandbox, document, name, ascii_only):
     check_outcome(sandbox, json.dumps(document, ensure_ascii=ascii_only).encode("utf-8"), name)

@@ -187,7 +187,7 @@ class LocalCloud:
             args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
         except OSError:
             return False
-        return any(str(self.state_dir) in arg for arg in args) or ("ncap_iac.local.emulator" in args and str(self.port) in args)
+        return any(str(self.state_dir) in arg for arg in args) or ("ncap_iac.emulator.server" in args and str(self.port) in args)
 
     def stop(self) -> None:
         """`ncap local down` when it still runs; then kill anything of it left (by pid)."""

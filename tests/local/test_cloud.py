@@ -17,8 +17,22 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from cloud_helpers import (PIPELINES, CloudStartError, alive, descendants, keys_under, local_cloud, ncap,
-                           pipeline_copy, queue_counts, read_json, start_cloud, status_key, wait_gone, wait_status)
+from cloud_helpers import (
+    PIPELINES,
+    CloudStartError,
+    alive,
+    descendants,
+    keys_under,
+    local_cloud,
+    ncap,
+    pipeline_copy,
+    queue_counts,
+    read_json,
+    start_cloud,
+    status_key,
+    wait_gone,
+    wait_status,
+)
 
 SAMPLE = PIPELINES / "local-demo" / "sample"
 WORKERS = 2
@@ -119,7 +133,7 @@ class Resources:
     """Finds each resource of the translated template on the emulator, by type."""
 
     def __init__(self, cloud):
-        from ncap_iac.deploy.translate import translate
+        from ncap_iac.translate import translate
 
         self.cloud, self.stack = cloud, cloud.info["stack_name"]
         compiled = json.loads((cloud.state_dir / "compiled_template.json").read_text())
@@ -163,7 +177,7 @@ class Resources:
         """gaps.py leaves out the statements with conditions moto cannot evaluate (the TLS-only Deny:
         moto treats Bool conditions as always true, which would deny every request on plain
         HTTP); the rest must be the bucket's policy, and no policy at all when nothing is left."""
-        from ncap_iac.local.gaps import EVALUATED_CONDITIONS
+        from ncap_iac.emulator.provisioners import EVALUATED_CONDITIONS
 
         statements = props["PolicyDocument"]["Statement"]
         kept = [s.get("Sid") for s in statements if set(s.get("Condition", {})) <= EVALUATED_CONDITIONS]
@@ -358,7 +372,7 @@ def check_every_resource(cloud):
 def test_every_template_resource_exists(cloud):
     resources = check_every_resource(cloud)
     types = {r["Type"] for r in resources.resources.values()}
-    from ncap_iac.local.gaps import SKIPPED_TYPES
+    from ncap_iac.emulator.provisioners import SKIPPED_TYPES
 
     assert set(SKIPPED_TYPES) <= types  # this pipeline exercises every type moto's CloudFormation skips
     assert {"Custom::AffiliateFolders", "Custom::UserCredentials"} <= types

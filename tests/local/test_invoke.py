@@ -5,7 +5,6 @@ import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
 
 import boto3
 import pytest
@@ -109,7 +108,7 @@ def test_instance_state_event_is_recorded(moto_server, compiled, event_file, sta
 class _Answers(BaseHTTPRequestHandler):
     bodies: list = []
 
-    def do_PUT(self):  # noqa: N802 (http.server's naming)
+    def do_PUT(self):
         self.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
         self.send_response(200)
         self.end_headers()

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SOURCES_FOR_TOOLS
 from ncap_iac.compiler import compile_config
 from ncap_iac.config import load
-from ncap_iac.deploy.translate import translate
 from ncap_iac.lint import IGNORED_RULES, lint_template
 from ncap_iac.template.limits import deployed_resource_count
+from ncap_iac.translate import translate
+
+from conftest import SOURCES_FOR_TOOLS
 
 CODE = "s3://ncap-test-code/lambda.zip"
 

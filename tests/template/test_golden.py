@@ -4,9 +4,10 @@ import json
 
 import pytest
 
-from conftest import TESTS, golden_sources
 from ncap_iac.compiler import compile_config
 from ncap_iac.config import load
+
+from conftest import TESTS, golden_sources
 
 SOURCES = golden_sources()
 

@@ -2,9 +2,10 @@
 with the limit and the excess named."""
 import pytest
 
-from factories import many_labs_config
 from ncap_iac.errors import TemplateLimitError
 from ncap_iac.template.limits import MAX_RESOURCES, check_limits, deployed_resource_count
+
+from factories import many_labs_config
 
 
 def test_fifty_labs_of_five_users_compile_within_limits(compile_doc):

@@ -5,10 +5,11 @@ import re
 
 import pytest
 
-from conftest import SOURCES_FOR_TOOLS
-from factories import minimal_config
 from ncap_iac.compiler import compile_config
 from ncap_iac.config import load
+
+from conftest import SOURCES_FOR_TOOLS
+from factories import minimal_config
 
 TEMPLATES = {name: compile_config(load(src), src.parent) for name, src in SOURCES_FOR_TOOLS.items()}
 # ec2:DescribeInstances takes no resource-level permission: "*" is its only possible resource.

@@ -5,8 +5,7 @@ import json
 
 from ncap_iac.worker import workspace
 
-from .helpers import (BUCKET, LAB, WRITE_RESULT, cloud, context, decisions, handle,  # noqa: F401
-                      log_key, results_prefix, status_key)
+from .helpers import BUCKET, LAB, WRITE_RESULT, cloud, context, decisions, handle, log_key, results_prefix, status_key  # noqa: F401
 
 ENV_DUMP = ("python3 -c 'import os, json, pathlib; o = pathlib.Path(os.environ[\"NCAP_OUTPUT_DIR\"]); "
             "(o / \"env.json\").write_text(json.dumps({k: v for k, v in os.environ.items() "

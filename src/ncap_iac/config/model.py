@@ -32,7 +32,7 @@ class Folders:
 
 @dataclass(frozen=True)
 class SubmitFunction:
-    code_uri: Path  # absolute path of the Lambda code folder
+    code_uri: Path | None  # the config's own code folder (absolute); None: the product's code
     handler: str
     timeout: int
     default_config_name: str | None
@@ -116,6 +116,7 @@ class StackConfig:
     artifact_bucket: str | None = None
     source: Path | None = None
     warnings: tuple[Issue, ...] = field(default=(), compare=False)
+    notes: tuple[Issue, ...] = field(default=(), compare=False)  # what NCAP keys mean here
 
     @property
     def created_users(self) -> tuple[str, ...]:

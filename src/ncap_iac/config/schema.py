@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any
 
 from ..errors import Issue
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .aws import aws_errors, error_code, error_message
+from ..aws.errors import aws_errors, error_code, error_message
 
 NCAP_PATH = "/ncap/"
 

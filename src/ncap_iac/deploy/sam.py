@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ..aws.clients import ENDPOINT_VARIABLE
 from ..compiler import CAPABILITIES
 from ..errors import DeployError, NcapError
-from .aws import ENDPOINT_VARIABLE
 from .target import BUILD_DIR, PACKAGED_NAME
 
 BUILT_TEMPLATE = BUILD_DIR / "template.yaml"
@@ -73,7 +73,7 @@ def _stream(command: list[str], cwd: Path, env: dict, say) -> int:
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL)
     try:
-        for raw in process.stdout:
+        for raw in process.stdout or ():
             say(f"  {last_redraw(raw.decode('utf-8', errors='replace'))}")
         return process.wait()
     except KeyboardInterrupt:

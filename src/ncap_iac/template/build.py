@@ -10,17 +10,19 @@ import json
 from troposphere import AWSObject, Output
 
 from ..config.model import StackConfig
+from ..lambda_code import CODE_FOLDER
 from . import compute, identity, monitoring, queue, storage, trigger
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 
 
-def build_template(config: StackConfig, code_uri: str) -> dict:
-    """The compiled template as a dict. code_uri is the Lambda code folder relative to where the
-    template will be written."""
-    resources = [*storage.resources(config, code_uri), *identity.resources(config, code_uri),
-                 *queue.resources(config), *trigger.resources(config, code_uri),
-                 *compute.resources(config), *monitoring.resources(config, code_uri)]
+def build_template(config: StackConfig, submit_code_uri: str = CODE_FOLDER) -> dict:
+    """The compiled template as a dict. Every function's code is the product's, in CODE_FOLDER
+    beside the template, except a submit function from a folder of the config's own
+    (`submit_code_uri`, relative to where the template will be written)."""
+    resources = [*storage.resources(config), *identity.resources(config),
+                 *queue.resources(config), *trigger.resources(config, submit_code_uri),
+                 *compute.resources(config), *monitoring.resources(config)]
     outputs = [o for module in (storage, identity, queue, compute, monitoring) for o in module.outputs(config)]
     return {
         "AWSTemplateFormatVersion": "2010-09-09",

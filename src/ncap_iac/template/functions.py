@@ -2,7 +2,6 @@
 to its own log group) and its log group with retention."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 from troposphere import GetAtt, Ref
@@ -10,8 +9,10 @@ from troposphere.cloudformation import CustomResource
 from troposphere.logs import LogGroup
 from troposphere.serverless import DeadLetterQueue, Environment, Function
 
+from .. import names
 from ..config.model import StackConfig
-from . import iam, names
+from ..lambda_code import CODE_FOLDER
+from . import iam
 
 RUNTIME = "python3.12"
 # `sam build` runs lambda_repo/Makefile, which fetches the requirements for the runtime's Python,
@@ -32,7 +33,9 @@ class FunctionSpec:
     dead_letter_queue: str | None = None  # logical id of an SQS queue
 
 
-def lambda_function(config: StackConfig, spec: FunctionSpec, code_uri: str) -> list:
+def lambda_function(config: StackConfig, spec: FunctionSpec, code_uri: str = CODE_FOLDER) -> list:
+    """The function's log group, role and SAM function; its code is the product's (the folder beside
+    the template that `ncap compile` fills), unless `code_uri` names another folder."""
     name = names.function_name(config.pipeline_name, spec.logical_id)
     log_group = LogGroup(names.log_group(spec.logical_id), LogGroupName=f"/aws/lambda/{name}",
                          RetentionInDays=config.retention.log_retention_days)
@@ -55,11 +58,6 @@ def _logs_statement(function_name: str) -> dict:
     group = f"log-group:/aws/lambda/{function_name}"
     return iam.statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"],
                          [iam.service_arn("logs", group + ":*")])
-
-
-def relative_code_uri(config: StackConfig, template_dir) -> str:
-    """CodeUri as a path relative to the folder the template is written to."""
-    return os.path.relpath(config.submit.code_uri, template_dir).replace(os.sep, "/")
 
 
 def ref(logical_id: str) -> Ref:

@@ -11,15 +11,16 @@ from troposphere import AWSObject, GetAtt, Join, Output, Ref, Sub
 from troposphere.iam import Group, LoginProfile, Policy, User, UserToGroupAddition
 from troposphere.secretsmanager import GenerateSecretString, Secret
 
+from .. import names
 from ..config.model import Affiliate, StackConfig
-from . import iam, names
+from . import iam
 from .functions import FunctionSpec, custom_resource, lambda_function
 
 KEYS_PREFIX = "keys"
 CONSOLE_PREFIX = "console"
 
 
-def resources(config: StackConfig, code_uri: str) -> list[AWSObject]:
+def resources(config: StackConfig) -> list[AWSObject]:
     found: list[AWSObject] = []
     for affiliate in config.affiliates:
         found += _lab(config, affiliate)
@@ -27,7 +28,7 @@ def resources(config: StackConfig, code_uri: str) -> list[AWSObject]:
         spec = FunctionSpec(names.CREDENTIALS_FUNCTION, "credentials.handler",
                             "Creates lab users' access keys straight into Secrets Manager (custom resource)",
                             _credentials_statements(config), timeout=600)
-        found += lambda_function(config, spec, code_uri)
+        found += lambda_function(config, spec)
     return found
 
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 from troposphere import AWSObject, GetAtt, Output, Ref
 from troposphere.cloudwatch import Alarm, Metric, MetricDataQuery, MetricDimension, MetricStat
 from troposphere.serverless import EventBridgeRuleEvent
-from troposphere.sns import SubscriptionResource as Subscription, Topic
+from troposphere.sns import SubscriptionResource as Subscription
+from troposphere.sns import Topic
 
+from .. import names
 from ..config.model import StackConfig
-from . import iam, names
+from . import iam
 from .functions import FunctionSpec, lambda_function
 
 INSTANCE_LOG_PREFIX = "logs/instances/"
 
 
-def resources(config: StackConfig, code_uri: str) -> list[AWSObject]:
+def resources(config: StackConfig) -> list[AWSObject]:
     spec = FunctionSpec(names.MONITOR_FUNCTION, "monitor.handler",
                         "Records the worker instances' state changes under logs/instances/",
                         _monitor_statements(config), timeout=30, environment={
@@ -25,7 +27,7 @@ def resources(config: StackConfig, code_uri: str) -> list[AWSObject]:
                             "source": ["aws.ec2"],
                             "detail-type": ["EC2 Instance State-change Notification"]})})
     return [Topic(names.TOPIC, TopicName=names.topic_name(config.pipeline_name)),
-            *_subscriptions(config), _dead_letter_alarm(config), *lambda_function(config, spec, code_uri)]
+            *_subscriptions(config), _dead_letter_alarm(config), *lambda_function(config, spec)]
 
 
 def outputs(config: StackConfig) -> list[Output]:

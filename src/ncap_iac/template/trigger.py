@@ -5,8 +5,9 @@ from troposphere import AWSObject, GetAtt, Ref
 from troposphere.s3 import Filter, Rules, S3Key
 from troposphere.serverless import S3Event
 
+from .. import names
 from ..config.model import StackConfig
-from . import iam, names
+from . import iam
 from .functions import FunctionSpec, lambda_function
 from .queue import job_queue_arn
 
@@ -14,6 +15,7 @@ MAX_SUBMIT_BYTES = 262144  # 256 KiB
 
 
 def resources(config: StackConfig, code_uri: str) -> list[AWSObject]:
+    """The submit function; `code_uri`: its code folder relative to the template."""
     spec = FunctionSpec(names.SUBMIT_FUNCTION, config.submit.handler,
                         "Checks each lab's submissions and queues their jobs",
                         _statements(config), timeout=config.submit.timeout,

@@ -1,4 +1,5 @@
-"""Every logical id and every physical name the template uses comes from here.
+"""Every logical id and every physical name the templates use comes from here, and everything
+that reads a deployed stack finds its resources by these names.
 
 Logical ids match ^[A-Za-z0-9]+$. Ids made from user-chosen names (affiliates, users) are the
 name in CamelCase with other characters dropped; config checks refuse two names that collide.
@@ -85,8 +86,11 @@ def secret_arn_attribute(user_name: str) -> str:
     return f"SecretArn{camel(user_name)}"
 
 
+CREDENTIALS_OUTPUT_PREFIX = "CredentialsSecrets"
+
+
 def credentials_output(affiliate: str) -> str:
-    return f"CredentialsSecrets{camel(affiliate)}"
+    return f"{CREDENTIALS_OUTPUT_PREFIX}{camel(affiliate)}"
 
 
 # Physical names -----------------------------------------------------------------------------

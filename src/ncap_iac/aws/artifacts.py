@@ -1,7 +1,7 @@
-"""Packaging in Python for `ncap deploy --method changeset`: each function's code folder plus its
-requirements installed for the Lambda runtime (what lambda_repo/Makefile does under `sam build`),
-zipped reproducibly, uploaded once under its content hash; and the template, by URL when it is
-over CloudFormation's 51,200-byte limit for a template body."""
+"""Packaging function code in Python (for `ncap deploy --method changeset` and the local cloud):
+each function's code folder plus its requirements installed for the Lambda runtime (what
+lambda_repo/Makefile does under `sam build`), zipped reproducibly, uploaded once under its content
+hash; and the template, by URL when it is over CloudFormation's 51,200-byte limit for a body."""
 from __future__ import annotations
 
 import copy
@@ -15,38 +15,19 @@ import zipfile
 from pathlib import Path
 
 from ..errors import DeployError, NcapError
-from .aws import aws_errors, error_code, explain
+from ..lambda_code import code_files
+from .errors import aws_errors, error_code
 
 TEMPLATE_BODY_LIMIT = 51_200
 PLATFORM = "manylinux2014_x86_64"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
-SKIPPED_PARTS = {"__pycache__", ".pytest_cache", ".aws-sam"}
 
 
-def ensure_bucket(aws, bucket: str, create: bool, say) -> None:
-    """The artifact bucket must exist; on an emulator it is made when missing."""
-    try:
-        aws.s3.head_bucket(Bucket=bucket)
-        return
-    except aws_errors() as exc:
-        code = error_code(exc)
-        if code not in ("404", "NoSuchBucket", "NotFound") or not create:
-            hint = ("it does not exist: create it once (aws s3 mb s3://%s --region %s) or choose another"
-                    % (bucket, aws.region)) if code in ("404", "NoSuchBucket", "NotFound") else \
-                "it belongs to another account or you may not use it" if code in ("403", "AccessDenied") else ""
-            raise NcapError(f"artifact bucket {bucket}: {hint or explain(exc, 'cannot check it')}") from None
-    aws.s3.create_bucket(**_bucket_location(bucket, aws.region))
-    say(f"created the artifact bucket {bucket} on the emulator")
-
-
-def _bucket_location(bucket: str, region: str) -> dict:
-    if region == "us-east-1":
-        return {"Bucket": bucket}
-    return {"Bucket": bucket, "CreateBucketConfiguration": {"LocationConstraint": region}}
-
-
-def package_functions(template: dict, template_dir: Path, prefix: str, aws, bucket: str, say) -> dict:
-    """The template with every local CodeUri replaced by the s3:// URI of its uploaded archive."""
+def package_functions(template: dict, template_dir: Path, prefix: str, aws, bucket: str, say,
+                      requirements: bool = True) -> dict:
+    """The template with every local CodeUri replaced by the s3:// URI of its uploaded archive.
+    Without `requirements`, the archives hold the code alone (the local cloud runs handlers from
+    their folders; the archive only has to exist)."""
     result = copy.deepcopy(template)
     uploaded: dict[tuple, str] = {}
     for logical_id, resource in sorted(result["Resources"].items()):
@@ -58,7 +39,7 @@ def package_functions(template: dict, template_dir: Path, prefix: str, aws, buck
         source = (template_dir / props["CodeUri"]).resolve()
         runtime = _python_version(logical_id, props.get("Runtime", ""))
         if (source, runtime) not in uploaded:
-            archive = code_archive(source, runtime, say)
+            archive = code_archive(source, runtime, say, requirements)
             uploaded[(source, runtime)] = upload_archive(aws, bucket, prefix, archive, say)
         props["CodeUri"] = uploaded[(source, runtime)]
     return result
@@ -76,25 +57,21 @@ def cache_root() -> Path:
     return Path(base) / "ncap" / "lambda"
 
 
-def code_archive(source: Path, python_version: str, say) -> Path:
+def code_archive(source: Path, python_version: str, say, requirements: bool = True) -> Path:
     """The zip of source + its requirements for that Python, from the cache when its inputs match."""
     if not source.is_dir():
         raise NcapError(f"CodeUri {source}: no such folder")
-    files = _source_files(source)
-    cached = cache_root() / f"{_inputs_hash(source, files, python_version)}.zip"
+    files = code_files(source)
+    cached = cache_root() / f"{_inputs_hash(source, files, python_version if requirements else 'code')}.zip"
     if cached.exists():
         say(f"code of {source.name} for python{python_version}: unchanged, using {cached}")
         return cached
     with tempfile.TemporaryDirectory(prefix="ncap-package-") as staging:
-        _install_requirements(source, Path(staging), python_version, say)
+        if requirements:
+            _install_requirements(source, Path(staging), python_version, say)
         _write_zip(cached, source, files, Path(staging))
     say(f"packaged {source.name} for python{python_version}: {cached} ({cached.stat().st_size // 1024} KiB)")
     return cached
-
-
-def _source_files(source: Path) -> list[Path]:
-    return sorted(p for p in source.rglob("*") if p.is_file() and p.suffix != ".pyc"
-                  and not SKIPPED_PARTS.intersection(p.relative_to(source).parts))
 
 
 def _inputs_hash(source: Path, files: list[Path], python_version: str) -> str:

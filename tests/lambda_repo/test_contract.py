@@ -1,11 +1,10 @@
-"""status.json transitions: datasets never move backwards, final is final, the job's status is
+"""The job contract's status.json transitions: datasets never move backwards, final is final, the job's status is
 derived from its datasets, and every field the worker does not own is kept."""
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ncap_iac.worker.status import (FAILED, QUEUED, RANK, RUNNING, SUCCESS, apply, is_final,
-                                    job_status)
+from ncap_lambda.contract import FAILED, QUEUED, RANK, RUNNING, SUCCESS, apply, is_final, job_status
 
 A, B = "labA/inputs/a.csv", "labA/inputs/b.csv"
 

@@ -1,12 +1,11 @@
-"""Packaging in Python (--method changeset): reproducible archives, uploaded once under their
-content hash, CodeUri rewritten; the artifact bucket checked; resources ordered for the emulator."""
+"""Packaging in Python (--method changeset and the local cloud): reproducible archives, uploaded
+once under their content hash, CodeUri rewritten; the code alone when requirements are not asked."""
 import zipfile
 
 import pytest
 
-from ncap_iac.deploy import artifacts
-from ncap_iac.deploy.aws import Aws
-from ncap_iac.deploy.emulator import dependency_order
+from ncap_iac.aws import artifacts
+from ncap_iac.aws.clients import Aws
 from ncap_iac.errors import NcapError
 
 
@@ -40,19 +39,13 @@ def test_the_archive_is_reproducible_and_leaves_caches_out(code):
 def test_code_is_uploaded_once_and_every_code_uri_points_at_it(code, moto_server):
     aws = Aws("us-east-1")
     said = []
-    artifacts.ensure_bucket(aws, "arts", create=True, say=said.append)
+    aws.s3.create_bucket(Bucket="arts")
     packaged = artifacts.package_functions(template("code"), code.parent, "pipe", aws, "arts", said.append)
     uris = {r["Properties"]["CodeUri"] for r in packaged["Resources"].values()}
     assert len(uris) == 1 and uris.pop().startswith("s3://arts/pipe/")
     assert sum(line.startswith("uploading ") for line in said) == 1
     artifacts.package_functions(template("code"), code.parent, "pipe", aws, "arts", said.append)
     assert said[-1].endswith("is already uploaded")
-
-
-def test_a_missing_artifact_bucket_on_aws_is_a_clean_error(moto_server):
-    with pytest.raises(NcapError, match="artifact bucket nope: it does not exist: create it once "
-                                        r"\(aws s3 mb s3://nope --region us-east-1\) or choose another"):
-        artifacts.ensure_bucket(Aws("us-east-1"), "nope", create=False, say=print)
 
 
 def test_only_python_functions_are_packaged_in_python(code, moto_server):
@@ -64,14 +57,7 @@ def test_small_templates_go_as_a_body():
     assert artifacts.template_source(None, "{}", "b", "p", print) == {"TemplateBody": "{}"}
 
 
-def test_resources_are_listed_dependencies_first():
-    resources = {
-        "Function": {"Type": "AWS::Lambda::Function", "DependsOn": "LogGroup",
-                     "Properties": {"Role": {"Fn::GetAtt": ["Role", "Arn"]}}},
-        "Alarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"Dimensions": [{"Value": {"Fn::Sub": "${Queue.Arn}-x"}}]}},
-        "LogGroup": {"Type": "AWS::Logs::LogGroup"},
-        "Queue": {"Type": "AWS::SQS::Queue"},
-        "Role": {"Type": "AWS::IAM::Role", "Properties": {"Name": {"Ref": "AWS::StackName"}}},
-    }
-    ordered = list(dependency_order({"Resources": resources})["Resources"])
-    assert ordered == ["Queue", "Alarm", "LogGroup", "Role", "Function"]
+def test_without_requirements_the_archive_is_the_code_alone(code):
+    (code / "requirements.txt").write_text("definitely-not-a-package-ncap==0\n")
+    archive = artifacts.code_archive(code, "3.12", print, requirements=False)
+    assert zipfile.ZipFile(archive).namelist() == ["handler.py", "pkg/__init__.py", "requirements.txt"]

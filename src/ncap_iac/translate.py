@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import logging
 
-from ..errors import NcapError
+from .errors import NcapError
 
 
 def translate(template: dict, region: str, code_location: str | None = None) -> dict:

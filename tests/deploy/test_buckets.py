@@ -1,0 +1,42 @@
+"""The artifact bucket: a named one must exist (on AWS), the account's default one is made on
+first use, encrypted and private, and said so in one line; on an emulator any bucket is made."""
+import pytest
+from botocore.exceptions import ClientError
+
+from ncap_iac.aws.clients import Aws
+from ncap_iac.deploy import buckets
+from ncap_iac.errors import NcapError
+
+
+def test_a_missing_named_bucket_on_aws_is_a_clean_error(moto_server):
+    with pytest.raises(NcapError, match=r"artifact bucket nope: it does not exist: create it once "
+                                        r"\(aws s3 mb s3://nope --region us-east-1\)"):
+        buckets.artifact_bucket(Aws("us-east-1"), "nope", emulator=False, say=print)
+
+
+def test_the_default_bucket_is_made_once_encrypted_and_private(moto_server):
+    aws, said = Aws("us-east-1"), []
+    name = buckets.artifact_bucket(aws, None, emulator=False, say=said.append)
+    assert name == f"ncap-artifacts-{aws.account()}-us-east-1"
+    assert said == [f"created the default artifact bucket {name} in us-east-1 (encrypted, public access blocked)"]
+    rules = aws.s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert all(aws.s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"].values())
+    assert buckets.artifact_bucket(aws, None, emulator=False, say=said.append) == name and len(said) == 1
+
+
+def test_a_default_bucket_outside_us_east_1_has_its_location(moto_server):
+    aws = Aws("eu-west-1")
+    name = buckets.artifact_bucket(aws, None, emulator=False, say=print)
+    assert aws.s3.get_bucket_location(Bucket=name)["LocationConstraint"] == "eu-west-1"
+
+
+def test_on_an_emulator_a_named_bucket_is_made(moto_server):
+    aws, said = Aws("us-east-1"), []
+    assert buckets.artifact_bucket(aws, "arts", emulator=True, say=said.append) == "arts"
+    assert said and aws.s3.head_bucket(Bucket="arts")
+
+
+def test_a_bucket_of_another_account_is_named_as_such():
+    refused = ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadBucket")
+    assert buckets._problem(refused, "403", "b", "us-east-1") == "it belongs to another account or you may not use it"

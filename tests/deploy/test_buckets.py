@@ -40,3 +40,20 @@ def test_on_an_emulator_a_named_bucket_is_made(moto_server):
 def test_a_bucket_of_another_account_is_named_as_such():
     refused = ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadBucket")
     assert buckets._problem(refused, "403", "b", "us-east-1") == "it belongs to another account or you may not use it"
+
+
+def test_diff_and_a_changeset_deploy_need_no_bucket_on_an_emulator(capsys, tmp_path, moto_server, monkeypatch):
+    from deploy_helpers import PACKAGE_CACHE, ncap, pipeline_copy
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(PACKAGE_CACHE))
+    monkeypatch.chdir(tmp_path)
+    demo = pipeline_copy(tmp_path, "local-demo")
+    default = "ncap-artifacts-123456789012-us-east-1"
+    code, out, err = ncap(capsys, "diff", demo)
+    assert code == 0, err
+    assert f"created the default artifact bucket {default}" in out and "nothing was deployed" in out
+    code, out, err = ncap(capsys, "deploy", demo, "--method", "changeset", "--yes")
+    assert code == 0, err
+    assert "deploy of ncap-local-demo: CREATE_COMPLETE" in out and "created the default" not in out
+    keys = [o["Key"] for o in Aws("us-east-1").s3.list_objects_v2(Bucket=default)["Contents"]]
+    assert keys and all(k.startswith("ncap-local-demo/") for k in keys)

@@ -9,160 +9,17 @@ physical id CloudFormation would give the resource."""
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from ..aws.errors import aws_errors, error_code
+from . import iam
+from .provisioners_base import GONE, Provisioner, ignore_gone
 
-_DYNAMIC_SECRET = re.compile(r"\{\{resolve:secretsmanager:(.+?):SecretString:(\w+)\}\}")
-GONE = ("NoSuchEntity", "ResourceNotFoundException", "NotFound", "NoSuchBucketPolicy",
-        "AWS.SimpleQueueService.NonExistentQueue", "ValidationError")
 # moto evaluates bucket policies on object requests but treats condition operators other than
 # StringEquals as always true, so the TLS-only Deny (Bool aws:SecureTransport false) would deny
 # every object request on the plain-HTTP emulator. Such statements are left out here.
 EVALUATED_CONDITIONS = {"StringEquals"}
 NOT_APPLIED = "not applied on the plain-HTTP emulator: "
-
-
-@dataclass(frozen=True)
-class Provisioner:
-    """Each function takes the logical id, the resolved properties (old and new for an update),
-    the emulator's Aws and the stack's name."""
-
-    create: Callable[[str, dict, Any, str], str]  # -> the physical id
-    update: Callable[[str, dict, dict, Any, str], str] | None = None  # None: create again (a put)
-    delete: Callable[[str, dict, Any, str], None] | None = None  # None: nothing to remove
-    find: Callable[[str, dict, Any, str], str | None] | None = None  # the physical id of one made before
-
-    def apply_update(self, logical_id: str, old: dict, new: dict, aws: Any, stack: str) -> str:
-        if self.update is None:
-            return self.create(logical_id, new, aws, stack)
-        return self.update(logical_id, old, new, aws, stack)
-
-
-def _ignore_gone(action: Callable[[], Any]) -> None:
-    try:
-        action()
-    except aws_errors() as exc:
-        if error_code(exc) not in GONE:
-            raise
-
-
-# --- secrets --------------------------------------------------------------------------------
-
-def _create_secret(logical_id: str, props: dict, aws: Any, stack: str) -> str:
-    generate = props.get("GenerateSecretString", {})
-    value = json.loads(generate.get("SecretStringTemplate", "{}"))
-    value[generate.get("GenerateStringKey", "password")] = aws.secretsmanager.get_random_password(
-        PasswordLength=generate.get("PasswordLength", 24),
-        ExcludeCharacters=generate.get("ExcludeCharacters", ""))["RandomPassword"]
-    return aws.secretsmanager.create_secret(Name=props["Name"], SecretString=json.dumps(value),
-                                            Description=props.get("Description", ""))["ARN"]
-
-
-def _keep_secret(logical_id: str, old: dict, new: dict, aws: Any, stack: str) -> str:
-    """A generated secret keeps its value on update (CloudFormation regenerates it only when
-    GenerateSecretString changes, which the templates never do)."""
-    return aws.secretsmanager.describe_secret(SecretId=new["Name"])["ARN"]
-
-
-def _delete_secret(logical_id: str, props: dict, aws: Any, stack: str) -> None:
-    _ignore_gone(lambda: aws.secretsmanager.delete_secret(SecretId=props["Name"], ForceDeleteWithoutRecovery=True))
-
-
-# --- groups and membership ------------------------------------------------------------------
-
-def _create_group(logical_id: str, props: dict, aws: Any, stack: str) -> str:
-    aws.iam.create_group(GroupName=props["GroupName"], **({"Path": props["Path"]} if "Path" in props else {}))
-    _put_group_policies(props, aws)
-    return props["GroupName"]
-
-
-def _put_group_policies(props: dict, aws: Any) -> None:
-    for policy in props.get("Policies", []):
-        aws.iam.put_group_policy(GroupName=props["GroupName"], PolicyName=policy["PolicyName"],
-                                 PolicyDocument=json.dumps(policy["PolicyDocument"]))
-
-
-def _update_group(logical_id: str, old: dict, new: dict, aws: Any, stack: str) -> str:
-    _put_group_policies(new, aws)
-    kept = {p["PolicyName"] for p in new.get("Policies", [])}
-    for policy in old.get("Policies", []):
-        if policy["PolicyName"] not in kept:
-            _ignore_gone(lambda: aws.iam.delete_group_policy(GroupName=new["GroupName"],
-                                                             PolicyName=policy["PolicyName"]))
-    return new["GroupName"]
-
-
-def _delete_group(logical_id: str, props: dict, aws: Any, stack: str) -> None:
-    group = props["GroupName"]
-    try:
-        members = aws.iam.get_group(GroupName=group)["Users"]
-    except aws_errors() as exc:
-        if error_code(exc) in GONE:
-            return
-        raise
-    for user in members:  # moto keeps members whose user is already deleted
-        _ignore_gone(lambda: aws.iam.remove_user_from_group(GroupName=group, UserName=user["UserName"]))
-    for policy in aws.iam.list_group_policies(GroupName=group)["PolicyNames"]:
-        aws.iam.delete_group_policy(GroupName=group, PolicyName=policy)
-    aws.iam.delete_group(GroupName=group)
-
-
-def _add_users(logical_id: str, props: dict, aws: Any, stack: str) -> str:
-    for user in props["Users"]:  # users that exist already in the cloud; stand-ins locally
-        if not _user_exists(aws, user):
-            aws.iam.create_user(UserName=user)
-        aws.iam.add_user_to_group(GroupName=props["GroupName"], UserName=user)
-    return f"{props['GroupName']}|{','.join(props['Users'])}"
-
-
-def _update_users(logical_id: str, old: dict, new: dict, aws: Any, stack: str) -> str:
-    _remove_users(logical_id, {**old, "Users": [u for u in old["Users"] if u not in new["Users"]]}, aws, stack)
-    return _add_users(logical_id, new, aws, stack)
-
-
-def _remove_users(logical_id: str, props: dict, aws: Any, stack: str) -> None:
-    for user in props["Users"]:
-        _ignore_gone(lambda: aws.iam.remove_user_from_group(GroupName=props["GroupName"], UserName=user))
-
-
-def _user_exists(aws: Any, user: str) -> bool:
-    try:
-        aws.iam.get_user(UserName=user)
-        return True
-    except aws_errors() as exc:
-        if error_code(exc) == "NoSuchEntity":
-            return False
-        raise
-
-
-def _link_user(logical_id: str, props: dict, aws: Any, stack: str) -> str:
-    """Group membership and console login of a user moto made (it ignores both)."""
-    for group in props.get("Groups", []):
-        aws.iam.add_user_to_group(GroupName=group, UserName=props["UserName"])
-    if "LoginProfile" in props:
-        password = _dynamic_secret(props["LoginProfile"]["Password"], aws)
-        aws.iam.create_login_profile(UserName=props["UserName"], Password=password, PasswordResetRequired=True)
-    return props["UserName"]
-
-
-def _relink_user(logical_id: str, old: dict, new: dict, aws: Any, stack: str) -> str:
-    for group in set(old.get("Groups", [])) - set(new.get("Groups", [])):
-        _ignore_gone(lambda: aws.iam.remove_user_from_group(GroupName=group, UserName=new["UserName"]))
-    for group in new.get("Groups", []):
-        aws.iam.add_user_to_group(GroupName=group, UserName=new["UserName"])
-    return new["UserName"]
-
-
-def _dynamic_secret(reference: str, aws: Any) -> str:
-    match = _DYNAMIC_SECRET.fullmatch(reference)
-    if match is None:
-        return reference
-    secret_id, key = match.groups()
-    return json.loads(aws.secretsmanager.get_secret_value(SecretId=secret_id)["SecretString"])[key]
 
 
 # --- bucket and queue policies, bucket settings ---------------------------------------------
@@ -177,7 +34,7 @@ def _put_bucket_policy(logical_id: str, props: dict, aws: Any, stack: str) -> st
 
 
 def _delete_bucket_policy(logical_id: str, props: dict, aws: Any, stack: str) -> None:
-    _ignore_gone(lambda: aws.s3.delete_bucket_policy(Bucket=props["Bucket"]))
+    ignore_gone(lambda: aws.s3.delete_bucket_policy(Bucket=props["Bucket"]))
 
 
 def _put_queue_policy(logical_id: str, props: dict, aws: Any, stack: str) -> str:
@@ -189,7 +46,7 @@ def _put_queue_policy(logical_id: str, props: dict, aws: Any, stack: str) -> str
 
 def _delete_queue_policy(logical_id: str, props: dict, aws: Any, stack: str) -> None:
     for url in props["Queues"]:
-        _ignore_gone(lambda: aws.sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": ""}))
+        ignore_gone(lambda: aws.sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": ""}))
 
 
 def _bucket_settings(logical_id: str, props: dict, aws: Any, stack: str) -> str:
@@ -235,7 +92,7 @@ def _put_scaling_policy(logical_id: str, props: dict, aws: Any, stack: str) -> s
 
 def _delete_scaling_policy(logical_id: str, props: dict, aws: Any, stack: str) -> None:
     name = props.get("PolicyName") or scaling_policy_name(stack, logical_id)
-    _ignore_gone(lambda: aws.autoscaling.delete_policy(AutoScalingGroupName=props["AutoScalingGroupName"],
+    ignore_gone(lambda: aws.autoscaling.delete_policy(AutoScalingGroupName=props["AutoScalingGroupName"],
                                                        PolicyName=name))
 
 
@@ -278,19 +135,6 @@ def _unsubscribe(logical_id: str, props: dict, aws: Any, stack: str) -> None:
             aws.sns.unsubscribe(SubscriptionArn=sub["SubscriptionArn"])
 
 
-def _find_group(logical_id: str, props: dict, aws: Any, stack: str) -> str | None:
-    return props.get("GroupName")
-
-
-def _find_secret(logical_id: str, props: dict, aws: Any, stack: str) -> str | None:
-    try:
-        return aws.secretsmanager.describe_secret(SecretId=props["Name"])["ARN"]
-    except aws_errors() as exc:
-        if error_code(exc) in GONE:
-            return None
-        raise
-
-
 def _find_scaling_policy(logical_id: str, props: dict, aws: Any, stack: str) -> str | None:
     name = props.get("PolicyName") or scaling_policy_name(stack, logical_id)
     found = aws.autoscaling.describe_policies(AutoScalingGroupName=props["AutoScalingGroupName"],
@@ -304,9 +148,9 @@ def _find_alarm(logical_id: str, props: dict, aws: Any, stack: str) -> str | Non
 
 # In the order CloudFormation's dependencies need them when several are made at once.
 PROVISIONERS: dict[str, Provisioner] = {
-    "AWS::SecretsManager::Secret": Provisioner(_create_secret, _keep_secret, _delete_secret, _find_secret),
-    "AWS::IAM::Group": Provisioner(_create_group, _update_group, _delete_group, _find_group),
-    "AWS::IAM::UserToGroupAddition": Provisioner(_add_users, _update_users, _remove_users),
+    "AWS::SecretsManager::Secret": Provisioner(iam.create_secret, iam.keep_secret, iam.delete_secret, iam.find_secret),
+    "AWS::IAM::Group": Provisioner(iam.create_group, iam.update_group, iam.delete_group, iam.find_group),
+    "AWS::IAM::UserToGroupAddition": Provisioner(iam.add_users, iam.update_users, iam.remove_users),
     "AWS::S3::BucketPolicy": Provisioner(_put_bucket_policy, None, _delete_bucket_policy),
     "AWS::SQS::QueuePolicy": Provisioner(_put_queue_policy, None, _delete_queue_policy),
     "AWS::AutoScaling::ScalingPolicy": Provisioner(_put_scaling_policy, None, _delete_scaling_policy,
@@ -316,7 +160,7 @@ PROVISIONERS: dict[str, Provisioner] = {
 }
 # Types moto makes, with properties it ignores: completed after moto made (or changed) them.
 COMPLETERS: dict[str, Provisioner] = {
-    "AWS::IAM::User": Provisioner(_link_user, _relink_user, None),
+    "AWS::IAM::User": Provisioner(iam.link_user, iam.relink_user, None),
     "AWS::S3::Bucket": Provisioner(_bucket_settings, None, None),
 }
 SKIPPED_TYPES = tuple(PROVISIONERS)

@@ -1,6 +1,6 @@
 """The embedded local cloud end to end: `ncap local up` as a real process, driven only through
 boto3 with the credentials in local.json (a lab user's for everything a lab does; IAM is enforced
-on the emulator), the way DESIGN.md section 4 describes the data flow.
+on the emulator), the way docs/architecture.md ("the data flow of a job") describes it.
 
 Three clouds are started: one of a copy of pipelines/local-demo with 2 workers (the data flow, every resource
 of its template, `ncap local down`), one of pipelines/cis-imu with no worker (the fileset

@@ -31,6 +31,17 @@ TOPIC = "NotificationTopic"
 QUEUE_POLICY = "QueuesTlsOnly"
 INSTANCE_STATE_EVENT = "InstanceStateChange"
 
+# Custom resource types, answered by this template's own functions
+FOLDERS_TYPE = "Custom::AffiliateFolders"
+CREDENTIALS_TYPE = "Custom::UserCredentials"
+
+# Stack outputs, which the local cloud and `ncap credentials` read
+BUCKET_OUTPUT = "BucketName"
+QUEUE_OUTPUT = "QueueUrl"
+DEAD_LETTER_OUTPUT = "DeadLetterQueueUrl"
+TOPIC_OUTPUT = "NotificationTopicArn"
+WORKER_GROUP_OUTPUT = "WorkerGroupName"
+
 # Suffixes of the Lambda function names: "<PipelineName><suffix>".
 FUNCTION_SUFFIXES = {SUBMIT_FUNCTION: "-submit", FOLDERS_FUNCTION: "-folders",
                      CREDENTIALS_FUNCTION: "-credentials", MONITOR_FUNCTION: "-monitor"}

@@ -11,7 +11,6 @@ from .. import names
 from ..errors import NcapError
 from .errors import aws_errors, explain
 
-CREDENTIALS_TYPE = "Custom::UserCredentials"
 
 
 def lab_users(template: dict) -> dict[str, tuple[str, str]]:
@@ -20,7 +19,7 @@ def lab_users(template: dict) -> dict[str, tuple[str, str]]:
     users_by_id = {k: r["Properties"]["UserName"] for k, r in resources.items() if r["Type"] == "AWS::IAM::User"}
     found: dict[str, tuple[str, str]] = {}
     for resource in resources.values():
-        if resource["Type"] != CREDENTIALS_TYPE:
+        if resource["Type"] != names.CREDENTIALS_TYPE:
             continue
         props = resource["Properties"]
         for user in props["Users"]:

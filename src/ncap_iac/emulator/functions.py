@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NcapError
+from ..regions import partition
 from .context import FUNCTION_TYPES
 
 
@@ -60,7 +61,7 @@ class LambdaContext:
         self.function_version = "$LATEST"
         self.memory_limit_in_mb = spec.memory
         self.aws_request_id = str(uuid.uuid4())
-        self.invoked_function_arn = f"arn:aws:lambda:{region}:123456789012:function:{spec.name}"
+        self.invoked_function_arn = f"arn:{partition(region)}:lambda:{region}:123456789012:function:{spec.name}"
         self.log_group_name = f"/aws/lambda/{spec.name}"
         self.log_stream_name = "ncap-invoke"
         self._deadline = time.monotonic() + spec.timeout

@@ -129,8 +129,8 @@ def _start_router(config, stack: LocalStack, aws: Aws, environments: dict) -> Ro
 
 def _local_json(config, stack: LocalStack, aws: Aws, admin, environments: dict) -> dict:
     return {"endpoint_url": aws.endpoint, "region": config.region, "stack_name": config.pipeline_name,
-            "bucket": stack.outputs["BucketName"], "queue_url": stack.outputs["QueueUrl"],
-            "dlq_url": stack.outputs["DeadLetterQueueUrl"], "topic_arn": stack.outputs["NotificationTopicArn"],
+            "bucket": stack.outputs[names.BUCKET_OUTPUT], "queue_url": stack.outputs[names.QUEUE_OUTPUT],
+            "dlq_url": stack.outputs[names.DEAD_LETTER_OUTPUT], "topic_arn": stack.outputs[names.TOPIC_OUTPUT],
             "admin": {"access_key_id": admin[0], "secret_access_key": admin[1]},
             "users": _users(stack, aws), "functions": environments}
 
@@ -158,7 +158,7 @@ def _users(stack: LocalStack, aws: Aws) -> dict:
 
 
 def _start_workers(config, stack: LocalStack, pipeline_dir: Path, folder: Path, count: int) -> list:
-    arguments = agent_arguments(config, stack.outputs["QueueUrl"], stack.outputs["NotificationTopicArn"])
+    arguments = agent_arguments(config, stack.outputs[names.QUEUE_OUTPUT], stack.outputs[names.TOPIC_OUTPUT])
     argv = [sys.executable, "-m", "ncap_iac.cli", *arguments, "--command-dir", str(pipeline_dir),
             "--heartbeat", str(HEARTBEAT_SECONDS), "--poll-seconds", str(POLL_SECONDS), "--grace", str(GRACE_SECONDS)]
     return [subprocess.Popen([*argv, "--workdir", str(folder / f"worker-{n}")], stdin=subprocess.DEVNULL,

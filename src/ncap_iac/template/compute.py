@@ -40,7 +40,7 @@ def resources(config: StackConfig) -> list[AWSObject]:
 
 
 def outputs(config: StackConfig) -> list[Output]:
-    return [Output("WorkerGroupName", Description="The auto scaling group of workers",
+    return [Output(names.WORKER_GROUP_OUTPUT, Description="The auto scaling group of workers",
                    Value=Ref(names.WORKER_GROUP))]
 
 

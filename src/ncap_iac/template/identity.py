@@ -95,7 +95,7 @@ def _lab_policy(config: StackConfig, affiliate: Affiliate) -> dict:
 
 def _credentials(config: StackConfig, affiliate: Affiliate):
     return custom_resource(
-        names.credentials(affiliate.name), "Custom::UserCredentials", names.CREDENTIALS_FUNCTION,
+        names.credentials(affiliate.name), names.CREDENTIALS_TYPE, names.CREDENTIALS_FUNCTION,
         Lab=affiliate.name, Users=[Ref(names.user(u)) for u in affiliate.user_names],
         SecretPrefix=secret_prefix(config))
 

@@ -31,7 +31,7 @@ def resources(config: StackConfig) -> list[AWSObject]:
 
 
 def outputs(config: StackConfig) -> list[Output]:
-    return [Output("NotificationTopicArn", Description="Job notices and alarms", Value=Ref(names.TOPIC))]
+    return [Output(names.TOPIC_OUTPUT, Description="Job notices and alarms", Value=Ref(names.TOPIC))]
 
 
 def _subscriptions(config: StackConfig) -> list[Subscription]:

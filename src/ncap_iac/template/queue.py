@@ -30,8 +30,8 @@ def resources(config: StackConfig) -> list[AWSObject]:
 
 
 def outputs(config: StackConfig) -> list[Output]:
-    return [Output("QueueUrl", Description="The job queue", Value=Ref(names.JOB_QUEUE)),
-            Output("DeadLetterQueueUrl", Description="Jobs that failed every allowed attempt",
+    return [Output(names.QUEUE_OUTPUT, Description="The job queue", Value=Ref(names.JOB_QUEUE)),
+            Output(names.DEAD_LETTER_OUTPUT, Description="Jobs that failed every allowed attempt",
                    Value=Ref(names.DEAD_LETTER_QUEUE))]
 
 

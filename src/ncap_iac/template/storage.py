@@ -34,7 +34,7 @@ def resources(config: StackConfig) -> list[AWSObject]:
 
 
 def outputs(config: StackConfig) -> list[Output]:
-    return [Output("BucketName", Description="The pipeline bucket", Value=Ref(names.BUCKET))]
+    return [Output(names.BUCKET_OUTPUT, Description="The pipeline bucket", Value=Ref(names.BUCKET))]
 
 
 def _deletion_policy(config: StackConfig) -> str:
@@ -77,7 +77,7 @@ def _bucket_policy(config: StackConfig) -> BucketPolicy:
 
 def _folders(config: StackConfig):
     return custom_resource(
-        names.FOLDERS, "Custom::AffiliateFolders", names.FOLDERS_FUNCTION,
+        names.FOLDERS, names.FOLDERS_TYPE, names.FOLDERS_FUNCTION,
         BucketName=Ref(names.BUCKET),
         Affiliates=[a.name for a in config.affiliates],
         Folders=list(config.folders.all()),

@@ -12,7 +12,6 @@ from ..errors import NcapError
 from .errors import aws_errors, explain
 
 
-
 def lab_users(template: dict) -> dict[str, tuple[str, str]]:
     """user -> (lab, secret name) for every user a (SAM) template creates."""
     resources = template.get("Resources", {})

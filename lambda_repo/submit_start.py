@@ -1,6 +1,8 @@
 """The upload trigger: a lab's submit.json (or the last file of a fileset) becomes a queued job.
 
-Mode "submit" (S3 ObjectCreated of `LAB/<submissions>/...submit.json`): read and check the
+One bucket-wide upload rule serves every lab: an upload outside a configured lab's submissions/
+(or, in fileset mode, inputs/) folder is ignored with one log line, never rejected into anyone's
+results. Mode "submit" (S3 ObjectCreated of `LAB/<submissions>/...submit.json`): read and check the
 submission (ncap_lambda.submission), derive the job id, create
 `LAB/<results>/job_<id>/logs/status.json` (only if absent: the lock that makes a redelivered event
 a no-op), write certificate.txt beside it, queue one message per dataset, mark the status
@@ -99,6 +101,13 @@ def handle_record(run, record, outcome):
         raise
 
 
+def lab_configured(run, affiliate, folder):
+    """True when `affiliate` is a lab of this pipeline: its folder marker (made by the folders
+    function for each configured lab, never by a lab user) exists. The bucket-wide upload rule
+    also fires for keys outside any configured lab."""
+    return job_store.exists(run.s3, run.settings.bucket, f"{affiliate}/{folder}/")
+
+
 def ignore(outcome, key, why, **fields):
     log_decision(LOG, "ignored", key=key, why=why, **fields)
     outcome["ignored"].append(key)
@@ -119,6 +128,8 @@ def handle_submit(run, key, outcome):
     affiliate = submit_affiliate(settings, key)
     if affiliate is None:
         return ignore(outcome, key, f"not a submit.json under LAB/{settings.submissions}/")
+    if not lab_configured(run, affiliate, settings.submissions):
+        return ignore(outcome, key, "not in a lab of this pipeline", affiliate=affiliate)
     read = job_store.read_object(run.s3, settings.bucket, key, settings.max_submit_bytes)
     if read is None:
         return ignore(outcome, key, "the submit file no longer exists")
@@ -157,6 +168,8 @@ def handle_fileset(run, key, outcome):
     if found is None:
         return ignore(outcome, key, f"not a fileset file under LAB/{settings.inputs}/")
     affiliate, stem = found
+    if not lab_configured(run, affiliate, settings.inputs):
+        return ignore(outcome, key, "not in a lab of this pipeline", affiliate=affiliate)
     files = [stem + suffix for suffix in settings.suffixes]
     etags = [job_store.object_etag(run.s3, settings.bucket, name) for name in files]
     if None in etags:
@@ -192,7 +205,7 @@ def settle(run, job, reason, outcome, reuse_allowed=True):
 
 def finish(run, job, document, etag, outcome):
     status, reason = document["status"], document["reason"]
-    job_store.write_certificate(run.s3, job, status, reason, document["updated"])
+    job_store.write_certificate(run.s3, job, status, reason, document["updated"], run.settings.pipeline_version)
     if status == REJECTED:
         log_decision(LOG, "rejected", job_id=job.job_id, affiliate=job.affiliate, reason=reason,
                      submit_key=job.submit_key)

@@ -16,7 +16,7 @@ NCAP = [sys.executable, "-m", "ncap_iac.cli"]
 NCAP_SCRIPT = Path(sys.executable).with_name("ncap")
 CONFIG_HANDLER = REPO / "template_utils" / "config_handler.py"
 CODE_FOLDER = "ncap_functions"
-HANDLERS = ("submit_start.handler", "folders.handler", "credentials.handler", "monitor.handler")
+HANDLERS = ("submit_start.handler", "folders.handler", "users.handler", "monitor.handler")
 TEMPLATE, SAMCONFIG = "compiled_template.json", "samconfig.toml"
 CAPABILITIES = "CAPABILITY_NAMED_IAM CAPABILITY_AUTO_EXPAND"
 
@@ -210,7 +210,7 @@ def test_compile_gives_same_template_from_any_working_directory(tmp_path):
 @pytest.mark.parametrize("command", ["compile", "lint"])
 def test_too_many_resources_is_one_clean_line(tmp_path, command):
     config = tmp_path / "stack_config.json"
-    config.write_text(json.dumps(many_labs_config(100, 5)))
+    config.write_text(json.dumps(many_labs_config(500, 1)))
     result = ncap(command, config)
     assert_clean_failure(result)
     assert "500" in result.stderr and "too many" in result.stderr

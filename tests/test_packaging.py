@@ -57,6 +57,7 @@ def test_an_ncap_config_compiles_lints_and_invokes_from_a_folder_of_its_own(inst
 
     s3, sqs = boto3.client("s3"), boto3.client("sqs")
     s3.create_bucket(Bucket="dlcmonitored1")
+    s3.put_object(Bucket="dlcmonitored1", Key="carcealab2/submissions/", Body=b"")  # the lab's folder marker
     queue = sqs.create_queue(QueueName="dlcmonitored1-jobs")["QueueUrl"]
     s3.put_object(Bucket="dlcmonitored1", Key="carcealab2/inputs/mouse1.mp4", Body=b"video")
     s3.put_object(Bucket="dlcmonitored1", Key="carcealab2/configs/config.yaml", Body=b"a: 1")

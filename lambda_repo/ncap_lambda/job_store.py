@@ -104,8 +104,8 @@ def mark_queued(s3, job, document, etag):
     return False
 
 
-def write_certificate(s3, job, status, reason, updated):
-    text = certificate_text(job, status, reason, updated)
+def write_certificate(s3, job, status, reason, updated, pipeline_version=None):
+    text = certificate_text(job, status, reason, updated, pipeline_version)
     s3.put_object(Bucket=job.bucket, Key=job.certificate_key,
                   Body=text.encode("utf-8", "backslashreplace"),
                   ContentType="text/plain; charset=utf-8")

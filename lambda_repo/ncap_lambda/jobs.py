@@ -61,9 +61,10 @@ def status_document(job, status, reason, queued, updated):
     return contract.new_document(job, status, reason, datasets, queued, updated)
 
 
-def certificate_text(job, status, reason, updated):
+def certificate_text(job, status, reason, updated, pipeline_version=None):
     """A short human-readable summary of the job, written beside status.json."""
     lines = ["NCAP job certificate", "",
+             *([f"pipeline:    version {pipeline_version}"] if pipeline_version else []),
              f"job id:      {job.job_id}", f"lab:         {job.affiliate}",
              f"submit file: s3://{job.bucket}/{job.submit_key}",
              f"config:      {job.configname or '(none)'}",

@@ -24,6 +24,7 @@ class Settings:
     max_submit_bytes: int
     default_config_name: str | None
     missing_config_error: str | None
+    pipeline_version: str | None = None
 
 
 def required(environ, name):
@@ -58,4 +59,5 @@ def read_settings(environ=None):
         results=env.get("RESULTS_FOLDER") or "results", logs=env.get("LOGS_FOLDER") or "logs",
         max_submit_bytes=int(env.get("MAX_SUBMIT_BYTES") or DEFAULT_MAX_SUBMIT_BYTES),
         default_config_name=env.get("DEFAULT_CONFIG_NAME") or None,
-        missing_config_error=env.get("MISSING_CONFIG_ERROR") or None)
+        missing_config_error=env.get("MISSING_CONFIG_ERROR") or None,
+        pipeline_version=env.get("PIPELINE_VERSION") or None)

@@ -161,7 +161,8 @@ def _validate(args) -> int:
     compiled = compile_config(config, template_path(Path(args.config), None).parent)
     print(f"{args.config}: valid: pipeline {config.pipeline_name} in {config.region}, "
           f"{len(config.affiliates)} labs, {len(config.created_users)} users to create, "
-          f"{compiled.resource_count} resources")
+          f"{compiled.resource_count} resources" + (f" and {len(compiled.children)} nested lab stacks"
+                                                     if compiled.nested else ""))
     return 0
 
 
@@ -170,7 +171,8 @@ def _compile(args) -> int:
 
     compiled, target = compile_file(args.config, args.output)
     report(compiled.config, args.quiet)
-    print(f"wrote {target} ({compiled.resource_count} resources after the SAM transform) "
+    nested = f", {len(compiled.children)} nested lab templates in {target.parent / 'labs'}" if compiled.nested else ""
+    print(f"wrote {target} ({compiled.resource_count} resources after the SAM transform){nested} "
           f"and {target.parent / SAMCONFIG_NAME}")
     return 0
 

@@ -12,7 +12,8 @@ BUCKET = "PipelineBucket"
 BUCKET_POLICY = "PipelineBucketPolicy"
 SUBMIT_FUNCTION = "SubmitFunction"
 FOLDERS_FUNCTION = "FoldersFunction"
-CREDENTIALS_FUNCTION = "CredentialsFunction"
+USERS_FUNCTION = "UsersFunction"
+PIPELINE_USERS = "PipelineUsers"
 MONITOR_FUNCTION = "MonitorFunction"
 FOLDERS = "AffiliateFolders"
 JOB_QUEUE = "JobQueue"
@@ -33,7 +34,8 @@ INSTANCE_STATE_EVENT = "InstanceStateChange"
 
 # Custom resource types, answered by this template's own functions
 FOLDERS_TYPE = "Custom::AffiliateFolders"
-CREDENTIALS_TYPE = "Custom::UserCredentials"
+MEMBERS_TYPE = "Custom::LabMembers"
+PIPELINE_USERS_TYPE = "Custom::PipelineUsers"
 
 # Stack outputs, which the local cloud and `ncap credentials` read
 BUCKET_OUTPUT = "BucketName"
@@ -41,10 +43,11 @@ QUEUE_OUTPUT = "QueueUrl"
 DEAD_LETTER_OUTPUT = "DeadLetterQueueUrl"
 TOPIC_OUTPUT = "NotificationTopicArn"
 WORKER_GROUP_OUTPUT = "WorkerGroupName"
+USER_SECRETS_OUTPUT = "UserSecretsPrefix"
 
 # Suffixes of the Lambda function names: "<PipelineName><suffix>".
 FUNCTION_SUFFIXES = {SUBMIT_FUNCTION: "-submit", FOLDERS_FUNCTION: "-folders",
-                     CREDENTIALS_FUNCTION: "-credentials", MONITOR_FUNCTION: "-monitor"}
+                     USERS_FUNCTION: "-users", MONITOR_FUNCTION: "-monitor"}
 
 
 def camel(name: str) -> str:
@@ -64,24 +67,19 @@ def group(affiliate: str) -> str:
     return f"Group{camel(affiliate)}"
 
 
-def credentials(affiliate: str) -> str:
-    return f"Credentials{camel(affiliate)}"
+def members(affiliate: str, part: int = 0) -> str:
+    """The lab's members resource (part 0), or one more part of a large lab."""
+    return f"Members{camel(affiliate)}" + (f"Part{part + 1}" if part else "")
 
 
-def existing_users(affiliate: str) -> str:
-    return f"ExistingUsers{camel(affiliate)}"
+def lab_stack(affiliate: str) -> str:
+    """The nested stack holding one lab's resources."""
+    return f"Lab{camel(affiliate)}"
 
 
-def user(user_name: str) -> str:
-    return f"User{camel(user_name)}"
-
-
-def console_password(user_name: str) -> str:
-    return f"ConsolePassword{camel(user_name)}"
-
-
-def submit_event(affiliate: str, suffix: str | None = None) -> str:
-    return f"Upload{camel(affiliate)}{camel(suffix or 'Submit')}"
+def submit_event(suffix: str | None = None) -> str:
+    """The bucket-wide upload event of the submit function (one per fileset suffix)."""
+    return f"Upload{camel(suffix or 'Submit')}"
 
 
 def lab_subscription(affiliate: str) -> str:
@@ -90,18 +88,6 @@ def lab_subscription(affiliate: str) -> str:
 
 def operator_subscription(position: int) -> str:
     return f"OperatorNotices{position}"
-
-
-def secret_arn_attribute(user_name: str) -> str:
-    """Attribute of the credentials custom resource holding the ARN of a user's secret."""
-    return f"SecretArn{camel(user_name)}"
-
-
-CREDENTIALS_OUTPUT_PREFIX = "CredentialsSecrets"
-
-
-def credentials_output(affiliate: str) -> str:
-    return f"{CREDENTIALS_OUTPUT_PREFIX}{camel(affiliate)}"
 
 
 # Physical names -----------------------------------------------------------------------------
@@ -127,11 +113,26 @@ def topic_name(pipeline: str) -> str:
 
 
 def user_path(pipeline: str) -> str:
+    """The IAM path of the pipeline's users and groups: what tells them from anyone else's."""
     return f"/ncap/{pipeline}/"
 
 
 def secret_name(pipeline: str, user_name: str) -> str:
     return f"ncap/{pipeline}/{user_name}"
+
+
+def key_secret_prefix(pipeline: str) -> str:
+    """Each created user's access key is in the secret key_secret_prefix + user name."""
+    return secret_name(pipeline, "keys/")
+
+
+def console_secret_prefix(pipeline: str) -> str:
+    return secret_name(pipeline, "console/")
+
+
+def lab_template(affiliate: str) -> str:
+    """Where a lab's nested template is written, relative to the parent template."""
+    return f"labs/{affiliate}.json"
 
 
 def worker_group_name(pipeline: str) -> str:

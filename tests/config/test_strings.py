@@ -6,12 +6,13 @@ import json
 
 import pytest
 
-from conftest import example_config
 from ncap_iac.compiler import compile_config
 from ncap_iac.config import load_document
+from ncap_iac.config.schema import json_path
 from ncap_iac.errors import ConfigError
 from ncap_iac.lint import lint_template
-from ncap_iac.config.schema import json_path
+
+from conftest import example_config
 
 SEED = json.loads(example_config("ncap-dlc").read_text())
 VALUES = {"control": "\x1f", "long": "x" * 300}

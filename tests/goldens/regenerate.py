@@ -20,6 +20,12 @@ def main() -> int:
         changed = not target.exists() or target.read_text() != compiled.body
         target.write_text(compiled.body)
         print(f"{'updated' if changed else 'same   '} {target.relative_to(TESTS.parent)}")
+        children = TESTS / "goldens" / name
+        for stale in children.rglob("*.json") if children.is_dir() else []:
+            stale.unlink()
+        for path, body in compiled.child_bodies.items():
+            (children / path).parent.mkdir(parents=True, exist_ok=True)
+            (children / path).write_text(body)
     return 0
 
 

@@ -51,6 +51,9 @@ class Sandbox:
         self.s3, self.sqs, self.sns = (boto3.client(name, region_name="us-east-1")
                                        for name in ("s3", "sqs", "sns"))
         self.s3.create_bucket(Bucket=BUCKET)
+        for lab in ("labA", "labB"):  # the folders function's markers: what makes them labs of the pipeline
+            for folder in ("inputs", "configs", "submissions"):
+                self.s3.put_object(Bucket=BUCKET, Key=f"{lab}/{folder}/", Body=b"")
         for key in EXISTING:
             self.s3.put_object(Bucket=BUCKET, Key=key, Body=b"data")
         self.queue = self.sqs.create_queue(QueueName="jobs")["QueueUrl"]

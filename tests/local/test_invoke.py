@@ -37,6 +37,8 @@ def compiled(tmp_path):
 def _pipeline_resources(bucket, queue_name):
     s3, sqs, sns = boto3.client("s3"), boto3.client("sqs"), boto3.client("sns")
     s3.create_bucket(Bucket=bucket)
+    for lab, folder in (("carcealab2", "submissions"), ("spine-clinic", "inputs")):  # the labs' folder markers
+        s3.put_object(Bucket=bucket, Key=f"{lab}/{folder}/", Body=b"")
     fifo = {"FifoQueue": "true"} if queue_name.endswith(".fifo") else {}
     queue_url = sqs.create_queue(QueueName=queue_name, Attributes=fifo)["QueueUrl"]
     sns.create_topic(Name=f"{bucket}-notices")

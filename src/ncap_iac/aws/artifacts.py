@@ -140,3 +140,34 @@ def template_source(aws, body: str, bucket: str, prefix: str, say) -> dict:
     aws.s3.put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"))
     say(f"template is {size} bytes (over {TEMPLATE_BODY_LIMIT}): uploaded to s3://{bucket}/{key}")
     return {"TemplateURL": f"https://{bucket}.s3.{aws.region}.amazonaws.com/{key}"}
+
+
+def package_nested(template: dict, template_dir: Path, prefix: str, aws, bucket: str, say) -> dict:
+    """The template with each nested stack's local TemplateURL (a path relative to the template,
+    as `ncap compile` writes it) replaced by the URL of an uploaded copy, stored once under its
+    content hash (what `sam package` does for them)."""
+    result = copy.deepcopy(template)
+    stacks = [r for r in result.get("Resources", {}).values() if r.get("Type") == "AWS::CloudFormation::Stack"]
+    uploaded = skipped = 0
+    for resource in stacks:
+        url = str(resource["Properties"].get("TemplateURL", ""))
+        if url.startswith(("https://", "http://", "s3://")):
+            continue
+        body = _nested_body(template_dir / url, url)
+        key = f"{prefix}/{hashlib.sha256(body).hexdigest()[:32]}.template.json"
+        if _exists(aws.s3, bucket, key):
+            skipped += 1
+        else:
+            aws.s3.put_object(Bucket=bucket, Key=key, Body=body)
+            uploaded += 1
+        resource["Properties"]["TemplateURL"] = f"https://{bucket}.s3.{aws.region}.amazonaws.com/{key}"
+    if stacks:
+        say(f"nested templates: uploaded {uploaded}, {skipped} already in s3://{bucket}/{prefix}/")
+    return result
+
+
+def _nested_body(path: Path, url: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise NcapError(f"nested template {url}: cannot read {path}: {exc.strerror}") from None

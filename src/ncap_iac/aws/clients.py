@@ -38,6 +38,15 @@ class Aws:
                                           aws_secret_access_key=secret)
         return self._session
 
+    def single_attempt(self, service: str, read_timeout: float = 600) -> Any:
+        """A client that sends each request once and waits long for its answer: for calls that
+        must not be repeated (an emulator that answers a CreateStack slowly would otherwise get it
+        twice, and make every resource twice)."""
+        from botocore.config import Config
+
+        config = Config(retries={"total_max_attempts": 1}, read_timeout=read_timeout)
+        return self.session().client(service, endpoint_url=self.endpoint, config=config)
+
     def where(self) -> str:
         return f"{self.region} at {self.endpoint}" if self.endpoint else self.region
 

@@ -9,7 +9,7 @@ from .. import names
 from ..errors import Issue
 from ..regions import REGIONS
 from .document import EMAIL, integer, items, lambda_config, obj
-from .labs import check_affiliate_has_users, check_affiliates, check_credentials_answer_size, check_user_names
+from .labs import check_affiliate_has_users, check_affiliates, check_user_names
 from .schema import did_you_mean
 
 PIPELINE_NAME_MAX = 64 - max(len(s) for s in names.FUNCTION_SUFFIXES.values())  # Lambda names allow 64
@@ -156,7 +156,7 @@ def check_folders(doc: dict) -> Iterator[Issue]:
 
 CHECKS: tuple[Check, ...] = (
     check_pipeline_name, check_region, check_worker_settings, check_security_groups, check_affiliates,
-    check_user_names, check_affiliate_has_users, check_credentials_answer_size, check_emails, check_scaling,
+    check_user_names, check_affiliate_has_users, check_emails, check_scaling,
     check_queue, check_trigger, check_folders,
 )
 

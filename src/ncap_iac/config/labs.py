@@ -1,18 +1,21 @@
-"""Named checks of the labs (affiliates) and their users: names IAM and S3 accept, unique names
-(IAM ignores case), ids that do not collide, and what CloudFormation's answer limits allow."""
+"""Named checks of the labs (affiliates) and their users: names IAM and S3 accept, unique lab names
+and ids, one spelling per person (IAM ignores case), and IAM's limits on groups per user and users
+per account."""
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from .. import names
 from ..errors import Issue
-from ..regions import partition
 from .document import affiliate_path, affiliates, items
 
 AFFILIATE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 IAM_USER_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 RESERVED_AFFILIATE_NAMES = ("logs",)
+MAX_GROUPS_PER_USER = 10  # IAM: groups a user can be in
+MAX_USERS_PER_ACCOUNT = 5000  # IAM: users per account
 
 
 def check_affiliates(doc: dict) -> Iterator[Issue]:
@@ -49,52 +52,66 @@ def _unique(seen: dict, ids: dict, name: str, index: int, path: str, logical: st
 
 
 def check_user_names(doc: dict) -> Iterator[Issue]:
-    seen: dict[str, str] = {}
-    ids: dict[str, str] = {}
+    """A person may be in several labs (created once, in each lab's group); a name is spelled the
+    same everywhere (IAM ignores case), is created or existing, never both, and is in at most
+    IAM's 10 groups."""
+    people: dict[str, Person] = {}
     for index, entry in affiliates(doc):
+        in_lab: set[str] = set()
         for key in ("UserNames", "ExistingUserNames"):
             for position, user in enumerate(items(entry.get(key))):
                 if isinstance(user, str):
                     path = affiliate_path(index, f"{key}[{position}]")
-                    yield from _check_user(user, path, seen, ids, created=key == "UserNames")
+                    yield from _check_user(user, path, people, in_lab, key == "UserNames", _lab(entry, index))
+    yield from _check_user_count(people)
 
 
-def _check_user(user: str, path: str, seen: dict, ids: dict, created: bool) -> Iterator[Issue]:
+@dataclass
+class Person:
+    spelling: str
+    created: bool
+    first: str  # where it is first listed
+    labs: list[str]
+
+
+def _lab(entry: dict, index: int) -> str:
+    name = entry.get("AffiliateName")
+    return name if isinstance(name, str) else f"lab {index}"
+
+
+def _check_user(user: str, path: str, people: dict, in_lab: set, created: bool, lab: str) -> Iterator[Issue]:
     if not IAM_USER_NAME.fullmatch(user):
-        yield Issue(path, "IAM user names are 1-64 letters, digits or + = , . @ _ - "
-                          f"(got {user!r})")
+        yield Issue(path, f"IAM user names are 1-64 letters, digits or + = , . @ _ - (got {user!r})")
         return
-    folded = user.lower()
-    if folded in seen:
-        yield Issue(path, f"duplicate user name '{user}' (IAM user names are unique per account "
-                          f"and ignore case; also at {seen[folded]})")
-    elif created and names.user(user) in ids:
-        yield Issue(path, f"user names '{user}' and '{ids[names.user(user)]}' map to the same "
-                          f"resource id {names.user(user)}; rename one")
-    seen.setdefault(folded, path)
-    if created:
-        ids.setdefault(names.user(user), user)
+    folded, known = user.lower(), people.get(user.lower())
+    if folded in in_lab:
+        yield Issue(path, f"user '{user}' is listed twice in lab {lab}")
+        return
+    in_lab.add(folded)
+    if known is None:
+        people[folded] = Person(user, created, path, [lab])
+        return
+    yield from _same_person(user, path, known, created)
+    known.labs.append(lab)
+    if len(known.labs) == MAX_GROUPS_PER_USER + 1:
+        yield Issue(path, f"user '{user}' would be in {len(known.labs)} labs ({', '.join(known.labs)}); IAM "
+                          f"allows a user in at most {MAX_GROUPS_PER_USER} groups, one per lab")
 
 
-CUSTOM_RESOURCE_ANSWER_BYTES = 4096  # CloudFormation's limit on a custom resource's response
-ANSWER_OVERHEAD_BYTES = 700  # status, ids, stack ARN, request id: generous upper bound
+def _same_person(user: str, path: str, known: Person, created: bool) -> Iterator[Issue]:
+    if user != known.spelling:
+        yield Issue(path, f"'{user}' and '{known.spelling}' (at {known.first}) differ only by case: IAM "
+                          f"ignores case, so they would be one user; spell it the same everywhere")
+    elif created != known.created:
+        yield Issue(path, f"user '{user}' is both created by this pipeline and listed as existing (also at "
+                          f"{known.first}); list it under UserNames in every lab, or ExistingUserNames in every lab")
 
 
-def check_credentials_answer_size(doc: dict) -> Iterator[Issue]:
-    """Each lab's credentials resource answers with one secret ARN per user; CloudFormation
-    refuses an answer over 4096 bytes."""
-    pipeline = str(doc["PipelineName"]) if isinstance(doc.get("PipelineName"), str) else ""
-    region = str(doc["REGION"]) if isinstance(doc.get("REGION"), str) else "us-east-1"
-    for index, entry in affiliates(doc):
-        users = [u for u in items(entry.get("UserNames")) if isinstance(u, str)]
-        size = ANSWER_OVERHEAD_BYTES + sum(len(names.secret_arn_attribute(u)) + 6 + len(
-            f"arn:{partition(region)}:secretsmanager:{region}:123456789012:secret:ncap/{pipeline}/keys/{u}-AbCdEf")
-            for u in users)
-        if size > CUSTOM_RESOURCE_ANSWER_BYTES:
-            yield Issue(affiliate_path(index, "UserNames"),
-                        f"{len(users)} users are too many for one lab: the answer listing their "
-                        f"secrets would be about {size} bytes and CloudFormation accepts "
-                        f"{CUSTOM_RESOURCE_ANSWER_BYTES}; move some users to another lab")
+def _check_user_count(people: dict) -> Iterator[Issue]:
+    created = sum(1 for person in people.values() if person.created)
+    if created > MAX_USERS_PER_ACCOUNT:
+        yield Issue("UXData.Affiliates", f"{created:,} users to create; IAM allows {MAX_USERS_PER_ACCOUNT:,} "
+                                         f"users per account ({created - MAX_USERS_PER_ACCOUNT:,} too many)")
 
 
 def check_affiliate_has_users(doc: dict) -> Iterator[Issue]:

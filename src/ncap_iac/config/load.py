@@ -137,6 +137,28 @@ def _folder(base_dir: Path, code_uri: str) -> Path | Issue:
     return folder
 
 
+def _requirements(doc: dict, base_dir: Path) -> Path | None:
+    given = document.obj(doc.get("Lambda")).get("Requirements")
+    if not isinstance(given, str):
+        return None
+    try:
+        path = (base_dir / given).resolve()
+        return path if path.is_file() else None
+    except (OSError, ValueError):
+        return None
+
+
+def _requirements_notes(doc: dict, base_dir: Path) -> list[Issue]:
+    given = document.obj(doc.get("Lambda")).get("Requirements")
+    if not isinstance(given, str):
+        return []
+    if _requirements(doc, base_dir) is None:
+        return [Issue("Lambda.Requirements", f"'{given}' is not a file beside the config; the product's functions "
+                                             f"bring their own requirements")]
+    return [Issue("Lambda.Requirements", f"'{given}' is for code of the config's own; the product's functions bring "
+                                         f"their own requirements")]
+
+
 def _code_notes(doc: dict) -> list[Issue]:
     section = document.obj(doc.get("Lambda"))
     code_uri, handler = _code_settings(doc)
@@ -174,9 +196,13 @@ def _model(doc: dict, base_dir: Path, source: Path | None, warnings: list[Issue]
                         logs=ncap.get("LOGDIR", "logs")),
         affiliates=tuple(_affiliate(entry) for _, entry in document.affiliates(doc)),
         artifact_bucket=_section(doc, "Deploy").get("ArtifactBucket"),
+        stage=doc.get("STAGE", default("STAGE")),
+        pipeline_version=doc.get("PipelineVersion"),
+        monitor=ncap.get("MONITOR", default("Lambda", "LambdaConfig", "MONITOR")),
+        requirements=_requirements(doc, base_dir),
         source=source,
         warnings=tuple(warnings),
-        notes=tuple(_code_notes(doc)),
+        notes=tuple(_code_notes(doc) + _requirements_notes(doc, base_dir)),
     )
 
 

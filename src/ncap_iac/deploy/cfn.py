@@ -52,11 +52,14 @@ def change_set_name(now: datetime | None = None) -> str:
     return "ncap-" + (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
 
 
-def create_change_set(cfn, stack_name: str, source: dict, kind: str, description: str) -> ChangeSet:
+def create_change_set(cfn, stack_name: str, source: dict, kind: str, description: str,
+                      tags: dict | None = None) -> ChangeSet:
     name = change_set_name()
+    tag_list = [{"Key": k, "Value": v} for k, v in (tags or {}).items()]
     try:
         answer = cfn.create_change_set(StackName=stack_name, ChangeSetName=name, ChangeSetType=kind,
-                                       Capabilities=list(CAPABILITIES), Description=description[:1024], **source)
+                                       Capabilities=list(CAPABILITIES), Description=description[:1024],
+                                       Tags=tag_list, **source)
     except aws_errors() as exc:
         raise explain(exc, f"CloudFormation refused the change set for {stack_name}") from None
     return ChangeSet(answer["Id"], name, answer["StackId"], kind)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ..aws import artifacts
 from ..aws.stacks import describe_stack, outputs, stack_resources
+from ..compiler import stack_tags
 from ..emulator import changes as emulator
 from ..errors import DeployError, NcapError
 from . import buckets, cfn, checks, diff, events
@@ -68,6 +69,7 @@ def stack_template(shipment: Shipment, say) -> dict:
     pipeline, aws = shipment.pipeline, shipment.target.aws
     template = artifacts.package_functions(pipeline.template, pipeline.folder, pipeline.name, aws,
                                            shipment.bucket, say)
+    template = artifacts.package_nested(template, pipeline.folder, pipeline.name, aws, shipment.bucket, say)
     if not shipment.target.translate_locally:
         return template
     from ..translate import translate
@@ -83,7 +85,8 @@ def plan(shipment: Shipment, template: dict, say):
     kind = cfn.change_set_kind(describe_stack(aws.cloudformation, name), name)
     source = artifacts.template_source(aws, json.dumps(template), shipment.bucket, name, say)
     say(f"creating a change set ({kind}) for stack {name} in {aws.where()}")
-    change_set = cfn.create_change_set(aws.cloudformation, name, source, kind, f"ncap deploy of {name}")
+    change_set = cfn.create_change_set(aws.cloudformation, name, source, kind, f"ncap deploy of {name}",
+                                       stack_tags(shipment.pipeline.config))
     described = cfn.wait_change_set(aws.cloudformation, change_set, shipment.poll)
     if described is None:
         cfn.delete_change_set(aws.cloudformation, change_set)

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..aws.clients import Aws, endpoint_from
-from ..aws.lab_keys import lab_users, read_keys
-from ..aws.stacks import describe_stack, outputs
+from ..aws.lab_keys import read_keys
+from ..aws.stacks import describe_stack
 from ..errors import NcapError
 from .options import CredentialsOptions
 from .target import Pipeline, load_pipeline
@@ -24,7 +24,7 @@ class HandedOver:
     path: Path | None  # None: printed
 
 
-def choose(users: dict, wanted: str | None, pipeline_name: str) -> list[str]:
+def choose(users: tuple[str, ...], wanted: str | None, pipeline_name: str) -> list[str]:
     if wanted is None:
         if not users:
             raise NcapError(f"pipeline {pipeline_name} creates no IAM users: there are no credentials to hand over")
@@ -40,9 +40,10 @@ def document(pipeline: Pipeline, keys: dict) -> str:
              "# Use: AWS_SHARED_CREDENTIALS_FILE=THIS_FILE aws --profile PROFILE "
              f"s3 cp data.csv s3://{pipeline.name}/LAB/inputs/"]
     for user in sorted(keys):
-        lab, key = keys[user]
-        lines += ["", f"# {user}, lab {lab}: upload to {lab}/inputs/, {lab}/configs/, {lab}/submissions/; "
-                      f"results appear in {lab}/results/",
+        key, labs = keys[user], pipeline.config.labs_of(user)
+        where = ", ".join(labs)
+        lines += ["", f"# {user}, lab{'s' if len(labs) > 1 else ''} {where}: for each LAB, upload to LAB/inputs/, "
+                      f"LAB/configs/, LAB/submissions/; results appear in LAB/results/",
                   f"[{pipeline.name}-{user}]",
                   f"aws_access_key_id = {key['AccessKeyId']}",
                   f"aws_secret_access_key = {key['SecretAccessKey']}",
@@ -77,7 +78,7 @@ def hand_over(options: CredentialsOptions, say, out) -> HandedOver:
     """`ncap credentials`: the chosen users' keys into a private file (or, if asked, to `out`)."""
     refuse_printing_in_ci(options)
     pipeline = load_pipeline(options.pipeline_dir, say)
-    chosen = choose(lab_users(pipeline.template), options.user, pipeline.name)
+    chosen = choose(pipeline.config.created_users, options.user, pipeline.name)
     text = document(pipeline, stack_keys(pipeline, chosen, options.endpoint_url, say))
     if options.stdout:
         out.write(text)
@@ -94,6 +95,5 @@ def stack_keys(pipeline: Pipeline, chosen: list[str], endpoint_flag: str | None,
     stack = describe_stack(aws.cloudformation, pipeline.name)
     if stack is None:
         raise NcapError(f"there is no stack {pipeline.name} in {aws.where()}: deploy it first")
-    if not outputs(stack):
-        say("the stack has no outputs (an emulator's change-set stacks have none): reading the secrets by name")
-    return read_keys(aws, pipeline.template, outputs(stack), chosen)
+    say(f"reading the keys of {len(chosen)} user(s) from Secrets Manager in {aws.where()}")
+    return read_keys(aws, pipeline.name, chosen)

@@ -24,7 +24,7 @@ def delete(options: DeleteOptions, say) -> str | None:
         say(f"there is no stack {pipeline.name} in {target.aws.where()}: nothing to delete")
         return None
     template = deployed_template(target.aws.cloudformation, stack["StackId"])
-    for line in what_happens(template):
+    for line in what_happens(template, pipeline.config.created_users):
         say(line)
     if not confirm(f"Delete stack {pipeline.name} ({stack['StackStatus']}) in {target.aws.where()}?", options.yes):
         raise NcapError("cancelled: nothing was deleted")
@@ -48,8 +48,9 @@ def _delete_and_follow(target, stack_id: str, expected: int, operation: str, say
     return settled.status
 
 
-def what_happens(template: dict) -> list[str]:
-    """What the deletion removes and what it keeps, read from the deployed template."""
+def what_happens(template: dict, users: tuple[str, ...] = ()) -> list[str]:
+    """What the deletion removes and what it keeps, read from the deployed template and the
+    users the pipeline creates."""
     resources = template.get("Resources", {})
     lines = []
     for logical_id, resource in sorted(resources.items()):
@@ -59,10 +60,8 @@ def what_happens(template: dict) -> list[str]:
                   if r.get("DeletionPolicy") in KEPT_POLICIES and r["Type"] != "AWS::S3::Bucket")
     if kept:
         lines.append(f"kept (DeletionPolicy Retain): {', '.join(kept)}")
-    users = sorted(str(r.get("Properties", {}).get("UserName", k)) for k, r in resources.items()
-                   if r["Type"] == "AWS::IAM::User")
     if users:
-        lines.append(f"deleted: IAM users {', '.join(users)}, their access keys and the secrets holding them: "
+        lines.append(f"deleted: IAM users {', '.join(sorted(users))}, their access keys and the secrets holding them: "
                      f"the labs lose access")
     lines.append("deleted: the queues (with any waiting jobs), functions, alarms and worker group")
     return lines

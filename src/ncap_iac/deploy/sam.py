@@ -28,13 +28,15 @@ def package_argv(bucket: str, prefix: str, region: str) -> list[str]:
             "--region", region]
 
 
-def deploy_argv(template: Path, stack: str, region: str, bucket: str, confirm: bool) -> list[str]:
+def deploy_argv(template: Path, stack: str, region: str, bucket: str, confirm: bool,
+                tags: dict | None = None) -> list[str]:
     """`sam deploy` of an already packaged template. --no-resolve-s3 because the samconfig.toml
     `ncap compile` writes asks for a managed bucket, and the bucket here is given explicitly."""
+    tagged = ["--tags", *(f"{k}={v}" for k, v in tags.items())] if tags else []
     return ["sam", "deploy", "--template-file", str(template), "--stack-name", stack, "--region", region,
             "--capabilities", *CAPABILITIES, "--s3-bucket", bucket, "--s3-prefix", stack,
             "--no-resolve-s3", "--no-fail-on-empty-changeset",
-            "--confirm-changeset" if confirm else "--no-confirm-changeset"]
+            "--confirm-changeset" if confirm else "--no-confirm-changeset", *tagged]
 
 
 def sam_executable() -> str:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from ..aws.stacks import deployed_template, describe_stack, outputs
+from ..compiler import stack_tags
 from ..emulator import changes as emulator
 from ..errors import NcapError
 from . import changeset, sam
@@ -60,7 +61,8 @@ def deploy(options: ShipOptions, say) -> Deployed:
     pipeline, target = shipment.pipeline, shipment.target
     template_file = _translate(packaged, pipeline, say) if target.translate_locally else PACKAGED_NAME
     before = emulator.snapshot(target.aws, pipeline.name) if target.emulator else None
-    argv = sam.deploy_argv(template_file, pipeline.name, pipeline.region, shipment.bucket, confirm=not options.yes)
+    argv = sam.deploy_argv(template_file, pipeline.name, pipeline.region, shipment.bucket, confirm=not options.yes,
+                           tags=stack_tags(pipeline.config))
     sam.run(argv, pipeline.folder, target.endpoint, say, interactive=not options.yes)
     return _finish(shipment, before, say)
 

@@ -6,17 +6,19 @@ Delete from the real handler, and each skipped resource is made, changed or remo
 regular APIs; removals go last, in reverse dependency order, as in CloudFormation's clean-up."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import NcapError
 from . import custom_resources
-from .context import StackContext, live_context, types_of
+from .context import StackContext, live_context, stack_parameters, types_of
 from .custom_resources import Request, is_custom
 from .intrinsics import resolve
+from .order import dependency_order
 from .provisioners import COMPLETERS, NOT_APPLIED, PROVISIONERS
+
+NESTED_STACK = "AWS::CloudFormation::Stack"
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class Snapshot:
 
     template: dict = field(default_factory=dict)
     physical_ids: dict = field(default_factory=dict)
+    children: dict = field(default_factory=dict)  # logical id of a nested stack -> its Snapshot
 
     @property
     def resources(self) -> dict:
@@ -47,10 +50,14 @@ class Completed:
 
 
 def snapshot(aws: Any, stack_name: str) -> Snapshot:
+    """The stack as it is now, nested stacks included."""
     from ..aws.stacks import deployed_template, stack_resources
 
-    return Snapshot(deployed_template(aws.cloudformation, stack_name),
-                    stack_resources(aws.cloudformation, stack_name))
+    template = deployed_template(aws.cloudformation, stack_name)
+    physical = {**stack_resources(aws.cloudformation, stack_name), **stack_parameters(aws, stack_name)}
+    children = {name: snapshot(aws, physical[name]) for name, resource in template.get("Resources", {}).items()
+                if resource.get("Type") == NESTED_STACK and physical.get(name)}
+    return Snapshot(template, physical, children)
 
 
 def plan(old: dict, new: dict) -> dict:
@@ -90,6 +97,9 @@ def complete(before: Snapshot, after: dict, aws: Any, stack_id: str, sam_templat
 
 def _make(change: _Change, name: str, done: Completed) -> None:
     resource = change.after["Resources"][name]
+    if resource["Type"] == NESTED_STACK:
+        _nested(change, Snapshot(), name, done)
+        return
     if is_custom(resource):
         done.answered.append(custom_resources.send(Request("Create", name, resource, change.context),
                                                    change.aws, change.stack_id, change.sam_template))
@@ -103,6 +113,9 @@ def _make(change: _Change, name: str, done: Completed) -> None:
 
 def _change(change: _Change, name: str, done: Completed) -> None:
     resource, old = change.after["Resources"][name], change.before.resources[name]
+    if resource["Type"] == NESTED_STACK:  # the change from the nested stack before to the one now
+        _nested(change, change.before.children.get(name, Snapshot()), name, done)
+        return
     if is_custom(resource):
         request = Request("Update", name, resource, change.context, change.old_context.physical_ids.get(name),
                           old, change.old_context)
@@ -117,6 +130,11 @@ def _change(change: _Change, name: str, done: Completed) -> None:
 
 
 def _remove(change: _Change, name: str, resource: dict, context: StackContext, done: Completed) -> None:
+    if resource["Type"] == NESTED_STACK:
+        if name in change.before.children:
+            _add(done, complete(change.before.children[name], {"Resources": {}}, change.aws,
+                                context.physical_ids[name], change.sam_template))
+        return
     if is_custom(resource):
         request = Request("Delete", name, resource, context, context.physical_ids.get(name))
         done.answered.append(custom_resources.send(request, change.aws, change.stack_id, change.sam_template))
@@ -125,6 +143,24 @@ def _remove(change: _Change, name: str, resource: dict, context: StackContext, d
     if provisioner and provisioner.delete:
         provisioner.delete(name, _properties(resource, context), change.aws, context.stack_name)
         done.removed += 1
+
+
+def _nested(change: _Change, before: Snapshot, name: str, done: Completed) -> None:
+    """Finish the nested stack the emulator made (or, for a changed one, made anew) for `name`: the
+    change from `before` to its template now, as CloudFormation would update it in place (the
+    emulator reads TemplateURL from its S3, and replaces a nested stack whose template changed)."""
+    from ..aws.stacks import deployed_template
+
+    child = change.context.physical_ids[name]
+    _add(done, complete(before, deployed_template(change.aws.cloudformation, child), change.aws, child,
+                        change.sam_template))
+
+
+def _add(done: Completed, more: Completed) -> None:
+    done.answered += more.answered
+    done.provisioned += more.provisioned
+    done.removed += more.removed
+    done.notes += more.notes
 
 
 def made_before(template: dict, context: StackContext, aws: Any) -> dict:
@@ -158,50 +194,5 @@ def _record(change: _Change, name: str, physical: str, done: Completed, counted:
 def remove_all(template: dict, aws: Any, stack_id: str, sam_template: Path) -> Completed:
     """Before the emulator deletes a stack: every custom resource's Delete and every skipped
     resource's removal, last made first."""
-    before = snapshot(aws, stack_id)
-    before = Snapshot(template, before.physical_ids)
-    return complete(before, {"Resources": {}}, aws, stack_id, sam_template)
-
-
-# --- dependency order -----------------------------------------------------------------------
-
-def dependency_order(template: dict) -> dict:
-    """The template with its resources listed dependencies first (a stable, sorted order
-    otherwise). moto applies a change set's additions in template order, so a function would
-    otherwise be made before its log group."""
-    resources, ordered = template.get("Resources", {}), {}
-
-    def visit(name: str, trail: tuple) -> None:
-        if name in ordered or name in trail or name not in resources:
-            return
-        for needed in sorted(references(resources[name]) | set(_depends_on(resources[name]))):
-            visit(needed, trail + (name,))
-        ordered[name] = resources[name]
-
-    for name in sorted(resources):
-        visit(name, ())
-    return {**template, "Resources": ordered}
-
-
-def _depends_on(resource: dict) -> list:
-    value = resource.get("DependsOn", [])
-    return [value] if isinstance(value, str) else list(value)
-
-
-def references(value: Any) -> set:
-    """The logical ids a value refers to (Ref, Fn::GetAtt, ${...} in Fn::Sub)."""
-    if isinstance(value, list):
-        return set().union(*(references(v) for v in value)) if value else set()
-    if not isinstance(value, dict):
-        return set()
-    found: set = set()
-    for key, argument in value.items():
-        if key == "Ref" and isinstance(argument, str):
-            found.add(argument)
-        elif key == "Fn::GetAtt":
-            found.add(argument.split(".")[0] if isinstance(argument, str) else argument[0])
-        elif key == "Fn::Sub":
-            text = argument if isinstance(argument, str) else argument[0]
-            found |= {name.split(".")[0] for name in re.findall(r"\$\{([^}!][^}]*)\}", text)}
-        found |= references(argument)
-    return found
+    now = snapshot(aws, stack_id)
+    return complete(Snapshot(template, now.physical_ids, now.children), {"Resources": {}}, aws, stack_id, sam_template)

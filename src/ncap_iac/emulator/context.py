@@ -107,11 +107,20 @@ def named_resources(template: dict) -> dict:
             if r["Type"] == "AWS::IAM::Group" and isinstance(r.get("Properties", {}).get("GroupName"), str)}
 
 
+def stack_parameters(aws: Any, stack_id: str) -> dict:
+    """The stack's parameter values (what Ref of a parameter gives); {} for a stack that is gone."""
+    from ..aws.stacks import describe_stack
+
+    stack = describe_stack(aws.cloudformation, stack_id) or {}
+    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters") or []}
+
+
 def live_context(aws: Any, stack_id: str, template: dict) -> StackContext:
     """The context of a stack on the emulator now: its resources' physical ids as listed, plus
     those of the named resources moto does not list."""
     from ..aws.stacks import stack_resources
 
-    physical = {**named_resources(template), **stack_resources(aws.cloudformation, stack_id)}
+    physical = {**named_resources(template), **stack_resources(aws.cloudformation, stack_id),
+                **stack_parameters(aws, stack_id)}
     name = stack_id.split("/")[1] if "/" in stack_id else stack_id
     return StackContext(aws.region, aws.account(), name, physical, types_of(template))

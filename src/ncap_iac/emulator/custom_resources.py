@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import DeployError
 from .context import StackContext
-from .functions import function_spec, invoke
+from .functions import function_spec, invoke, read_template
 from .intrinsics import resolve
 
 CUSTOM = "Custom::"
@@ -52,18 +52,25 @@ def event(request: Request, stack_id: str, endpoint: str) -> dict:
     return made
 
 
-def service_function(resource: dict) -> str:
-    """The logical id of the function a custom resource's ServiceToken names (Fn::GetAtt F.Arn)."""
+def service_function(resource: dict, context: StackContext, sam_template: Path) -> str:
+    """The logical id, in the SAM template, of the function a custom resource's ServiceToken
+    names: Fn::GetAtt F.Arn in the same template, or (in a nested template) the ARN a parameter
+    passes in, found by its function name."""
     token = resource["Properties"]["ServiceToken"]
     target = token.get("Fn::GetAtt") if isinstance(token, dict) else None
-    if target is None:
-        raise DeployError(f"custom resource: ServiceToken {token!r} is not a function of this template")
-    return target.split(".")[0] if isinstance(target, str) else target[0]
+    if target is not None:
+        return target.split(".")[0] if isinstance(target, str) else target[0]
+    name = str(resolve(token, context)).rsplit(":", 1)[-1]
+    functions = read_template(sam_template).get("Resources", {})
+    for logical_id, function in functions.items():
+        if (function.get("Properties") or {}).get("FunctionName") == name:
+            return logical_id
+    raise DeployError(f"custom resource: ServiceToken {token!r} names no function of {sam_template}")
 
 
 def send(request: Request, aws: Any, stack_id: str, sam_template: Path) -> str:
     """Run the handler for one request; DeployError when it does not answer SUCCESS."""
-    spec = function_spec(sam_template, service_function(request.resource), {})
+    spec = function_spec(sam_template, service_function(request.resource, request.context, sam_template), {})
     outcome = invoke(spec, event(request, stack_id, aws.endpoint), aws.region, environment(aws))
     answer = outcome.result if outcome.ok and isinstance(outcome.result, dict) else {}
     if answer.get("Status") != "SUCCESS":

@@ -29,6 +29,7 @@ BOOT_CREDENTIALS = ("testing", "testing")  # accepted by moto until IAM is switc
 HEARTBEAT_SECONDS = 10
 POLL_SECONDS = 2  # short long-polls so that workers notice a stop quickly
 GRACE_SECONDS = 10  # a running job may finish this long after `down`
+SHOWN_USERS = 8  # the users named at start-up (local.json has them all)
 
 
 @dataclass
@@ -132,7 +133,7 @@ def _local_json(config, stack: LocalStack, aws: Aws, admin, environments: dict) 
             "bucket": stack.outputs[names.BUCKET_OUTPUT], "queue_url": stack.outputs[names.QUEUE_OUTPUT],
             "dlq_url": stack.outputs[names.DEAD_LETTER_OUTPUT], "topic_arn": stack.outputs[names.TOPIC_OUTPUT],
             "admin": {"access_key_id": admin[0], "secret_access_key": admin[1]},
-            "users": _users(stack, aws), "functions": environments}
+            "users": _users(config, aws), "functions": environments}
 
 
 def _function_environments(stack: LocalStack) -> dict:
@@ -150,11 +151,11 @@ def _function_environments(stack: LocalStack) -> dict:
     return environments
 
 
-def _users(stack: LocalStack, aws: Aws) -> dict:
+def _users(config, aws: Aws) -> dict:
     """Each created lab user's keys, read from the Secrets Manager secret the stack made."""
-    sam = json.loads(stack.template_path.read_text())
-    return {user: {"affiliate": lab, "access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]}
-            for user, (lab, key) in read_keys(aws, sam, stack.outputs).items()}
+    return {user: {"affiliate": config.labs_of(user)[0], "labs": list(config.labs_of(user)),
+                   "access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]}
+            for user, key in read_keys(aws, config.pipeline_name, list(config.created_users)).items()}
 
 
 def _start_workers(config, stack: LocalStack, pipeline_dir: Path, folder: Path, count: int) -> list:
@@ -187,8 +188,9 @@ def _print_summary(info: dict, say) -> None:
     say(f"endpoint  {info['endpoint_url']}")
     say(f"bucket    {info['bucket']}")
     say(f"queue     {info['queue_url']}")
-    users = [f"{user} ({entry['affiliate']})" for user, entry in sorted(info["users"].items())]
-    say(f"users     {', '.join(users)}")
+    users = [f"{user} ({', '.join(entry['labs'])})" for user, entry in sorted(info["users"].items())]
+    more = f", and {len(users) - SHOWN_USERS} more" if len(users) > SHOWN_USERS else ""
+    say(f"users     {', '.join(users[:SHOWN_USERS])}{more}")
     say("credentials and addresses are in local.json (owner-only); Ctrl-C or `ncap local down` stops it")
 
 

@@ -27,7 +27,7 @@ def _s3(info: dict, key_id: str, secret: str):
 
 
 def submit(pipeline_dir: Path, user: str, data: list[Path], config_file: Path, wait: bool, out: Path | None,
-           timeout: float, given_state: str | None, say) -> int:
+           timeout: float, given_state: str | None, say, lab: str | None = None) -> int:
     config, info = _info(pipeline_dir, given_state)
     if user not in info["users"]:
         raise NcapError(f"--user: no lab user {user!r} (users: {', '.join(sorted(info['users']))})")
@@ -35,7 +35,10 @@ def submit(pipeline_dir: Path, user: str, data: list[Path], config_file: Path, w
         if not path.is_file():
             raise NcapError(f"{path}: file not found")
     creds = info["users"][user]
-    s3, lab, folders = _s3(info, creds["access_key_id"], creds["secret_access_key"]), creds["affiliate"], config.folders
+    labs = creds.get("labs") or [creds["affiliate"]]
+    if lab is not None and lab not in labs:
+        raise NcapError(f"--lab: {user} is not in lab {lab!r} (labs: {', '.join(labs)})")
+    s3, lab, folders = _s3(info, creds["access_key_id"], creds["secret_access_key"]), lab or labs[0], config.folders
     job_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
     datanames = [_upload(s3, info["bucket"], f"{lab}/{folders.inputs}/{p.name}", p) for p in data]
     configname = _upload(s3, info["bucket"], f"{lab}/{folders.configs}/{config_file.name}", config_file)

@@ -8,13 +8,14 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..aws.artifacts import package_functions
+from ..aws.artifacts import package_functions, package_nested
 from ..aws.clients import Aws
 from ..aws.stacks import outputs, wait_settled
-from ..compiler import CAPABILITIES, TEMPLATE_NAME, compile_config, write_code
+from ..compiler import CAPABILITIES, TEMPLATE_NAME, compile_config, stack_tags, write_children, write_code
 from ..config.model import StackConfig
-from ..emulator.changes import Snapshot, complete, dependency_order
+from ..emulator.changes import Snapshot, complete
 from ..emulator.context import StackContext, live_context
+from ..emulator.order import dependency_order
 from ..errors import NcapError
 from ..translate import translate
 
@@ -38,11 +39,15 @@ def deploy(config: StackConfig, state_dir: Path, aws: Aws, say) -> LocalStack:
     template_path.write_text(compiled.body, encoding="utf-8")
     say(f"compiled {config.pipeline_name}: {compiled.resource_count} resources")
     aws.s3.create_bucket(Bucket=ARTIFACT_BUCKET)
+    write_children(state_dir, compiled)
     packaged = package_functions(compiled.template, state_dir, config.pipeline_name, aws, ARTIFACT_BUCKET,
                                  say=lambda line: None, requirements=False)
+    packaged = package_nested(packaged, state_dir, config.pipeline_name, aws, ARTIFACT_BUCKET, say=lambda line: None)
     translated = dependency_order(translate(packaged, config.region))
-    stack_id = aws.cloudformation.create_stack(StackName=config.pipeline_name, TemplateBody=json.dumps(translated),
-                                               Capabilities=list(CAPABILITIES))["StackId"]
+    tags = [{"Key": k, "Value": v} for k, v in stack_tags(config).items()]
+    once = aws.single_attempt("cloudformation")  # a slow answer must not make the stack twice
+    stack_id = once.create_stack(StackName=config.pipeline_name, TemplateBody=json.dumps(translated),
+                                 Capabilities=list(CAPABILITIES), Tags=tags)["StackId"]
     say("stack created on the emulator; answering its custom resources with the real handlers")
     done = complete(Snapshot(), translated, aws, stack_id, template_path)
     say(f"created {done.provisioned} resources moto's CloudFormation skips (groups, policies, alarms, ...)")

@@ -44,7 +44,9 @@ def lambda_function(config: StackConfig, spec: FunctionSpec, code_uri: str = COD
     function = Function(spec.logical_id, FunctionName=name, Description=spec.description,
                         CodeUri=code_uri, Handler=spec.handler, Runtime=RUNTIME,
                         Timeout=spec.timeout, MemorySize=spec.memory, Role=GetAtt(role, "Arn"),
-                        DependsOn=[log_group.title], Metadata=BUILD_METADATA)
+                        DependsOn=[log_group.title])
+    if code_uri == CODE_FOLDER:  # the product's code has its Makefile; a folder of the config's own is sam's to build
+        function.Metadata = BUILD_METADATA
     if spec.environment:
         function.Environment = Environment(Variables=spec.environment)
     if spec.events:
@@ -64,8 +66,9 @@ def ref(logical_id: str) -> Ref:
     return Ref(logical_id)
 
 
-def custom_resource(logical_id: str, resource_type: str, function_id: str, **properties):
-    """A Custom:: resource answered by one of this template's functions."""
+def custom_resource(logical_id: str, resource_type: str, service_token, **properties):
+    """A Custom:: resource answered by the function whose ARN `service_token` gives (GetAtt of one
+    of the template's functions, or a nested template's parameter)."""
     kind = type(resource_type.replace("::", ""), (CustomResource,),
                 {"resource_type": resource_type, "props": {"ServiceToken": (str, True)}})
-    return kind(logical_id, ServiceToken=iam.arn_of(function_id), **properties)
+    return kind(logical_id, ServiceToken=service_token, **properties)

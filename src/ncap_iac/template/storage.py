@@ -77,7 +77,7 @@ def _bucket_policy(config: StackConfig) -> BucketPolicy:
 
 def _folders(config: StackConfig):
     return custom_resource(
-        names.FOLDERS, names.FOLDERS_TYPE, names.FOLDERS_FUNCTION,
+        names.FOLDERS, names.FOLDERS_TYPE, iam.arn_of(names.FOLDERS_FUNCTION),
         BucketName=Ref(names.BUCKET),
         Affiliates=[a.name for a in config.affiliates],
         Folders=list(config.folders.all()),

@@ -10,8 +10,12 @@ from pathlib import Path
 from .errors import ConfigError, NcapError
 
 # Modules that add subcommands: each has register(commands, common) -> {command: handler(args)}
-# and keeps its top level light (import heavy libraries inside the handlers).
+# and keeps its top level light (import heavy libraries inside the handlers). They are imported only
+# when the command line may name one of their commands (or asks for the list of all commands).
 EXTENSIONS: tuple[str, ...] = ("ncap_iac.local.commands", "ncap_iac.worker.commands", "ncap_iac.deploy.commands")
+# The commands of this module, and the options `ncap` takes before a command's name.
+CORE_COMMANDS = ("validate", "compile", "lint", "invoke", "simevent")
+GLOBAL_FLAGS = ("--debug", "-q", "--quiet")
 
 
 def _common() -> argparse.ArgumentParser:
@@ -24,7 +28,8 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
-def _parser() -> tuple[argparse.ArgumentParser, dict]:
+def _parser(argv: list[str] | None = None) -> tuple[argparse.ArgumentParser, dict]:
+    """The parser and the extensions' handlers; given the command line, only what it can need."""
     parser = argparse.ArgumentParser(
         prog="ncap", description="Lab analysis pipelines on AWS, written as code: validate a "
         "stack_config.json, compile it to an AWS SAM template and lint it (no AWS credentials "
@@ -50,7 +55,19 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
     lint.add_argument("--region", help="region to lint for (default: the config's REGION, else us-east-1)")
     _invoke_parser(commands, common)
     _simevent_parser(commands, common)
+    if argv is not None and _names_core_command(argv):
+        return parser, {}
     return parser, _extension_handlers(commands, common)
+
+
+def _names_core_command(argv: list[str]) -> bool:
+    """True when the command is certainly one of this module's, so no extension need be imported:
+    its first word, after global flags written out in full, is a core command."""
+    words = iter(argv)
+    word = next(words, None)
+    while word in GLOBAL_FLAGS:
+        word = next(words, None)
+    return word in CORE_COMMANDS
 
 
 def _extension_handlers(commands, common) -> dict:
@@ -111,7 +128,8 @@ def _invoke_parser(commands, common) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser, extensions = _parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser, extensions = _parser(argv)
     args = parser.parse_args(argv)
     handlers = {"validate": _validate, "compile": _compile, "lint": _lint, "invoke": _invoke,
                 "simevent": _simevent, **extensions}

@@ -1,7 +1,6 @@
 """The JSON Schema (single source of truth for shape and defaults) and its errors as Issues."""
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Iterable
 from functools import lru_cache
@@ -40,6 +39,8 @@ def json_type(value: Any) -> str:
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    import difflib  # only a config with a problem gets here
+
     choices = list(choices)
     folded = {c.lower(): c for c in choices}
     close = [folded[word.lower()]] if word.lower() in folded else \

@@ -26,8 +26,9 @@ test: $(STAMP_TEST) lint
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
 
 lint: $(STAMP_TEST)
-	$(BIN)/ruff check src lambda_repo tests benchmarks
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
+	cd lambda_repo && $(abspath $(BIN))/mypy --config-file $(abspath pyproject.toml) --explicit-package-bases .
 
 # Property-based tests with random seeds and NCAP_FUZZ_FACTOR times the examples (make test runs
 # them derandomized). Turn each failure found into an @example of its test.

@@ -41,6 +41,8 @@ from factories import many_labs_config  # noqa: E402
 
 DEMO = REPO / "pipelines/local-demo/stack_config.json"
 TARGET_SECONDS = 0.5
+SCALE_TARGET_SECONDS = 5.0
+NCAP_SCALE = "ncap compile 300 labs x 16 users"
 TARGET_RATIO = 3.0
 NPM_CI = ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"]
 # As the app's synth.sh sets them: nothing contacts AWS or the network, no deprecation noise.
@@ -149,6 +151,20 @@ def versions(app: Path) -> str:
     return f"node {node}, aws-cdk-lib {lib}"
 
 
+def scale_line(folder: Path, median: float) -> str:
+    """What the 300-lab compile wrote: templates, and the largest one's resources and bytes."""
+    sys.path.insert(0, str(REPO / "src"))
+    from ncap_iac.template.limits import deployed_resource_count
+
+    paths = [folder / "compiled_template.json", *sorted((folder / "labs").glob("*.json"))]
+    sizes = [(deployed_resource_count(json.loads(p.read_text())), p.stat().st_size, p.name) for p in paths]
+    most, largest = max(sizes), max(sizes, key=lambda s: s[1])
+    verdict = "meets" if median <= SCALE_TARGET_SECONDS else "MISSES"
+    return (f"300 labs x 16 users: {len(paths)} templates; most resources {most[0]} ({most[2]}), largest "
+            f"{largest[1]:,} bytes ({largest[2]}); median {median:.2f} s on one core {verdict} the "
+            f"{SCALE_TARGET_SECONDS:.0f} s target")
+
+
 def load() -> str:
     return f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "?"
 
@@ -167,12 +183,16 @@ def main() -> int:
         big = tmp / "many-labs" / "stack_config.json"
         big.parent.mkdir()
         big.write_text(json.dumps(many_labs_config(50, 5)))
+        scale = tmp / "scale" / "stack_config.json"
+        scale.parent.mkdir()
+        scale.write_text(json.dumps(many_labs_config(300, 16)))
         demo_out = tmp / "demo" / "compiled_template.json"
         ncap = [sys.executable, "-m", "ncap_iac.cli", "compile"]
         cases = [
             Case(PYTHON_BASELINE, [sys.executable, "-c", "pass"], PYTHON_BASELINE, python_env, runs=args.runs),
             Case(NCAP_DEMO, [*ncap, str(DEMO), "-o", str(demo_out)], PYTHON_BASELINE, python_env, runs=args.runs),
             Case("ncap compile 50 labs x 5 users", [*ncap, str(big)], PYTHON_BASELINE, python_env, runs=args.runs),
+            Case(NCAP_SCALE, [*ncap, str(scale)], PYTHON_BASELINE, python_env, runs=max(3, args.runs // 3)),
         ]
         labs, users, shape_note = demo_shape()
         app, app_note = cdk_app(args.cdk.resolve() if args.cdk else None, tmp)
@@ -181,6 +201,8 @@ def main() -> int:
         if app is not None:
             cases += cdk_cases(app, cdk_out, labs, users, args.runs, args.validation_runs)
         measure(cases)
+        scale_walls = next(c for c in cases if c.name == NCAP_SCALE).walls
+        scale_summary = scale_line(scale.parent, statistics.median(scale_walls))
         shapes = f"local-demo: {labs} labs x {users} user(s){shape_note}; ncap template {resource_count(demo_out)} " \
                  f"resources (before the SAM transform)"
         if app is not None:
@@ -194,6 +216,7 @@ def main() -> int:
               f"{case.rss_kib / 1024:9.1f} {median / statistics.median(results[case.baseline].walls):11.1f}")
     print("x baseline: median over the median bare start of the same runtime (python -c pass or node -e 0)")
     print(shapes)
+    print(scale_summary)
     demo = statistics.median(results[NCAP_DEMO].walls)
     verdict = "meets" if demo < TARGET_SECONDS else "MISSES"
     print(f"\nlocal-demo median {demo:.3f} s on one core {verdict} the {TARGET_SECONDS} s target "

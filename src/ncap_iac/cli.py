@@ -260,5 +260,15 @@ def _json_argument(value: str, flag: str):
         raise NcapError(f"{flag}: not valid JSON: {exc}") from None
 
 
+def run() -> int:
+    """The `ncap` command: main(), then the objects left are frozen, since the process ends next and
+    the collector's last walks over them at shutdown cost about 25 ms of a 0.2 s compile."""
+    import gc
+
+    code = main()
+    gc.freeze()
+    return code
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

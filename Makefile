@@ -41,6 +41,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/emulator.py
 	$(BIN)/python benchmarks/worker.py
 	$(BIN)/python benchmarks/local_cloud.py
+	$(BIN)/python benchmarks/local_scale.py
 
 goldens: $(STAMP_RUN)
 	$(BIN)/python tests/goldens/regenerate.py

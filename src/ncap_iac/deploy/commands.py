@@ -109,9 +109,9 @@ def _delete(commands, common) -> None:
 def _credentials(commands, common) -> None:
     credentials = commands.add_parser(
         "credentials", parents=[common], help="write lab users' access keys to a private file for handing over",
-        description="Reads the users' keys from Secrets Manager (the stack's CredentialsSecrets<Lab> outputs "
-                    "name the secrets) and writes them, one AWS profile per user, to a file created readable "
-                    "by you only. Secrets are never printed unless --stdout asks for it.")
+        description="Reads the users' keys from Secrets Manager (each user's key is in the secret "
+                    "ncap/PIPELINE/keys/USER) and writes them, one AWS profile per user, to a file created "
+                    "readable by you only. Secrets are never printed unless --stdout asks for it.")
     _pipeline(credentials)
     credentials.add_argument("--user", help="one user (default: every user the pipeline creates)")
     credentials.add_argument("--out", type=Path, metavar="FILE",

@@ -176,3 +176,17 @@ def test_a_handler_that_cannot_be_loaded_is_a_clear_error(tmp_path):
         invoke(function_spec(path, "Gone", {}), {}, "us-east-1")
     with pytest.raises(NcapError, match=r"^NoFunction: cannot load handler present_module_xyz.handler from "):
         invoke(function_spec(path, "NoFunction", {}), {}, "us-east-1")
+
+
+@pytest.mark.xfail(strict=True, reason="src bug: functions._load imports the handler module by name, so a second "
+                                       "template whose handler module has the same name (e.g. folders.handler of "
+                                       "another pipeline's code) runs the module loaded first in this process")
+def test_two_templates_with_the_same_module_name_run_their_own_code(tmp_path):
+    results = []
+    for n in (1, 2):
+        folder = tmp_path / f"pipeline{n}"
+        (folder / "code").mkdir(parents=True)
+        (folder / "code" / "same_name_handler_xyz.py").write_text(f"def handler(event, context):\n    return {n}\n")
+        path = write_template(folder, {"F": function("same_name_handler_xyz.handler")})
+        results.append(invoke(function_spec(path, "F", {}), {}, "us-east-1").result)
+    assert results == [1, 2]

@@ -1,3 +1,5 @@
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -33,6 +35,25 @@ def compile_doc(tmp_path):
         return compile_config(load_document(doc, tmp_path), tmp_path)
 
     return run
+
+
+def find_tool(name: str) -> str | None:
+    """An executable beside this Python (the venv's bin folder, with the pinned version) or on
+    PATH, else None."""
+    return shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+
+
+def require_tool(name: str, path: str | Path | None, hint: str = "`make test` installs it") -> str:
+    """`path` when the tool was found. A missing tool skips the test on a developer's machine,
+    but fails it when the environment variable CI is set: a CI run must not pass with a check
+    silently left out."""
+    if path:
+        return str(path)
+    message = f"{name} is not installed ({hint})"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message}; CI is set, so a missing tool fails the test instead of skipping it",
+                    pytrace=False)
+    pytest.skip(message)
 
 
 # The examples and valid fixtures that the external tools check.

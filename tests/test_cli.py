@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, FIXTURES, REPO, example_config
+from conftest import EXAMPLES, FIXTURES, REPO, example_config, require_tool
 from factories import many_labs_config
 
 NCAP = [sys.executable, "-m", "ncap_iac.cli"]
@@ -278,9 +278,10 @@ def test_debug_shows_traceback():
     assert "Traceback" in result.stderr and "ConfigError" in result.stderr
 
 
-@pytest.mark.skipif(not NCAP_SCRIPT.exists(), reason="ncap entry point not installed beside python")
 def test_entry_point_help_lists_subcommands():
-    result = run("--help", command=[str(NCAP_SCRIPT)])
+    script = require_tool("the ncap entry point", NCAP_SCRIPT if NCAP_SCRIPT.exists() else None,
+                          "`pip install -e .` puts it beside python")
+    result = run("--help", command=[script])
     assert result.returncode == 0
     for word in ("validate", "compile", "lint", "--debug"):
         assert word in result.stdout

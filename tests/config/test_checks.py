@@ -93,3 +93,17 @@ def test_security_group_names_need_the_default_vpc(tmp_path):
     assert _problems(doc, tmp_path) == [
         "Workers.SecurityGroups: security group names work only in the default VPC; with "
         "Workers.Subnets give ids (sg-...)"]
+
+
+@pytest.mark.parametrize("trigger", [
+    pytest.param({"Mode": "submit", "Suffixes": [".mp4", ".hpf"]}, id="submit-mode"),
+    pytest.param({"Suffixes": [".mp4"]}, id="default-mode"),
+])
+def test_fileset_suffixes_in_submit_mode_are_refused(tmp_path, trigger):
+    assert _problems(minimal_config(Trigger=trigger), tmp_path) == [
+        'Trigger.Suffixes: only used with Mode "fileset"']
+
+
+def test_suffixes_in_fileset_mode_load(tmp_path):
+    config = load_document(minimal_config(Trigger={"Mode": "fileset", "Suffixes": [".mp4", ".hpf"]}), tmp_path)
+    assert config.trigger.mode == "fileset" and tuple(config.trigger.suffixes) == (".mp4", ".hpf")

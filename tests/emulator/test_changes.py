@@ -173,11 +173,6 @@ def test_complete_creates_updates_and_removes_what_moto_leaves_out(moto_server, 
     assert [(r[0], r[2], r[3]) for r in requests_seen(sam_template)][2:] == [("Delete", "markers/two", None)]
 
 
-@pytest.mark.xfail(strict=True, reason="src bug: Update and Delete requests do not carry the PhysicalResourceId the "
-                                       "handler answered to Create: the emulator takes moto's made-up id "
-                                       "(custom_resources.send drops the answer's), and once moto has applied an "
-                                       "update that modifies a custom resource its stack no longer lists it, so "
-                                       "the next Delete (ncap delete) gets the logical id instead")
 def test_update_and_delete_carry_the_physical_id_the_create_answered(moto_server, sam_template):
     from ncap_iac.aws.clients import Aws
     from ncap_iac.emulator.changes import remove_all

@@ -3,6 +3,7 @@ Update and Delete, and the real handler (here a tiny one, in a CodeUri folder of
 this process with the emulator's settings; an answer other than SUCCESS is a DeployError that
 names the resource and gives the handler's reason."""
 import json
+from pathlib import Path
 
 import pytest
 
@@ -73,11 +74,22 @@ def test_a_delete_request_without_a_known_physical_id_uses_the_logical_id():
 def test_which_resources_are_custom_and_which_function_serves_them():
     assert is_custom(FOLDERS) and is_custom({"Type": "AWS::CloudFormation::CustomResource"})
     assert not is_custom({"Type": "AWS::S3::Bucket"}) and not is_custom({})
-    assert service_function(FOLDERS) == "FoldersFunction"
-    assert service_function({"Properties": {"ServiceToken": {"Fn::GetAtt": "CredentialsFunction.Arn"}}}) == \
-        "CredentialsFunction"
-    with pytest.raises(DeployError, match="ServiceToken 'arn:aws:lambda:x' is not a function of this template"):
-        service_function({"Properties": {"ServiceToken": "arn:aws:lambda:x"}})
+    assert service_function(FOLDERS, context(), Path("unused.json")) == "FoldersFunction"
+    assert service_function({"Properties": {"ServiceToken": {"Fn::GetAtt": "UsersFunction.Arn"}}}, context(),
+                            Path("unused.json")) == "UsersFunction"
+
+
+def test_a_nested_templates_service_token_is_found_by_its_function_name(tmp_path):
+    """In a lab's nested template the ServiceToken is a parameter: the ARN the parent passed."""
+    template = tmp_path / "compiled_template.json"
+    template.write_text(json.dumps({"Resources": {"UsersFunction": {"Type": "AWS::Serverless::Function",
+                                                                      "Properties": {"FunctionName": "p-users"}}}}))
+    passed = context().with_resources({"UsersFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:p-users"}, {})
+    resource = {"Properties": {"ServiceToken": {"Ref": "UsersFunctionArn"}}}
+    assert service_function(resource, passed, template) == "UsersFunction"
+    with pytest.raises(DeployError, match="names no function of"):
+        service_function({"Properties": {"ServiceToken": "arn:aws:lambda:us-east-1:1:function:other"}}, passed,
+                         template)
 
 
 def test_the_handlers_environment_is_the_emulators():
@@ -131,7 +143,7 @@ def test_a_successful_answer_is_reported_and_the_handler_got_the_request(sam_tem
     template = sam_template("SUCCESS")
     aws = Aws("eu-west-1", ENDPOINT, ("AKIAEMULATOR", "secret"))
     assert send(Request("Create", "AffiliateFolders", FOLDERS, context()), aws, STACK_ID, template) == \
-        "AffiliateFolders Create"
+        "folders-1"  # the physical id the handler answered
     seen = recorded(template)
     assert seen["event"] == event(Request("Create", "AffiliateFolders", FOLDERS, context()), STACK_ID, ENDPOINT)
     assert (seen["endpoint"], seen["key"], seen["function"]) == (ENDPOINT, "AKIAEMULATOR", "lab-folders")

@@ -178,9 +178,6 @@ def test_a_handler_that_cannot_be_loaded_is_a_clear_error(tmp_path):
         invoke(function_spec(path, "NoFunction", {}), {}, "us-east-1")
 
 
-@pytest.mark.xfail(strict=True, reason="src bug: functions._load imports the handler module by name, so a second "
-                                       "template whose handler module has the same name (e.g. folders.handler of "
-                                       "another pipeline's code) runs the module loaded first in this process")
 def test_two_templates_with_the_same_module_name_run_their_own_code(tmp_path):
     results = []
     for n in (1, 2):

@@ -371,8 +371,6 @@ def test_a_bucket_gets_the_settings_moto_ignores(aws):
     assert s3.get_bucket_versioning(Bucket="prov-bucket")["Status"] == "Suspended"
 
 
-@pytest.mark.xfail(strict=True, reason="src bug: provisioners._relink_user handles only Groups, so a console "
-                                       "login added by an update (ConsoleLogin turned on) is never made")
 def test_a_console_login_added_by_an_update_is_made(aws):
     user = COMPLETERS["AWS::IAM::User"]
     aws.iam.create_user(UserName="bob")

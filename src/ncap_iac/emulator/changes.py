@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NcapError
-from . import custom_resources
+from . import custom_resources, records
 from .context import StackContext, live_context, stack_parameters, types_of
 from .custom_resources import Request, is_custom
 from .intrinsics import resolve
@@ -74,6 +74,7 @@ class _Change:
     after: dict
     context: StackContext  # the stack now
     old_context: StackContext  # the stack before: old properties, removed resources
+    recorded: dict  # the physical ids custom resources answered
 
 
 def complete(before: Snapshot, after: dict, aws: Any, stack_id: str, sam_template: Path) -> Completed:
@@ -82,7 +83,10 @@ def complete(before: Snapshot, after: dict, aws: Any, stack_id: str, sam_templat
     old_context = context.with_resources(before.physical_ids, types_of(before.template))
     old_context.physical_ids.update(made_before(before.template, old_context, aws))
     context.physical_ids.update(made_before(after, context, aws))
-    change = _Change(aws, stack_id, sam_template, before, after, context, old_context)
+    recorded = records.load(aws, stack_id)
+    context.physical_ids.update({k: v for k, v in recorded.items() if k in after.get("Resources", {})})
+    old_context.physical_ids.update({k: v for k, v in recorded.items() if k in before.resources})
+    change = _Change(aws, stack_id, sam_template, before, after, context, old_context, dict(recorded))
     steps, done = plan(before.resources, after["Resources"]), Completed()
     for name in dependency_order(after)["Resources"]:
         if name in steps["added"]:
@@ -92,6 +96,8 @@ def complete(before: Snapshot, after: dict, aws: Any, stack_id: str, sam_templat
     for name in reversed(list(dependency_order(before.template)["Resources"]) if before.template else []):
         if name in steps["removed"]:
             _remove(change, name, before.resources[name], change.old_context, done)
+    if change.recorded != recorded:
+        records.save(aws, stack_id, change.recorded)
     return done
 
 
@@ -101,8 +107,7 @@ def _make(change: _Change, name: str, done: Completed) -> None:
         _nested(change, Snapshot(), name, done)
         return
     if is_custom(resource):
-        done.answered.append(custom_resources.send(Request("Create", name, resource, change.context),
-                                                   change.aws, change.stack_id, change.sam_template))
+        _answer(change, Request("Create", name, resource, change.context), done)
         return
     provisioner = PROVISIONERS.get(resource["Type"]) or COMPLETERS.get(resource["Type"])
     if provisioner:
@@ -119,7 +124,7 @@ def _change(change: _Change, name: str, done: Completed) -> None:
     if is_custom(resource):
         request = Request("Update", name, resource, change.context, change.old_context.physical_ids.get(name),
                           old, change.old_context)
-        done.answered.append(custom_resources.send(request, change.aws, change.stack_id, change.sam_template))
+        _answer(change, request, done)
         return
     provisioner = PROVISIONERS.get(resource["Type"]) or COMPLETERS.get(resource["Type"])
     if provisioner:
@@ -137,7 +142,7 @@ def _remove(change: _Change, name: str, resource: dict, context: StackContext, d
         return
     if is_custom(resource):
         request = Request("Delete", name, resource, context, context.physical_ids.get(name))
-        done.answered.append(custom_resources.send(request, change.aws, change.stack_id, change.sam_template))
+        _answer(change, request, done)
         return
     provisioner = PROVISIONERS.get(resource["Type"])
     if provisioner and provisioner.delete:
@@ -178,6 +183,16 @@ def made_before(template: dict, context: StackContext, aws: Any) -> dict:
         if physical:
             found[name] = physical
     return found
+
+
+def _answer(change: _Change, request: Request, done: Completed) -> None:
+    """Send one custom-resource request; keep the physical id it answered (moto forgets it)."""
+    physical = custom_resources.send(request, change.aws, change.stack_id, change.sam_template)
+    done.answered.append(f"{request.logical_id} {request.kind}")
+    if request.kind == "Delete":
+        change.recorded.pop(request.logical_id, None)
+    else:
+        change.context.physical_ids[request.logical_id] = change.recorded[request.logical_id] = physical
 
 
 def _properties(resource: dict, context: StackContext) -> dict:

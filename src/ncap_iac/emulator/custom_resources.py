@@ -69,14 +69,15 @@ def service_function(resource: dict, context: StackContext, sam_template: Path) 
 
 
 def send(request: Request, aws: Any, stack_id: str, sam_template: Path) -> str:
-    """Run the handler for one request; DeployError when it does not answer SUCCESS."""
+    """Run the handler for one request; the physical id it answered. DeployError when it does
+    not answer SUCCESS."""
     spec = function_spec(sam_template, service_function(request.resource, request.context, sam_template), {})
     outcome = invoke(spec, event(request, stack_id, aws.endpoint), aws.region, environment(aws))
     answer = outcome.result if outcome.ok and isinstance(outcome.result, dict) else {}
     if answer.get("Status") != "SUCCESS":
         reason = answer.get("Reason") or (outcome.error or {}).get("errorMessage") or "no answer"
         raise DeployError(f"custom resource {request.logical_id} ({request.kind}) failed on the emulator: {reason}")
-    return f"{request.logical_id} {request.kind}"
+    return str(answer.get("PhysicalResourceId") or request.physical_id or request.logical_id)
 
 
 def environment(aws: Any) -> dict:

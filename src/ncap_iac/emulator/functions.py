@@ -134,12 +134,24 @@ def _function_process_state(spec: FunctionSpec, region: str, aws: dict | None = 
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
     os.environ["AWS_LAMBDA_FUNCTION_NAME"] = spec.name
     sys.path.insert(0, str(spec.code_dir))
+    modules = _own_modules(spec.code_dir)
+    saved_modules = {name: sys.modules.pop(name) for name in list(sys.modules) if name.split(".")[0] in modules}
     try:
         yield
     finally:
         os.environ.clear()
         os.environ.update(saved_env)
         sys.path[:] = saved_path
+        for name in [n for n in sys.modules if n.split(".")[0] in modules]:
+            del sys.modules[name]
+        sys.modules.update(saved_modules)
+
+
+def _own_modules(code_dir: Path) -> set[str]:
+    """The top-level modules and packages of a code folder: for the call they are imported from
+    there, whatever another folder of the same module names left loaded in this process."""
+    return {p.stem for p in code_dir.glob("*.py")} | {p.name for p in code_dir.iterdir()
+                                                      if (p / "__init__.py").is_file()}
 
 
 def invoke(spec: FunctionSpec, event, region: str, aws: dict | None = None) -> Invocation:

@@ -117,6 +117,9 @@ def relink_user(logical_id: str, old: dict, new: dict, aws: Any, stack: str) -> 
         ignore_gone(lambda: aws.iam.remove_user_from_group(GroupName=group, UserName=new["UserName"]))
     for group in new.get("Groups", []):
         aws.iam.add_user_to_group(GroupName=group, UserName=new["UserName"])
+    if "LoginProfile" in new and "LoginProfile" not in old:
+        password = _dynamic_secret(new["LoginProfile"]["Password"], aws)
+        aws.iam.create_login_profile(UserName=new["UserName"], Password=password, PasswordResetRequired=True)
     return new["UserName"]
 
 

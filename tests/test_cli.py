@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from ncap_iac.config import load
+
 from conftest import EXAMPLES, FIXTURES, REPO, example_config, require_tool
 from factories import many_labs_config
 
@@ -68,11 +70,13 @@ def code_uris(template_file: Path) -> list[Path]:
     return [(template_file.parent / uri).resolve() for uri in uris]
 
 
-def assert_code_beside(template_file: Path) -> None:
-    """Every function's code is the folder beside the template, holding the handler it names."""
+def assert_code_beside(template_file: Path, monitored: bool = True) -> None:
+    """Every function's code is the folder beside the template, holding the handler it names;
+    the monitor function exists only where the config monitors (MONITOR)."""
     resources = json.loads(template_file.read_text())["Resources"].values()
     functions = [r["Properties"] for r in resources if r["Type"] == "AWS::Serverless::Function"]
-    assert sorted(f["Handler"] for f in functions) == sorted(HANDLERS)
+    expected = [h for h in HANDLERS if monitored or h != "monitor.handler"]
+    assert sorted(f["Handler"] for f in functions) == sorted(expected)
     assert set(code_uris(template_file)) == {template_file.parent / CODE_FOLDER}
     for function in functions:
         module, name = function["Handler"].rsplit(".", 1)
@@ -167,8 +171,8 @@ def test_compile_writes_template_and_samconfig(tmp_path, name, output):
     assert_no_traceback(result)
     template = tmp_path / folder / (Path(out).name if output == "file" else TEMPLATE)
     assert template.is_file() and (template.parent / SAMCONFIG).is_file()
-    assert_code_beside(template)
     doc = json.loads(config.read_text())
+    assert_code_beside(template, monitored=load(config).monitor)
     sam = tomllib.loads((template.parent / SAMCONFIG).read_text())["default"]
     assert sam["global"]["parameters"] == {"stack_name": doc["PipelineName"],
                                            "region": doc["REGION"]}

@@ -1,6 +1,6 @@
 """What moto's CloudFormation skips, made through the regular APIs: each provisioner's create,
 update and delete against a moto server (checked through boto3, as a user would see them), find()
-of one made before, and the completers of the users and buckets moto makes but does not finish.
+of one made before, and the completer of the buckets moto makes but does not finish.
 Removing what is already gone is never an error (a retried deletion must not fail)."""
 import json
 
@@ -45,42 +45,10 @@ def policy(name, *actions, resource="*"):
 
 def test_every_type_moto_skips_has_a_provisioner():
     assert set(SKIPPED_TYPES) == {
-        "AWS::IAM::Group", "AWS::IAM::UserToGroupAddition", "AWS::AutoScaling::ScalingPolicy",
-        "AWS::CloudWatch::Alarm", "AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy",
-        "AWS::SecretsManager::Secret", "AWS::SNS::Subscription"}
-    assert set(COMPLETERS) == {"AWS::IAM::User", "AWS::S3::Bucket"}
+        "AWS::IAM::Group", "AWS::AutoScaling::ScalingPolicy", "AWS::CloudWatch::Alarm",
+        "AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy", "AWS::SNS::Subscription"}
+    assert set(COMPLETERS) == {"AWS::S3::Bucket"}
     assert EVALUATED_CONDITIONS == {"StringEquals"}
-
-
-# --- secrets --------------------------------------------------------------------------------
-
-SECRET = {"Name": "ncap/prov/console/alice", "Description": "console password of alice",
-          "GenerateSecretString": {"SecretStringTemplate": json.dumps({"username": "alice"}),
-                                   "GenerateStringKey": "password", "PasswordLength": 20,
-                                   "ExcludeCharacters": "\"@/\\"}}
-
-
-def secret_value(aws, name=SECRET["Name"]) -> dict:
-    return json.loads(aws.secretsmanager.get_secret_value(SecretId=name)["SecretString"])
-
-
-def test_a_secret_is_generated_kept_on_update_found_and_deleted(aws):
-    secrets = provisioner("AWS::SecretsManager::Secret")
-    assert secrets.find("ConsolePasswordAlice", SECRET, aws, STACK) is None
-    arn = secrets.create("ConsolePasswordAlice", SECRET, aws, STACK)
-    value = secret_value(aws)
-    assert value["username"] == "alice" and len(value["password"]) == 20
-    assert not set(value["password"]) & set("\"@/\\")
-    assert aws.secretsmanager.describe_secret(SecretId=SECRET["Name"])["Description"] == "console password of alice"
-    assert secrets.find("ConsolePasswordAlice", SECRET, aws, STACK) == arn
-
-    assert secrets.apply_update("ConsolePasswordAlice", SECRET, SECRET, aws, STACK) == arn
-    assert secret_value(aws) == value, "an update keeps the generated password"
-
-    secrets.delete("ConsolePasswordAlice", SECRET, aws, STACK)
-    assert gone(lambda: aws.secretsmanager.describe_secret(SecretId=SECRET["Name"])) == "ResourceNotFoundException"
-    assert secrets.find("ConsolePasswordAlice", SECRET, aws, STACK) is None
-    secrets.delete("ConsolePasswordAlice", SECRET, aws, STACK)  # already gone: no error
 
 
 # --- groups and membership ------------------------------------------------------------------
@@ -115,25 +83,6 @@ def test_a_group_is_made_with_its_policies_updated_and_deleted_with_its_members(
     assert gone(lambda: aws.iam.get_group(GroupName="prov-lab-a")) == "NoSuchEntity"
     assert aws.iam.get_user(UserName="alice")["User"]["UserName"] == "alice", "the member itself stays"
     groups.delete("GroupLabA", new, aws, STACK)  # already gone: no error
-
-
-def test_existing_users_are_added_to_a_group_and_stand_ins_made(aws):
-    additions = provisioner("AWS::IAM::UserToGroupAddition")
-    aws.iam.create_group(GroupName="prov-lab-b")
-    aws.iam.create_user(UserName="dana")
-    old = {"GroupName": "prov-lab-b", "Users": ["dana", "erin"]}
-    assert additions.create("ExistingUsersLabB", old, aws, STACK) == "prov-lab-b|dana,erin"
-    assert members(aws, "prov-lab-b") == ["dana", "erin"]  # erin did not exist: a stand-in was made
-
-    new = {"GroupName": "prov-lab-b", "Users": ["erin", "fred"]}
-    assert additions.apply_update("ExistingUsersLabB", old, new, aws, STACK) == "prov-lab-b|erin,fred"
-    assert members(aws, "prov-lab-b") == ["erin", "fred"]
-    assert aws.iam.get_user(UserName="dana")["User"], "a user taken out of the group is not deleted"
-
-    additions.delete("ExistingUsersLabB", new, aws, STACK)
-    assert members(aws, "prov-lab-b") == []
-    additions.delete("ExistingUsersLabB", new, aws, STACK)  # not members any more: no error
-    assert additions.find is None
 
 
 # --- bucket and queue policies --------------------------------------------------------------
@@ -324,26 +273,6 @@ def test_a_subscription_with_its_filter_is_made_moved_and_removed(aws):
 
 # --- completers: users and buckets moto makes, finished ---------------------------------------
 
-def test_a_user_is_put_in_its_groups_with_a_console_login_from_its_secret(aws):
-    user = COMPLETERS["AWS::IAM::User"]
-    for name in ("prov-lab-a", "prov-lab-b"):
-        aws.iam.create_group(GroupName=name)
-    aws.iam.create_user(UserName="alice")  # as moto's CloudFormation makes it: no groups, no login
-    aws.secretsmanager.create_secret(Name="ncap/prov/console/alice",
-                                     SecretString=json.dumps({"username": "alice", "password": "S3cret-pass!"}))
-    old = {"UserName": "alice", "Groups": ["prov-lab-a"],
-           "LoginProfile": {"Password": "{{resolve:secretsmanager:ncap/prov/console/alice:SecretString:password}}",
-                            "PasswordResetRequired": True}}
-    assert user.create("UserAlice", old, aws, STACK) == "alice"
-    assert [g["GroupName"] for g in aws.iam.list_groups_for_user(UserName="alice")["Groups"]] == ["prov-lab-a"]
-    assert aws.iam.get_login_profile(UserName="alice")["LoginProfile"]["UserName"] == "alice"
-
-    new = {**old, "Groups": ["prov-lab-b"]}
-    assert user.apply_update("UserAlice", old, new, aws, STACK) == "alice"
-    assert [g["GroupName"] for g in aws.iam.list_groups_for_user(UserName="alice")["Groups"]] == ["prov-lab-b"]
-    assert user.delete is None  # moto deletes the user itself
-
-
 def test_a_bucket_gets_the_settings_moto_ignores(aws):
     bucket = COMPLETERS["AWS::S3::Bucket"]
     aws.s3.create_bucket(Bucket="prov-bucket")
@@ -371,14 +300,3 @@ def test_a_bucket_gets_the_settings_moto_ignores(aws):
     assert s3.get_bucket_versioning(Bucket="prov-bucket")["Status"] == "Suspended"
 
 
-def test_a_console_login_added_by_an_update_is_made(aws):
-    user = COMPLETERS["AWS::IAM::User"]
-    aws.iam.create_user(UserName="bob")
-    aws.secretsmanager.create_secret(Name="ncap/prov/console/bob",
-                                     SecretString=json.dumps({"username": "bob", "password": "S3cret-pass!"}))
-    old = {"UserName": "bob", "Groups": []}
-    new = {**old, "LoginProfile": {"Password": "{{resolve:secretsmanager:ncap/prov/console/bob:SecretString:password}}",
-                                   "PasswordResetRequired": True}}
-    user.create("UserBob", old, aws, STACK)
-    user.apply_update("UserBob", old, new, aws, STACK)
-    assert aws.iam.get_login_profile(UserName="bob")["LoginProfile"]["UserName"] == "bob"

@@ -41,8 +41,7 @@ WORKERS = 2
 
 
 def e2e_pipeline(document):
-    """local-demo, plus what makes every skipped resource type appear: a console login (a Secrets
-    Manager secret) and an existing user added to a lab's group (UserToGroupAddition)."""
+    """local-demo, plus a lab with console logins and an existing user taken into its group."""
     document["PipelineName"] = "ncap-e2e"
     document["UXData"]["Affiliates"][1].update(ConsoleLogin=True, ExistingUserNames=["dana"])
 
@@ -249,29 +248,12 @@ class Resources:
             assert json.loads(attributes["Attributes"]["FilterPolicy"]) == props["FilterPolicy"]
         return f"{props['Protocol']} {props['Endpoint']}"
 
-    def _AWS_IAM_User(self, logical, props):
-        iam = self.c["iam"]
-        user = iam.get_user(UserName=props["UserName"])["User"]
-        assert user["Path"] == props.get("Path", "/")
-        groups = {g["GroupName"] for g in iam.list_groups_for_user(UserName=props["UserName"])["Groups"]}
-        assert {self.name(g) for g in props.get("Groups", [])} <= groups
-        if "LoginProfile" in props:
-            iam.get_login_profile(UserName=props["UserName"])
-        login = " with console login" if "LoginProfile" in props else ""
-        return f"user {props['UserName']} in {sorted(groups)}{login}"
-
     def _AWS_IAM_Group(self, logical, props):
         iam = self.c["iam"]
         iam.get_group(GroupName=props["GroupName"])
         policies = iam.list_group_policies(GroupName=props["GroupName"])["PolicyNames"]
         assert sorted(policies) == sorted(p["PolicyName"] for p in props.get("Policies", []))
         return f"group {props['GroupName']} {policies}"
-
-    def _AWS_IAM_UserToGroupAddition(self, logical, props):
-        group = self.name(props["GroupName"])
-        members = {u["UserName"] for u in self.c["iam"].get_group(GroupName=group)["Users"]}
-        assert set(props["Users"]) <= members
-        return f"{props['Users']} in {group}"
 
     def _AWS_IAM_Role(self, logical, props):
         iam, name = self.c["iam"], self.physical[logical]
@@ -342,12 +324,6 @@ class Resources:
         assert len(match[0]["AlarmActions"]) == len(props.get("AlarmActions", []))
         return f"alarm {match[0]['AlarmName']}"
 
-    def _AWS_SecretsManager_Secret(self, logical, props):
-        value = json.loads(self.c["secretsmanager"].get_secret_value(SecretId=props["Name"])["SecretString"])
-        key = props["GenerateSecretString"]["GenerateStringKey"]
-        assert len(value[key]) == props["GenerateSecretString"]["PasswordLength"]
-        return f"secret {props['Name']}"
-
     def _custom_AffiliateFolders(self, logical, props):
         """The folders handler's effect: a marker object per lab and folder."""
         s3, bucket = self.c["s3"], self.name(props["BucketName"])
@@ -357,16 +333,33 @@ class Resources:
             assert [o["Key"] for o in listed] == [marker], marker
         return f"{len(markers)} folder markers"
 
-    def _custom_UserCredentials(self, logical, props):
-        """The credentials handler's effect: each user's access key, in its own secret."""
-        users = [self.name(u) for u in props["Users"]]
-        for user in users:
+    def _custom_LabMembers(self, logical, props):
+        """The users handler's effect: each user made under the pipeline's path with its access
+        key in its own secret (and a console password where the lab has console logins), and in
+        the lab's group with the lab's existing users."""
+        iam, group = self.c["iam"], self.name(props["Group"])
+        members = {u["UserName"] for u in iam.get_group(GroupName=group)["Users"]}
+        assert set(props["Users"]) | set(props["ExistingUsers"]) <= members
+        for user in props["Users"]:
+            assert iam.get_user(UserName=user)["User"]["Path"] == props["UserPath"]
             secret = json.loads(self.c["secretsmanager"].get_secret_value(
                 SecretId=props["SecretPrefix"] + user)["SecretString"])
-            keys = self.c["iam"].list_access_keys(UserName=user)["AccessKeyMetadata"]
+            keys = iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
             assert [k["AccessKeyId"] for k in keys] == [secret["AccessKeyId"]]
             assert self.cloud.info["users"][user]["access_key_id"] == secret["AccessKeyId"]
-        return f"keys of {users} in {props['SecretPrefix']}*"
+            if props["ConsoleLogin"] == "true":
+                iam.get_login_profile(UserName=user)
+        if "Roster" in props:
+            assert {m.lower() for m in members} == {m.lower() for m in props["Roster"]}
+        login = " with console logins" if props["ConsoleLogin"] == "true" else ""
+        return f"{len(props['Users'])} users and {len(props['ExistingUsers'])} existing in {group}{login}"
+
+    def _custom_PipelineUsers(self, logical, props):
+        """Every user under the pipeline's path is one some lab lists."""
+        pages = self.c["iam"].get_paginator("list_users").paginate(PathPrefix=props["UserPath"])
+        found = {u["UserName"] for page in pages for u in page["Users"]}
+        assert found == set(self.cloud.info["users"]), (found, set(self.cloud.info["users"]))
+        return f"{len(found)} users under {props['UserPath']}"
 
 
 def check_every_resource(cloud):
@@ -393,7 +386,7 @@ def test_every_template_resource_exists(cloud):
     from ncap_iac.emulator.provisioners import SKIPPED_TYPES
 
     assert set(SKIPPED_TYPES) <= types  # this pipeline exercises every type moto's CloudFormation skips
-    assert {"Custom::AffiliateFolders", "Custom::UserCredentials"} <= types
+    assert {"Custom::AffiliateFolders", "Custom::LabMembers", "Custom::PipelineUsers"} <= types
 
 
 @pytest.mark.slow

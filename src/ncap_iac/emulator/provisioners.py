@@ -148,9 +148,7 @@ def _find_alarm(logical_id: str, props: dict, aws: Any, stack: str) -> str | Non
 
 # In the order CloudFormation's dependencies need them when several are made at once.
 PROVISIONERS: dict[str, Provisioner] = {
-    "AWS::SecretsManager::Secret": Provisioner(iam.create_secret, iam.keep_secret, iam.delete_secret, iam.find_secret),
     "AWS::IAM::Group": Provisioner(iam.create_group, iam.update_group, iam.delete_group, iam.find_group),
-    "AWS::IAM::UserToGroupAddition": Provisioner(iam.add_users, iam.update_users, iam.remove_users),
     "AWS::S3::BucketPolicy": Provisioner(_put_bucket_policy, None, _delete_bucket_policy),
     "AWS::SQS::QueuePolicy": Provisioner(_put_queue_policy, None, _delete_queue_policy),
     "AWS::AutoScaling::ScalingPolicy": Provisioner(_put_scaling_policy, None, _delete_scaling_policy,
@@ -160,7 +158,6 @@ PROVISIONERS: dict[str, Provisioner] = {
 }
 # Types moto makes, with properties it ignores: completed after moto made (or changed) them.
 COMPLETERS: dict[str, Provisioner] = {
-    "AWS::IAM::User": Provisioner(iam.link_user, iam.relink_user, None),
     "AWS::S3::Bucket": Provisioner(_bucket_settings, None, None),
 }
 SKIPPED_TYPES = tuple(PROVISIONERS)

@@ -39,6 +39,7 @@ def deploy(config: StackConfig, state_dir: Path, aws: Aws, say) -> LocalStack:
     template_path.write_text(compiled.body, encoding="utf-8")
     say(f"compiled {config.pipeline_name}: {compiled.resource_count} resources")
     aws.s3.create_bucket(Bucket=ARTIFACT_BUCKET)
+    stand_in_existing_users(config, aws)
     write_children(state_dir, compiled)
     packaged = package_functions(compiled.template, state_dir, config.pipeline_name, aws, ARTIFACT_BUCKET,
                                  say=lambda line: None, requirements=False)
@@ -58,3 +59,14 @@ def deploy(config: StackConfig, state_dir: Path, aws: Aws, say) -> LocalStack:
         raise NcapError(f"the stack on the emulator ended {stack['StackStatus']}: "
                         f"{stack.get('StackStatusReason', 'no reason given')}")
     return LocalStack(stack_id, translated, template_path, live_context(aws, stack_id, translated), outputs(stack))
+
+
+def stand_in_existing_users(config: StackConfig, aws: Aws) -> None:
+    """The IAM users a lab lists as existing are in the AWS account already; on a fresh emulator
+    they are made (without keys) so that the lab's group can take them in."""
+    existing = sorted({user for lab in config.affiliates for user in lab.existing_user_names})
+    for user in existing:
+        try:
+            aws.iam.get_user(UserName=user)
+        except aws.iam.exceptions.NoSuchEntityException:
+            aws.iam.create_user(UserName=user)

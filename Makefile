@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP_RUN  := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: demo test bench goldens clean
+.PHONY: demo test lint fuzz bench goldens clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,18 @@ $(STAMP_TEST): pyproject.toml | $(BIN)/python
 demo: $(STAMP_RUN)
 	$(BIN)/python -m ncap_iac.demo pipelines
 
-test: $(STAMP_TEST)
+test: $(STAMP_TEST) lint
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
+
+lint: $(STAMP_TEST)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+	cd lambda_repo && $(abspath $(BIN))/mypy --config-file $(abspath pyproject.toml) --explicit-package-bases .
+
+# Property-based tests with random seeds and NCAP_FUZZ_FACTOR times the examples (make test runs
+# them derandomized). Turn each failure found into an @example of its test.
+fuzz: $(STAMP_TEST)
+	NCAP_FUZZ=1 NCAP_FUZZ_FACTOR=$${NCAP_FUZZ_FACTOR:-20} $(BIN)/python -m pytest -q -m property
 
 bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/compile.py
@@ -31,6 +41,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/emulator.py
 	$(BIN)/python benchmarks/worker.py
 	$(BIN)/python benchmarks/local_cloud.py
+	$(BIN)/python benchmarks/local_scale.py
 
 goldens: $(STAMP_RUN)
 	$(BIN)/python tests/goldens/regenerate.py

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The local cloud's emulator (`python -m ncap_iac.local.emulator`) against moto's own server
+"""The local cloud's emulator (`python -m ncap_iac.emulator.server`) against moto's own server
 (`python -m moto.server`, the baseline), each as a process on 127.0.0.1, in this invocation.
 
 One boto3 client makes the calls a job makes most: S3 GetObject and PutObject, SQS SendMessage,
@@ -21,7 +21,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-SERVERS = {"moto.server (baseline)": "moto.server", "ncap_iac.local.emulator": "ncap_iac.local.emulator"}
+SERVERS = {"moto.server (baseline)": ["moto.server", "-H", "127.0.0.1", "-p"],
+           "ncap_iac.emulator.server": ["ncap_iac.emulator.server", "--host", "127.0.0.1", "--port"]}
 TICK = os.sysconf("SC_CLK_TCK")
 os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
 os.environ.pop("AWS_PROFILE", None)
@@ -38,9 +39,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def start(module: str, log) -> tuple[subprocess.Popen, str]:
+def start(command: list, log) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", module, "-H", "127.0.0.1", "-p", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", *command, str(port)],
                                stdout=log, stderr=log, stdin=subprocess.DEVNULL)
     endpoint = f"http://localhost:{port}"
     deadline = time.monotonic() + 30
@@ -51,7 +52,7 @@ def start(module: str, log) -> tuple[subprocess.Popen, str]:
         except OSError:
             time.sleep(0.1)
     process.kill()
-    raise SystemExit(f"{module} did not answer within 30 s")
+    raise SystemExit(f"{command[0]} did not answer within 30 s")
 
 
 def one_round(endpoint: str, pid: int, requests: int) -> tuple[float, float]:

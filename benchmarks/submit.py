@@ -66,6 +66,8 @@ def handler_figures(submissions: int) -> dict:
     with mock_aws():
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)
+        for folder in ("inputs", "configs", "submissions"):  # the folders function's markers
+            s3.put_object(Bucket=BUCKET, Key=f"{LAB}/{folder}/", Body=b"")
         queue_url = boto3.client("sqs").create_queue(QueueName="bench-jobs")["QueueUrl"]
         os.environ.update(_environment(queue_url, boto3.client("sns").create_topic(Name="bench")["TopicArn"]))
         s3.put_object(Bucket=BUCKET, Key=f"{LAB}/inputs/data.csv", Body=b"1,2\n")
@@ -92,7 +94,8 @@ def handler_figures(submissions: int) -> dict:
 
 def invoke_figures(runs: int) -> dict:
     import boto3
-    from ncap_iac.local.emulator import endpoint_of, threaded_server
+
+    from ncap_iac.emulator.server import endpoint_of, threaded_server
 
     server = threaded_server()
     endpoint = endpoint_of(server)
@@ -106,6 +109,7 @@ def _time_invoke(endpoint: str, runs: int, boto3) -> dict:
     env = dict(os.environ, AWS_ENDPOINT_URL=endpoint)
     clients = {name: boto3.client(name, endpoint_url=endpoint) for name in ("s3", "sqs", "sns")}
     clients["s3"].create_bucket(Bucket="dlcmonitored1")
+    clients["s3"].put_object(Bucket="dlcmonitored1", Key="carcealab2/submissions/", Body=b"")
     clients["sqs"].create_queue(QueueName="dlcmonitored1-jobs")
     clients["sns"].create_topic(Name="dlcmonitored1-notices")
     for key, body in {"carcealab2/inputs/mouse1.mp4": b"v", "carcealab2/configs/config.yaml": b"a: 1"}.items():

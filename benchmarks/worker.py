@@ -38,8 +38,8 @@ os.environ.pop("AWS_PROFILE", None)
 
 
 def start_server() -> tuple[object, str]:
-    """The local cloud's emulator (ncap_iac.local.emulator), in a thread of this process."""
-    from ncap_iac.local.emulator import endpoint_of, threaded_server
+    """The local cloud's emulator (ncap_iac.emulator.server), in a thread of this process."""
+    from ncap_iac.emulator.server import endpoint_of, threaded_server
 
     server = threaded_server()
     return server, endpoint_of(server)

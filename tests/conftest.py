@@ -1,3 +1,5 @@
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -5,7 +7,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = REPO / "tests"
-sys.path.insert(0, str(TESTS))  # factories
+sys.path.insert(0, str(TESTS))  # factories, fuzz
+import fuzz  # noqa: E402,F401  (loads the hypothesis profile: derandomized unless NCAP_FUZZ is set)
+
 FIXTURES = TESTS / "fixtures" / "configs"
 EXAMPLES = sorted(p.parent.name for p in (REPO / "pipelines").glob("*/stack_config.json"))
 
@@ -33,6 +37,25 @@ def compile_doc(tmp_path):
     return run
 
 
+def find_tool(name: str) -> str | None:
+    """An executable beside this Python (the venv's bin folder, with the pinned version) or on
+    PATH, else None."""
+    return shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+
+
+def require_tool(name: str, path: str | Path | None, hint: str = "`make test` installs it") -> str:
+    """`path` when the tool was found. A missing tool skips the test on a developer's machine,
+    but fails it when the environment variable CI is set: a CI run must not pass with a check
+    silently left out."""
+    if path:
+        return str(path)
+    message = f"{name} is not installed ({hint})"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message}; CI is set, so a missing tool fails the test instead of skipping it",
+                    pytrace=False)
+    pytest.skip(message)
+
+
 # The examples and valid fixtures that the external tools check.
 SOURCES_FOR_TOOLS = golden_sources()
 
@@ -41,7 +64,7 @@ SOURCES_FOR_TOOLS = golden_sources()
 def moto_endpoint():
     """A real moto server (the local cloud's emulator) on localhost for this test session:
     http://localhost:PORT."""
-    from ncap_iac.local.emulator import endpoint_of, threaded_server
+    from ncap_iac.emulator.server import endpoint_of, threaded_server
 
     server = threaded_server()
     try:
@@ -62,3 +85,10 @@ def moto_server(moto_endpoint, monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     return moto_endpoint
+
+
+def pytest_collection_modifyitems(items):
+    """Property-based tests carry the `property` mark (`make fuzz` runs them alone)."""
+    for item in items:
+        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.property)

@@ -9,13 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, FIXTURES, REPO, example_config
+from ncap_iac.config import load
+
+from conftest import EXAMPLES, FIXTURES, REPO, example_config, require_tool
 from factories import many_labs_config
 
 NCAP = [sys.executable, "-m", "ncap_iac.cli"]
 NCAP_SCRIPT = Path(sys.executable).with_name("ncap")
 CONFIG_HANDLER = REPO / "template_utils" / "config_handler.py"
-LAMBDA_REPO = REPO / "lambda_repo"
+CODE_FOLDER = "ncap_functions"
+HANDLERS = ("submit_start.handler", "folders.handler", "users.handler", "monitor.handler")
 TEMPLATE, SAMCONFIG = "compiled_template.json", "samconfig.toml"
 CAPABILITIES = "CAPABILITY_NAMED_IAM CAPABILITY_AUTO_EXPAND"
 
@@ -67,6 +70,19 @@ def code_uris(template_file: Path) -> list[Path]:
     return [(template_file.parent / uri).resolve() for uri in uris]
 
 
+def assert_code_beside(template_file: Path, monitored: bool = True) -> None:
+    """Every function's code is the folder beside the template, holding the handler it names;
+    the monitor function exists only where the config monitors (MONITOR)."""
+    resources = json.loads(template_file.read_text())["Resources"].values()
+    functions = [r["Properties"] for r in resources if r["Type"] == "AWS::Serverless::Function"]
+    expected = [h for h in HANDLERS if monitored or h != "monitor.handler"]
+    assert sorted(f["Handler"] for f in functions) == sorted(expected)
+    assert set(code_uris(template_file)) == {template_file.parent / CODE_FOLDER}
+    for function in functions:
+        module, name = function["Handler"].rsplit(".", 1)
+        assert f"def {name}(" in (template_file.parent / CODE_FOLDER / f"{module}.py").read_text()
+
+
 # validate -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("config", VALID.values(), ids=VALID.keys())
@@ -75,16 +91,22 @@ def test_validate_accepts_valid_config(config):
     assert_no_traceback(result)
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.splitlines()) == 1 and result.stdout.startswith(f"{config}: valid: ")
-    assert all(line.startswith("warning: ") for line in result.stderr.splitlines()), result.stderr
+    assert all(line.startswith(("warning: ", "note: ")) for line in result.stderr.splitlines()), result.stderr
 
 
 def test_validate_prints_seed_config_warnings_on_stderr():
     result = ncap("validate", example_config("ncap-dlc"))
     assert result.returncode == 0
-    warnings = result.stderr.splitlines()
-    assert warnings and all(w.startswith("warning: ") for w in warnings), result.stderr
+    lines = result.stderr.splitlines()
+    warnings = [line for line in lines if line.startswith("warning: ")]
+    assert warnings and all(w.startswith(("warning: ", "note: ")) for w in lines), result.stderr
     assert any("Lambda.LambdaConfig.IAM_ROLE" in w for w in warnings)
+    assert "warning: UserInput, in 2 labs (carcealab2, testergroup2): NCAP marks it not implemented; ignored" \
+        in warnings  # one line per kind, not one per lab
+    assert len(warnings) == len({w.split(":", 2)[1] for w in warnings})
     assert "warning" not in result.stdout
+    quiet = ncap("validate", example_config("ncap-dlc"), "-q")
+    assert quiet.returncode == 0 and quiet.stderr == "" and quiet.stdout == result.stdout
 
 
 @pytest.mark.parametrize("config", INVALID.values(), ids=INVALID.keys())
@@ -149,8 +171,8 @@ def test_compile_writes_template_and_samconfig(tmp_path, name, output):
     assert_no_traceback(result)
     template = tmp_path / folder / (Path(out).name if output == "file" else TEMPLATE)
     assert template.is_file() and (template.parent / SAMCONFIG).is_file()
-    assert set(code_uris(template)) == {LAMBDA_REPO}
     doc = json.loads(config.read_text())
+    assert_code_beside(template, monitored=load(config).monitor)
     sam = tomllib.loads((template.parent / SAMCONFIG).read_text())["default"]
     assert sam["global"]["parameters"] == {"stack_name": doc["PipelineName"],
                                            "region": doc["REGION"]}
@@ -158,12 +180,14 @@ def test_compile_writes_template_and_samconfig(tmp_path, name, output):
     assert sam["build"]["parameters"]["template_file"] == template.name
 
 
-def test_seed_config_lambda_code_means_project_lambda_repo(tmp_path):
+def test_seed_config_lambda_code_means_the_products_functions(tmp_path):
     config = copy_config(example_config("ncap-dlc"), tmp_path / "seed")
     assert json.loads(config.read_text())["Lambda"]["CodeUri"] == "lambda_code"
-    assert ncap("compile", config).returncode == 0
-    uris = code_uris(tmp_path / "seed" / TEMPLATE)
-    assert uris and set(uris) == {LAMBDA_REPO}
+    result = ncap("compile", config)
+    assert result.returncode == 0
+    assert "note: Lambda.CodeUri: 'lambda_code' with handler 'submit_start.handler' names NCAP's submit code" \
+        in result.stderr
+    assert_code_beside(tmp_path / "seed" / TEMPLATE)
 
 
 @pytest.mark.parametrize("config", INVALID.values(), ids=INVALID.keys())
@@ -190,7 +214,7 @@ def test_compile_gives_same_template_from_any_working_directory(tmp_path):
 @pytest.mark.parametrize("command", ["compile", "lint"])
 def test_too_many_resources_is_one_clean_line(tmp_path, command):
     config = tmp_path / "stack_config.json"
-    config.write_text(json.dumps(many_labs_config(100, 5)))
+    config.write_text(json.dumps(many_labs_config(500, 1)))
     result = ncap(command, config)
     assert_clean_failure(result)
     assert "500" in result.stderr and "too many" in result.stderr
@@ -207,8 +231,8 @@ def test_config_handler_matches_ncap_compile(tmp_path):
     from_handler = (tmp_path / "cfg" / TEMPLATE).read_text()
     assert ncap("compile", config).returncode == 0
     assert (tmp_path / "cfg" / TEMPLATE).read_text() == from_handler
-    assert files_in(tmp_path) == ["cfg/compiled_template.json", "cfg/samconfig.toml",
-                                  "cfg/stack_config.json"]
+    assert [f for f in files_in(tmp_path) if CODE_FOLDER not in f] == [
+        "cfg/compiled_template.json", "cfg/samconfig.toml", "cfg/stack_config.json"]
 
 
 def test_config_handler_help(tmp_path):
@@ -258,9 +282,10 @@ def test_debug_shows_traceback():
     assert "Traceback" in result.stderr and "ConfigError" in result.stderr
 
 
-@pytest.mark.skipif(not NCAP_SCRIPT.exists(), reason="ncap entry point not installed beside python")
 def test_entry_point_help_lists_subcommands():
-    result = run("--help", command=[str(NCAP_SCRIPT)])
+    script = require_tool("the ncap entry point", NCAP_SCRIPT if NCAP_SCRIPT.exists() else None,
+                          "`pip install -e .` puts it beside python")
+    result = run("--help", command=[script])
     assert result.returncode == 0
     for word in ("validate", "compile", "lint", "--debug"):
         assert word in result.stdout

@@ -1,38 +1,68 @@
 """load -> build -> check limits -> serialise -> write: what `ncap compile` does."""
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import load
 from .config.model import StackConfig
 from .errors import NcapError
-from .template.build import build_template, to_json
-from .template.functions import relative_code_uri
+from .lambda_code import CODE_FOLDER, copy_beside
+from .template.build import Templates, build_templates, to_json
 from .template.limits import check_limits, deployed_resource_count
 
 TEMPLATE_NAME = "compiled_template.json"
+LABS_FOLDER = "labs"  # names.lab_template puts each lab's nested template here
 SAMCONFIG_NAME = "samconfig.toml"
 CAPABILITIES = ("CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND")
+PIPELINE_TAG = "ncap:pipeline"
 
 
 @dataclass(frozen=True)
 class Compiled:
     config: StackConfig
-    template: dict
+    template: dict  # the parent (or only) template
     body: str
+    children: dict = field(default_factory=dict)  # relative path -> each lab's nested template
+    child_bodies: dict = field(default_factory=dict)
 
     @property
     def resource_count(self) -> int:
+        """Resources of the parent (or only) template, after the SAM transform."""
         return deployed_resource_count(self.template)
+
+    @property
+    def nested(self) -> bool:
+        return bool(self.children)
+
+    def largest(self) -> tuple[int, int]:
+        """(resources, bytes) of the largest template, parent or child."""
+        bodies = {"": self.body, **self.child_bodies}
+        templates = {"": self.template, **self.children}
+        return (max(deployed_resource_count(t) for t in templates.values()),
+                max(len(b.encode("utf-8")) for b in bodies.values()))
 
 
 def compile_config(config: StackConfig, template_dir: Path) -> Compiled:
-    template = build_template(config, relative_code_uri(config, template_dir))
-    body = to_json(template)
-    check_limits(template, body)
-    return Compiled(config, template, body)
+    """The templates of a config, to be written into `template_dir` (nothing is written here)."""
+    templates: Templates = build_templates(config, submit_code_uri(config, template_dir))
+    body = to_json(templates.parent)
+    what = "the parent template (one nested stack per lab)" if templates.nested else "the template"
+    check_limits(templates.parent, body, what)
+    child_bodies = {path: to_json(child) for path, child in templates.children.items()}
+    for path, child in templates.children.items():
+        check_limits(child, child_bodies[path], f"the nested template {path}")
+    return Compiled(config, templates.parent, body, templates.children, child_bodies)
+
+
+def submit_code_uri(config: StackConfig, template_dir: Path) -> str:
+    """The submit function's CodeUri relative to the template: the product's code folder, or
+    the config's own folder."""
+    if config.submit.code_uri is None:
+        return CODE_FOLDER
+    return os.path.relpath(config.submit.code_uri, Path(template_dir).resolve()).replace(os.sep, "/")
 
 
 def template_path(config_path: Path, out: str | Path | None) -> Path:
@@ -48,9 +78,21 @@ def compile_file(config_path: str | Path, out: str | Path | None = None) -> tupl
     config = load(config_path)
     target = template_path(config_path, out)
     compiled = compile_config(config, target.parent)
+    write_code(target.parent)
+    write_children(target.parent, compiled)
     _write(target, compiled.body)
     _write(target.parent / SAMCONFIG_NAME, samconfig(config, target.name))
     return compiled, target
+
+
+def stack_tags(config: StackConfig) -> dict[str, str]:
+    """Tags of the pipeline's stack, which CloudFormation passes on to every resource that takes
+    tags (nested stacks included): the pipeline's name (what cost reports and budgets filter on)
+    and, when the config gives one, its PipelineVersion."""
+    tags = {PIPELINE_TAG: config.pipeline_name}
+    if config.pipeline_version:
+        tags["PipelineVersion"] = config.pipeline_version
+    return tags
 
 
 def samconfig(config: StackConfig, template_file: str) -> str:
@@ -71,9 +113,30 @@ def samconfig(config: StackConfig, template_file: str) -> str:
         "[default.deploy.parameters]",
         f'capabilities = "{" ".join(CAPABILITIES)}"',
         "confirm_changeset = true",
+        "tags = " + json.dumps(" ".join(f'{k}="{v}"' for k, v in stack_tags(config).items())),
         "resolve_s3 = true",
         "",
     ])
+
+
+def write_children(template_dir: Path, compiled: Compiled) -> None:
+    """Each lab's nested template beside the parent; nested templates of labs no longer in the
+    config are removed (a stale one would be uploaded by `sam package` for nothing)."""
+    for path, body in compiled.child_bodies.items():
+        _write(template_dir / path, body)
+    folder = template_dir / LABS_FOLDER
+    if folder.is_dir():
+        for stale in folder.glob("*.json"):
+            if f"{LABS_FOLDER}/{stale.name}" not in compiled.child_bodies:
+                stale.unlink()
+
+
+def write_code(template_dir: Path) -> Path:
+    """The product's Lambda code, copied beside a template written to `template_dir`."""
+    try:
+        return copy_beside(template_dir)
+    except OSError as exc:
+        raise NcapError(f"{template_dir / CODE_FOLDER}: cannot write the Lambda code: {exc.strerror}") from None
 
 
 def _write(path: Path, text: str) -> None:

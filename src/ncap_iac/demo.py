@@ -17,27 +17,31 @@ from pathlib import Path
 
 from .errors import NcapError
 
-COLUMNS = ("pipeline", "labs", "users", "trigger", "workers", "functions", "queues", "alarms",
-           "IAM", "resources", "cfn-lint", "seconds")
+COLUMNS = ("pipeline", "labs", "users", "shared", "trigger", "workers", "functions", "queues", "alarms",
+           "IAM", "stacks", "resources", "cfn-lint", "seconds")
 
 
 def summarize(config_path: Path) -> dict:
     from .compiler import compile_file
     from .lint import lint_template
+    from .template.limits import deployed_resource_count
 
     started = time.perf_counter()
     compiled, _ = compile_file(config_path)
-    findings = lint_template(compiled.template, compiled.config.region)
-    types = Counter(r["Type"] for r in compiled.template["Resources"].values())
+    templates = [compiled.template, *compiled.children.values()]
+    findings = [f for t in templates for f in lint_template(t, compiled.config.region)]
+    types = Counter(r["Type"] for t in templates for r in t["Resources"].values())
     config = compiled.config
     return {
         "pipeline": config.pipeline_name, "labs": len(config.affiliates),
         "users": len(config.created_users), "trigger": config.trigger.mode,
+        "shared": sum(1 for u in config.created_users if len(config.labs_of(u)) > 1),  # people in several labs
+        "stacks": len(templates),
         "workers": f"0-{config.workers.max_size} {config.workers.instance_type}",
         "functions": types["AWS::Serverless::Function"],
         "queues": types["AWS::SQS::Queue"], "alarms": types["AWS::CloudWatch::Alarm"],
         "IAM": sum(n for t, n in types.items() if t.startswith("AWS::IAM::")),
-        "resources": compiled.resource_count,
+        "resources": compiled.resource_count + sum(deployed_resource_count(c) for c in compiled.children.values()),
         "cfn-lint": "clean" if not findings else f"{len(findings)} findings",
         "seconds": f"{time.perf_counter() - started:.2f}",
     }
@@ -121,7 +125,7 @@ def end_to_end(pipeline: Path, results: Path) -> int:
              "--wait", "--out", str(results), "--timeout", str(JOB_TIMEOUT), "--state-dir", str(state)],
             stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)  # its progress bar goes to stderr
         said = []
-        for line in submit.stdout:
+        for line in submit.stdout or ():
             said.append(line.rstrip("\n"))
             print(f"       {said[-1]}", flush=True)
         if submit.wait() != 0:

@@ -1,12 +1,16 @@
-"""Fixture configs per scenario: invalid ones report exactly the expected JSON paths, typos get
-"did you mean", valid ones load."""
+"""Fixture configs per scenario: invalid ones report exactly the expected JSON paths, each with the
+expected message, typos get "did you mean", valid ones load.
+
+NAME.expected lists one problem a line: its JSON path, a tab, and a fragment of the message that
+must appear in what is reported at that path."""
 from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES
 from ncap_iac.config import load
 from ncap_iac.errors import ConfigError
+
+from conftest import FIXTURES
 
 
 def _cases(kind: str) -> list[Path]:
@@ -23,6 +27,22 @@ def test_invalid_config_reports_exactly_the_expected_paths(path):
     with pytest.raises(ConfigError) as caught:
         load(path)
     assert sorted(caught.value.paths) == sorted(p for p, _ in _expected(path))
+
+
+@pytest.mark.parametrize("path", _cases("invalid") + _cases("typo"), ids=lambda p: f"{p.parent.name}-{p.stem}")
+def test_each_expected_problem_carries_its_message(path):
+    """Every expected line names a message fragment, and the problem reported at that path says
+    it: a check that reported the right path for the wrong reason, or a message made vague, fails."""
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    expected = _expected(path)
+    assert all(fragment.strip() for _, fragment in expected), f"{path.with_suffix('.expected')}: a line without a message"
+    unmatched = list(caught.value.issues)
+    for expected_path, fragment in expected:
+        found = next((i for i in unmatched if i.path == expected_path and fragment in i.message), None)
+        assert found, (expected_path, fragment, [str(i) for i in caught.value.issues if i.path == expected_path])
+        unmatched.remove(found)
+    assert unmatched == []
 
 
 @pytest.mark.parametrize("path", _cases("typo"), ids=lambda p: p.stem)

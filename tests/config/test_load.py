@@ -3,11 +3,12 @@ import json
 
 import pytest
 
-from conftest import REPO, example_config
-from factories import minimal_config
 from ncap_iac.config import load, load_document
 from ncap_iac.config.schema import schema
 from ncap_iac.errors import ConfigError
+
+from conftest import REPO, example_config
+from factories import minimal_config
 
 
 @pytest.mark.parametrize("content, message", [
@@ -73,7 +74,8 @@ def test_ncap_seed_config_maps_its_keys():
     assert config.submit.timeout == 180  # EXECUTION_TIMEOUT
     assert config.submit.default_config_name == "config.yaml"
     assert config.workers.log_file == "lambda_log.txt"
-    assert config.submit.code_uri == REPO / "lambda_repo"  # "lambda_code" means the project's
+    assert config.submit.code_uri is None  # "lambda_code" names NCAP's code: the product's functions replace it
+    assert [n.path for n in config.notes] == ["Lambda.CodeUri"]
     assert [a.contact_email for a in config.affiliates] == [None, None]  # placeholder text, not emails
 
 
@@ -104,3 +106,35 @@ def test_config_is_frozen(tmp_path):
     config = load_document(minimal_config(), tmp_path)
     with pytest.raises(AttributeError):
         config.region = "eu-west-1"
+
+
+@pytest.mark.parametrize("code_uri, handler", [
+    ("lambda_code", "submit_start.handler"), ("../lambda_code", "submit_start.handler_develop"),
+    ("../lambda_repo", "submit_start.handler_log"), ("../../protocols", "submit_start.handler_log_dev"),
+    ("../../protocols/dlc", "submit_start.handler_log_demo"), ("lambda_code", "submit_start.handler_ensemble"),
+    ("../lambda_repo", "submit.handler"), ("lambda_code", "submit_start_legacy_v2.handler"),
+])
+def test_ncap_submit_code_is_replaced_by_the_products_with_one_note(tmp_path, code_uri, handler):
+    config = load_document(minimal_config(Lambda={"CodeUri": code_uri, "Handler": handler}), tmp_path)
+    assert (config.submit.code_uri, config.submit.handler) == (None, "submit_start.handler")
+    assert [(n.path, "names NCAP's submit code" in n.message) for n in config.notes] == [("Lambda.CodeUri", True)]
+
+
+def test_a_code_folder_of_the_configs_own_must_hold_its_handler(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "entry.py").write_text("def main(event, context):\n    return {}\n")
+    config = load_document(minimal_config(Lambda={"CodeUri": "mine", "Handler": "entry.main"}), tmp_path)
+    assert config.submit.code_uri == (tmp_path / "mine").resolve() and config.notes == ()
+    with pytest.raises(ConfigError) as caught:
+        load_document(minimal_config(Lambda={"CodeUri": "mine", "Handler": "entry.other"}), tmp_path)
+    assert [str(i) for i in caught.value.issues] == [
+        f"Lambda.Handler: folder 'mine' ({(tmp_path / 'mine').resolve()}) entry.py defines no other "
+        f"(the handler entry.other)"]
+
+
+def test_requirements_beside_the_config_are_recorded_else_a_note(tmp_path):
+    doc = minimal_config(Lambda={"Requirements": "requirements.txt"})
+    assert load_document(doc, tmp_path).requirements is None
+    assert "is not a file beside the config" in load_document(doc, tmp_path).notes[0].message
+    (tmp_path / "requirements.txt").write_text("numpy\n")
+    assert load_document(doc, tmp_path).requirements == (tmp_path / "requirements.txt").resolve()

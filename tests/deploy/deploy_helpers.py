@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from conftest import REPO
 
@@ -42,6 +46,25 @@ def ncap(capsys, *argv) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
+NCAP = [sys.executable, "-m", "ncap_iac.cli"]
+
+
+def cli(*args, cwd=REPO, env=None) -> subprocess.CompletedProcess:
+    """Run `ncap ARGS` as a real subprocess, with no terminal on stdin."""
+    return subprocess.run([*NCAP, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL, env=env)
+
+
+def assert_clean_failure(result, message):
+    assert (result.returncode, result.stdout.count("Traceback"), result.stderr.count("Traceback")) == (1, 0, 0)
+    assert result.stderr.strip().splitlines()[-1] == message
+
+
+def deploy(capsys, folder, *extra):
+    """`ncap deploy FOLDER --method changeset --yes` in this process, to the artifact bucket."""
+    return ncap(capsys, "deploy", folder, "--method", "changeset", "--s3-bucket", ARTIFACTS, "--yes", *extra)
+
+
 def client(service: str):
     import boto3
 
@@ -63,3 +86,27 @@ def secret_names() -> list[str]:
 def top_folders(bucket: str) -> list[str]:
     objects = client("s3").list_objects_v2(Bucket=bucket).get("Contents", [])
     return sorted({o["Key"].split("/")[0] for o in objects})
+
+
+# --- fixtures shared by the test modules (imported there by name) --------------------------
+
+@pytest.fixture
+def emulator(moto_server, monkeypatch):
+    """moto, plus a packaging cache kept between runs in the repository's ignored build/ folder
+    (pip installs the Lambda requirements once, not in every test)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(PACKAGE_CACHE))
+    return moto_server
+
+
+@pytest.fixture
+def demo(tmp_path, emulator, monkeypatch):
+    """A copy of pipelines/local-demo under tmp_path, which is the current folder (where
+    `ncap credentials` writes its files)."""
+    monkeypatch.chdir(tmp_path)
+    return pipeline_copy(tmp_path, "local-demo")
+
+
+def translated_count(out: str) -> int:
+    """How many resources the deploy or diff said the translated template has."""
+    line = next(line for line in out.splitlines() if line.startswith("translated the SAM template here: "))
+    return int(line.split(": ")[1].split()[0])

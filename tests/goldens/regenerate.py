@@ -7,9 +7,10 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS))
 
-from conftest import golden_sources  # noqa: E402
 from ncap_iac.compiler import compile_config  # noqa: E402
 from ncap_iac.config import load  # noqa: E402
+
+from conftest import golden_sources  # noqa: E402
 
 
 def main() -> int:
@@ -19,6 +20,12 @@ def main() -> int:
         changed = not target.exists() or target.read_text() != compiled.body
         target.write_text(compiled.body)
         print(f"{'updated' if changed else 'same   '} {target.relative_to(TESTS.parent)}")
+        children = TESTS / "goldens" / name
+        for stale in children.rglob("*.json") if children.is_dir() else []:
+            stale.unlink()
+        for path, body in compiled.child_bodies.items():
+            (children / path).parent.mkdir(parents=True, exist_ok=True)
+            (children / path).write_text(body)
     return 0
 
 

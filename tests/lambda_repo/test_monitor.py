@@ -4,10 +4,13 @@ import json
 import boto3
 import pytest
 from botocore.stub import Stubber
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ncap_iac.local.simevents import ec2_state
 
 import monitor
-from ncap_iac.local.simevents import ec2_state
+from fuzz import examples
 
 BUCKET = "dlcmonitored1"
 GROUP = "dlcmonitored1-workers"
@@ -219,7 +222,7 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st
 FIELD = JSON | st.sampled_from(["running", "i-0123456789abcdef0", "2026-01-15T14:05:09Z", "us-east-1", ""])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(event=st.fixed_dictionaries({}, optional={
     "detail": st.fixed_dictionaries({}, optional={"instance-id": FIELD, "state": FIELD}) | JSON,
     "time": FIELD, "region": FIELD}) | JSON)

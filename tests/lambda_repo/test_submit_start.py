@@ -8,8 +8,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
-import submit_start
 from ncap_lambda.aws_errors import RetryLater, is_retryable
+
+import submit_start
 
 BUCKET = "lab-pipeline"
 LAB = "labA"
@@ -35,6 +36,9 @@ class Cloud:
         self.monkeypatch = monkeypatch
         self.s3, self.sqs, self.sns = (shared_client(name) for name in ("s3", "sqs", "sns"))
         self.s3.create_bucket(Bucket=BUCKET)
+        for lab in ("labA", "labB"):  # the folders function's markers: what makes them labs of the pipeline
+            for folder in ("inputs", "configs", "submissions"):
+                self.s3.put_object(Bucket=BUCKET, Key=f"{lab}/{folder}/", Body=b"")
         self.queue = self.sqs.create_queue(QueueName="jobs")["QueueUrl"]
         self.fifo = self.sqs.create_queue(QueueName="jobs.fifo", Attributes={
             "FifoQueue": "true"})["QueueUrl"]
@@ -689,3 +693,37 @@ def client_error(code, http_status):
 ])
 def test_errors_a_retry_could_fix(error, retryable):
     assert is_retryable(error) is retryable
+
+
+# --- one bucket-wide rule: keys outside a configured lab's folder ------------------------------
+
+@pytest.mark.parametrize("key", [
+    pytest.param("labA/results/job_1/process_results/x_submit.json", id="a-result-of-labA"),
+    pytest.param("labB/submissions/results/x_submit.json", id="deep-under-labB-submissions-is-still-labB"),
+    pytest.param("labZ/submissions/run1_submit.json", id="a-lab-this-pipeline-does-not-have"),
+    pytest.param("logs/submissions/run1_submit.json", id="the-pipelines-own-records"),
+])
+def test_a_submit_json_outside_a_configured_labs_submissions_starts_nothing(cloud, key):
+    cloud.put(key, json.dumps({"dataname": DATA, "configname": CONFIG}).encode())
+    result = submit_start.handler(s3_event(key), None)
+    if key.startswith("labB/submissions/"):  # a configured lab's folder: checked, and rejected there only
+        assert result["rejected"] and cloud.keys("labA/results/") == []
+        return
+    assert result == outcome(ignored=[key])
+    assert cloud.messages() == [] and [k for k in cloud.keys() if "/logs/" in k] == []
+
+
+@pytest.mark.parametrize("key", ["labA/results/job_1/process_results/out.mp4", "labZ/inputs/mouse1.mp4"])
+def test_a_fileset_file_outside_a_configured_labs_inputs_is_ignored(fileset, key):
+    upload(fileset, key.replace(".mp4", ".hpf"))
+    assert upload(fileset, key) == outcome(ignored=[key])
+    assert fileset.messages() == []
+
+
+def test_the_pipeline_version_is_written_into_the_certificate(cloud):
+    cloud.env(PIPELINE_VERSION="2.3.1")
+    cloud.submit({"dataname": DATA, "configname": CONFIG, "timestamp": "v1"})
+    assert "pipeline:    version 2.3.1" in cloud.certificate("v1")
+    cloud.env(PIPELINE_VERSION=None)
+    cloud.submit({"dataname": DATA, "configname": CONFIG, "timestamp": "v2"}, name="run2_submit.json")
+    assert "pipeline:" not in cloud.certificate("v2")

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import submit_start
+from fuzz import examples
 
 BUCKET = "lab-pipeline"
 LAB = "labA"
@@ -50,6 +51,9 @@ class Sandbox:
         self.s3, self.sqs, self.sns = (boto3.client(name, region_name="us-east-1")
                                        for name in ("s3", "sqs", "sns"))
         self.s3.create_bucket(Bucket=BUCKET)
+        for lab in ("labA", "labB"):  # the folders function's markers: what makes them labs of the pipeline
+            for folder in ("inputs", "configs", "submissions"):
+                self.s3.put_object(Bucket=BUCKET, Key=f"{lab}/{folder}/", Body=b"")
         for key in EXISTING:
             self.s3.put_object(Bucket=BUCKET, Key=key, Body=b"data")
         self.queue = self.sqs.create_queue(QueueName="jobs")["QueueUrl"]
@@ -160,7 +164,7 @@ def submissions(draw):
 
 file_names = st.text(st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="/"),
                      max_size=12)
-PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[
+PROPERTY = settings(max_examples=examples(150), suppress_health_check=[
     HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
@@ -188,7 +192,7 @@ def test_random_json_never_raises_and_never_queues_an_invalid_submission(sandbox
     check_outcome(sandbox, json.dumps(document).encode("utf-8"), name)
 
 
-@settings(PROPERTY, max_examples=250)
+@settings(PROPERTY, max_examples=examples(250))
 @given(document=submissions(), name=file_names, ascii_only=st.booleans())
 def test_random_submissions_queue_exactly_their_valid_datasets(sandbox, document, name, ascii_only):
     check_outcome(sandbox, json.dumps(document, ensure_ascii=ascii_only).encode("utf-8"), name)

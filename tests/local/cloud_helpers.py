@@ -1,8 +1,9 @@
 """Shared helpers for the tests (and the benchmark) that start a real local cloud.
 
 `local_cloud(...)` runs `ncap local up` as a real subprocess, with its state in a given folder and
-the emulator on a free port, waits until STATE_DIR/local.json exists (the cloud says it is ready
-only then), and always stops it afterwards: `ncap local down`, then a kill of whatever is left
+the emulator on the free port it binds itself (no --port unless a test asks for one; the port
+comes from local.json's endpoint_url), waits until STATE_DIR/local.json exists (the cloud says it
+is ready only then), and always stops it afterwards: `ncap local down`, then a kill of whatever is left
 (by the process ids it recorded, never by name). Clients are made from local.json's credentials,
 so a test talks to the cloud exactly as a lab member or the operator would.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,12 +35,6 @@ def ncap(*args: str, timeout: float = 60.0, **kwargs) -> subprocess.CompletedPro
 def clean_env() -> dict:
     """This environment without AWS settings: the local cloud must not depend on them."""
     return {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def pipeline_copy(source: str | Path, target: Path, change=None) -> Path:
@@ -122,7 +116,7 @@ class CloudStartError(AssertionError):
 class LocalCloud:
     pipeline_dir: Path
     state_dir: Path
-    port: int
+    port: int | None  # the emulator's, once ready (from local.json), or the --port given
     process: subprocess.Popen
     output_path: Path
     started: float
@@ -187,7 +181,8 @@ class LocalCloud:
             args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
         except OSError:
             return False
-        return any(str(self.state_dir) in arg for arg in args) or ("ncap_iac.local.emulator" in args and str(self.port) in args)
+        return any(str(self.state_dir) in arg for arg in args) or (
+            "ncap_iac.emulator.server" in args and self.port is not None and str(self.port) in args)
 
     def stop(self) -> None:
         """`ncap local down` when it still runs; then kill anything of it left (by pid)."""
@@ -214,12 +209,14 @@ class LocalCloud:
 
 def start_cloud(pipeline_dir: Path, state_dir: Path, workers: int = 0, port: int | None = None,
                 timeout: float = START_TIMEOUT, extra: tuple = ()) -> LocalCloud:
-    """Start `ncap local up` and return once local.json exists. If `up` ends first, or nothing is
-    ready within `timeout`, stop it and raise CloudStartError with its output."""
+    """Start `ncap local up` (on `port`, or a free port the emulator binds itself) and return once
+    local.json exists. If `up` ends first, or nothing is ready within `timeout`, stop it and raise
+    CloudStartError with its output."""
+    from urllib.parse import urlparse
+
     state_dir.mkdir(parents=True, exist_ok=True)
-    port = port or free_port()
     output_path = state_dir.parent / f"{state_dir.name}-up.log"
-    argv = [*NCAP, "local", "up", str(pipeline_dir), "--workers", str(workers), "--port", str(port),
+    argv = [*NCAP, "local", "up", str(pipeline_dir), "--workers", str(workers), *(["--port", str(port)] if port else []),
             "--state-dir", str(state_dir), *extra]
     with output_path.open("wb") as output:
         process = subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -236,6 +233,9 @@ def start_cloud(pipeline_dir: Path, state_dir: Path, workers: int = 0, port: int
         time.sleep(0.05)
     cloud.ready_seconds = time.monotonic() - cloud.started
     cloud.info = json.loads(local_json.read_text(encoding="utf-8"))
+    cloud.port = urlparse(cloud.info["endpoint_url"]).port
+    if port:
+        assert cloud.port == port, cloud.info["endpoint_url"]
     cloud.pids = json.loads((state_dir / "pids.json").read_text(encoding="utf-8"))
     return cloud
 

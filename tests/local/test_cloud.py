@@ -1,10 +1,12 @@
 """The embedded local cloud end to end: `ncap local up` as a real process, driven only through
 boto3 with the credentials in local.json (a lab user's for everything a lab does; IAM is enforced
-on the emulator), the way DESIGN.md section 4 describes the data flow.
+on the emulator), the way docs/architecture.md ("the data flow of a job") describes it.
 
-Three clouds are started: one of a copy of pipelines/local-demo with 2 workers (the data flow, every resource
-of its template, `ncap local down`), one of pipelines/cis-imu with no worker (the fileset
-trigger; its COMMAND exists only on its AMI), and one that cannot start (a worker dies).
+Two clouds are shared by the tests of this module: one of a copy of pipelines/local-demo with 2
+workers (the data flow, every resource of its template) and one of pipelines/cis-imu with no worker
+(the fileset trigger; its COMMAND exists only on its AMI). Tests that stop a cloud or kill a part
+of it start one of their own (`ncap local down`, the emulator dying), and so does the one that
+cannot start (a worker dies).
 """
 import importlib.util
 import json
@@ -17,16 +19,29 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from cloud_helpers import (PIPELINES, CloudStartError, alive, descendants, keys_under, local_cloud, ncap,
-                           pipeline_copy, queue_counts, read_json, start_cloud, status_key, wait_gone, wait_status)
+from cloud_helpers import (
+    PIPELINES,
+    CloudStartError,
+    alive,
+    descendants,
+    keys_under,
+    local_cloud,
+    ncap,
+    pipeline_copy,
+    queue_counts,
+    read_json,
+    start_cloud,
+    status_key,
+    wait_gone,
+    wait_status,
+)
 
 SAMPLE = PIPELINES / "local-demo" / "sample"
 WORKERS = 2
 
 
 def e2e_pipeline(document):
-    """local-demo, plus what makes every skipped resource type appear: a console login (a Secrets
-    Manager secret) and an existing user added to a lab's group (UserToGroupAddition)."""
+    """local-demo, plus a lab with console logins and an existing user taken into its group."""
     document["PipelineName"] = "ncap-e2e"
     document["UXData"]["Affiliates"][1].update(ConsoleLogin=True, ExistingUserNames=["dana"])
 
@@ -45,6 +60,22 @@ def imu(tmp_path_factory):
     root = tmp_path_factory.mktemp("imu")
     with local_cloud(PIPELINES / "cis-imu", root / "state", workers=0) as running:
         yield running
+
+
+@pytest.fixture
+def own_cloud(tmp_path):
+    """Starts a cloud of this test's own (a copy of pipelines/local-demo), for a test that stops it
+    or kills a part of it: the shared clouds stay whole whatever order the tests run in."""
+    started = []
+
+    def start(workers: int = 0):
+        cloud = start_cloud(pipeline_copy("local-demo", tmp_path / "pipeline"), tmp_path / "state", workers=workers)
+        started.append(cloud)
+        return cloud
+
+    yield start
+    for cloud in started:
+        cloud.stop()
 
 
 def summarize_module(pipeline_dir: Path):
@@ -119,7 +150,7 @@ class Resources:
     """Finds each resource of the translated template on the emulator, by type."""
 
     def __init__(self, cloud):
-        from ncap_iac.deploy.translate import translate
+        from ncap_iac.translate import translate
 
         self.cloud, self.stack = cloud, cloud.info["stack_name"]
         compiled = json.loads((cloud.state_dir / "compiled_template.json").read_text())
@@ -163,7 +194,7 @@ class Resources:
         """gaps.py leaves out the statements with conditions moto cannot evaluate (the TLS-only Deny:
         moto treats Bool conditions as always true, which would deny every request on plain
         HTTP); the rest must be the bucket's policy, and no policy at all when nothing is left."""
-        from ncap_iac.local.gaps import EVALUATED_CONDITIONS
+        from ncap_iac.emulator.provisioners import EVALUATED_CONDITIONS
 
         statements = props["PolicyDocument"]["Statement"]
         kept = [s.get("Sid") for s in statements if set(s.get("Condition", {})) <= EVALUATED_CONDITIONS]
@@ -217,29 +248,12 @@ class Resources:
             assert json.loads(attributes["Attributes"]["FilterPolicy"]) == props["FilterPolicy"]
         return f"{props['Protocol']} {props['Endpoint']}"
 
-    def _AWS_IAM_User(self, logical, props):
-        iam = self.c["iam"]
-        user = iam.get_user(UserName=props["UserName"])["User"]
-        assert user["Path"] == props.get("Path", "/")
-        groups = {g["GroupName"] for g in iam.list_groups_for_user(UserName=props["UserName"])["Groups"]}
-        assert {self.name(g) for g in props.get("Groups", [])} <= groups
-        if "LoginProfile" in props:
-            iam.get_login_profile(UserName=props["UserName"])
-        login = " with console login" if "LoginProfile" in props else ""
-        return f"user {props['UserName']} in {sorted(groups)}{login}"
-
     def _AWS_IAM_Group(self, logical, props):
         iam = self.c["iam"]
         iam.get_group(GroupName=props["GroupName"])
         policies = iam.list_group_policies(GroupName=props["GroupName"])["PolicyNames"]
         assert sorted(policies) == sorted(p["PolicyName"] for p in props.get("Policies", []))
         return f"group {props['GroupName']} {policies}"
-
-    def _AWS_IAM_UserToGroupAddition(self, logical, props):
-        group = self.name(props["GroupName"])
-        members = {u["UserName"] for u in self.c["iam"].get_group(GroupName=group)["Users"]}
-        assert set(props["Users"]) <= members
-        return f"{props['Users']} in {group}"
 
     def _AWS_IAM_Role(self, logical, props):
         iam, name = self.c["iam"], self.physical[logical]
@@ -310,12 +324,6 @@ class Resources:
         assert len(match[0]["AlarmActions"]) == len(props.get("AlarmActions", []))
         return f"alarm {match[0]['AlarmName']}"
 
-    def _AWS_SecretsManager_Secret(self, logical, props):
-        value = json.loads(self.c["secretsmanager"].get_secret_value(SecretId=props["Name"])["SecretString"])
-        key = props["GenerateSecretString"]["GenerateStringKey"]
-        assert len(value[key]) == props["GenerateSecretString"]["PasswordLength"]
-        return f"secret {props['Name']}"
-
     def _custom_AffiliateFolders(self, logical, props):
         """The folders handler's effect: a marker object per lab and folder."""
         s3, bucket = self.c["s3"], self.name(props["BucketName"])
@@ -325,16 +333,33 @@ class Resources:
             assert [o["Key"] for o in listed] == [marker], marker
         return f"{len(markers)} folder markers"
 
-    def _custom_UserCredentials(self, logical, props):
-        """The credentials handler's effect: each user's access key, in its own secret."""
-        users = [self.name(u) for u in props["Users"]]
-        for user in users:
+    def _custom_LabMembers(self, logical, props):
+        """The users handler's effect: each user made under the pipeline's path with its access
+        key in its own secret (and a console password where the lab has console logins), and in
+        the lab's group with the lab's existing users."""
+        iam, group = self.c["iam"], self.name(props["Group"])
+        members = {u["UserName"] for u in iam.get_group(GroupName=group)["Users"]}
+        assert set(props["Users"]) | set(props["ExistingUsers"]) <= members
+        for user in props["Users"]:
+            assert iam.get_user(UserName=user)["User"]["Path"] == props["UserPath"]
             secret = json.loads(self.c["secretsmanager"].get_secret_value(
                 SecretId=props["SecretPrefix"] + user)["SecretString"])
-            keys = self.c["iam"].list_access_keys(UserName=user)["AccessKeyMetadata"]
+            keys = iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
             assert [k["AccessKeyId"] for k in keys] == [secret["AccessKeyId"]]
             assert self.cloud.info["users"][user]["access_key_id"] == secret["AccessKeyId"]
-        return f"keys of {users} in {props['SecretPrefix']}*"
+            if props["ConsoleLogin"] == "true":
+                iam.get_login_profile(UserName=user)
+        if "Roster" in props:
+            assert {m.lower() for m in members} == {m.lower() for m in props["Roster"]}
+        login = " with console logins" if props["ConsoleLogin"] == "true" else ""
+        return f"{len(props['Users'])} users and {len(props['ExistingUsers'])} existing in {group}{login}"
+
+    def _custom_PipelineUsers(self, logical, props):
+        """Every user under the pipeline's path is one some lab lists."""
+        pages = self.c["iam"].get_paginator("list_users").paginate(PathPrefix=props["UserPath"])
+        found = {u["UserName"] for page in pages for u in page["Users"]}
+        assert found == set(self.cloud.info["users"]), (found, set(self.cloud.info["users"]))
+        return f"{len(found)} users under {props['UserPath']}"
 
 
 def check_every_resource(cloud):
@@ -358,10 +383,10 @@ def check_every_resource(cloud):
 def test_every_template_resource_exists(cloud):
     resources = check_every_resource(cloud)
     types = {r["Type"] for r in resources.resources.values()}
-    from ncap_iac.local.gaps import SKIPPED_TYPES
+    from ncap_iac.emulator.provisioners import SKIPPED_TYPES
 
     assert set(SKIPPED_TYPES) <= types  # this pipeline exercises every type moto's CloudFormation skips
-    assert {"Custom::AffiliateFolders", "Custom::UserCredentials"} <= types
+    assert {"Custom::AffiliateFolders", "Custom::LabMembers", "Custom::PipelineUsers"} <= types
 
 
 @pytest.mark.slow
@@ -485,8 +510,10 @@ def test_a_duplicated_event_runs_once(cloud):
     wait_for(lambda: job_deliveries(cloud, "dup-1"), what="the worker's log of the job")
     wait_router_idle(cloud)
     sqs.send_message(QueueUrl=router, MessageBody=event)
+    # The router deletes an event only once the handler has returned, and the handler queues a
+    # job before it returns: once the router queue is idle, a second job message would be on the
+    # job queue or already in a worker's log (checked below).
     wait_router_idle(cloud)
-    time.sleep(0.5)  # a second message, had one been queued, would be picked up by now
 
     assert status["status"] == "SUCCESS" and status["datasets"][data]["attempt"] == 1
     assert read_json(s3, bucket, status_key(lab, "dup-1")) == status
@@ -494,6 +521,15 @@ def test_a_duplicated_event_runs_once(cloud):
     assert queue_counts(sqs, cloud.info["queue_url"]) == (0, 0)
     trigger_dead = sqs.get_queue_url(QueueName=f"{bucket}-trigger-dead")["QueueUrl"]
     assert queue_counts(sqs, trigger_dead) == (0, 0)  # every delivery was handled without error
+
+
+def test_without_port_the_emulator_binds_a_free_one_and_local_json_names_it(cloud):
+    """No probe-then-bind race: `up` without --port starts the emulator on port 0, and the port it
+    got (STATE/moto.port) is the one local.json's endpoint names."""
+    args = Path(f"/proc/{cloud.pids['moto']}/cmdline").read_bytes().decode().split("\0")
+    assert args[args.index("--port") + 1] == "0"
+    assert int((cloud.state_dir / "moto.port").read_text()) == cloud.port
+    assert cloud.info["endpoint_url"] == f"http://localhost:{cloud.port}"
 
 
 def test_local_json_gives_each_function_its_environment_with_this_clouds_names(cloud):
@@ -595,16 +631,17 @@ def test_every_template_resource_exists_fileset_pipeline(imu):
 
 
 @pytest.mark.slow
-def test_emulator_that_stops_responding_is_reported(imu):
+def test_emulator_that_stops_responding_is_reported(own_cloud):
     """The emulator dies under the running cloud: `up` says so in one line, exits 1, stops the rest."""
-    watched = imu.all_pids()
-    os.kill(imu.pids["moto"], signal.SIGKILL)
-    imu.process.wait(timeout=30)
-    output = imu.output
-    assert imu.process.returncode == 1
+    cloud = own_cloud(workers=0)
+    watched = cloud.all_pids()
+    os.kill(cloud.pids["moto"], signal.SIGKILL)
+    cloud.process.wait(timeout=30)
+    output = cloud.output
+    assert cloud.process.returncode == 1
     assert "the AWS emulator stopped responding" in output and "Traceback" not in output
     assert not wait_gone(watched, 10)
-    assert not (imu.state_dir / "local.json").exists()
+    assert not (cloud.state_dir / "local.json").exists()
 
 
 # --- clear messages when it cannot start -------------------------------------------------------
@@ -672,12 +709,13 @@ def test_worker_that_dies_at_start_up_is_a_clear_message(tmp_path):
     assert wait_for(lambda: not processes_mentioning(str(state)), 10, "the cloud's processes gone")
 
 
-# --- last: `ncap local down` on the module's cloud -------------------------------------------
+# --- `ncap local down`, on a cloud of its own ------------------------------------------------
 
 @pytest.mark.slow
-def test_down_leaves_no_process_behind(cloud):
+def test_down_leaves_no_process_behind(own_cloud):
     """Every process the cloud runs (the pids it recorded, and everything below `up`) is gone
     after `ncap local down`, its state files are removed and its port is free."""
+    cloud = own_cloud(workers=WORKERS)
     before = cloud.all_pids() | descendants(cloud.process.pid)
     recorded = {cloud.pids["up"], cloud.pids["moto"], *cloud.pids["workers"]}
     assert len(cloud.pids["workers"]) == WORKERS and recorded <= before

@@ -5,7 +5,6 @@ import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
 
 import boto3
 import pytest
@@ -38,6 +37,8 @@ def compiled(tmp_path):
 def _pipeline_resources(bucket, queue_name):
     s3, sqs, sns = boto3.client("s3"), boto3.client("sqs"), boto3.client("sns")
     s3.create_bucket(Bucket=bucket)
+    for lab, folder in (("carcealab2", "submissions"), ("spine-clinic", "inputs")):  # the labs' folder markers
+        s3.put_object(Bucket=bucket, Key=f"{lab}/{folder}/", Body=b"")
     fifo = {"FifoQueue": "true"} if queue_name.endswith(".fifo") else {}
     queue_url = sqs.create_queue(QueueName=queue_name, Attributes=fifo)["QueueUrl"]
     sns.create_topic(Name=f"{bucket}-notices")
@@ -109,7 +110,7 @@ def test_instance_state_event_is_recorded(moto_server, compiled, event_file, sta
 class _Answers(BaseHTTPRequestHandler):
     bodies: list = []
 
-    def do_PUT(self):  # noqa: N802 (http.server's naming)
+    def do_PUT(self):
         self.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
         self.send_response(200)
         self.end_headers()

@@ -10,8 +10,8 @@ own prefix) are allowed. The whole table is printed (`pytest -s` or `-rA` shows 
 Two emulator gaps are reported as such, not hidden; their rows are marked "not enforced by the
 emulator" and asserted as what they are (ALLOWED), so that the day moto enforces them this test
 says so:
-- moto checks the actions and resources of identity policies but not their conditions (DESIGN.md
-  section 6), and what keeps a lab from listing another lab's keys is the `s3:prefix` condition
+- moto checks the actions and resources of identity policies but not their conditions (docs/architecture.md,
+  "the local emulator"), and what keeps a lab from listing another lab's keys is the `s3:prefix` condition
   of its ListBucket statement: listing B's prefix (or the whole bucket) is ALLOWED locally;
 - moto authorizes CopyObject as s3:PutObject on the target only; AWS also requires s3:GetObject
   on the source. Copying B's object into A's own inputs is ALLOWED locally, although the same

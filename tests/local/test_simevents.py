@@ -6,7 +6,8 @@ from pathlib import Path
 from urllib.parse import unquote_plus
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ncap_iac.errors import NcapError
 from ncap_iac.local import simevents
@@ -241,13 +242,18 @@ def test_bad_arguments_raise_a_clean_error(make):
     assert isinstance(raised.value, NcapError) and str(raised.value)
 
 
-def test_env_vars_refuse_values_they_cannot_place():
+def test_env_vars_resolve_sub_and_refuse_values_they_cannot_place():
+    """The same resolver as the emulator's: Fn::Sub works; a resource the template lacks, or an
+    attribute no placeholder is known for, is a clean error naming it."""
     template = {"Resources": {"F": {"Type": "AWS::Serverless::Function", "Properties": {
         "Environment": {"Variables": {"X": {"Fn::Sub": "${AWS::Region}-x"}}}}}}}
-    with pytest.raises(SimEventError, match="Fn::Sub"):
-        env_vars(template)
+    assert env_vars(template, region="eu-west-1") == {"F": {"X": "eu-west-1-x"}}
     template["Resources"]["F"]["Properties"]["Environment"]["Variables"]["X"] = {"Ref": "Missing"}
     with pytest.raises(SimEventError, match="Missing"):
+        env_vars(template)
+    template["Resources"]["Q"] = {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "q"}}
+    template["Resources"]["F"]["Properties"]["Environment"]["Variables"]["X"] = {"Fn::GetAtt": ["Q", "Nope"]}
+    with pytest.raises(SimEventError, match="Q.Nope"):
         env_vars(template)
 
 

@@ -8,9 +8,10 @@ import sys
 
 import pytest
 
-from cloud_helpers import ncap
 from ncap_iac.errors import NcapError
 from ncap_iac.local import state
+
+from cloud_helpers import ncap
 
 GOOD = {"stack_name": "ncap-x", "endpoint_url": "http://localhost:1", "region": "us-east-1",
         "admin": {"access_key_id": "AKIAEXAMPLE", "secret_access_key": "example"},

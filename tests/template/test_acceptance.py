@@ -2,19 +2,17 @@
 aws-sam-translator, and the real `sam validate --lint`."""
 import json
 import os
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from conftest import SOURCES_FOR_TOOLS
 from ncap_iac.compiler import compile_config
 from ncap_iac.config import load
-from ncap_iac.deploy.translate import translate
 from ncap_iac.lint import IGNORED_RULES, lint_template
 from ncap_iac.template.limits import deployed_resource_count
+from ncap_iac.translate import translate
+
+from conftest import SOURCES_FOR_TOOLS, find_tool, require_tool
 
 CODE = "s3://ncap-test-code/lambda.zip"
 
@@ -53,9 +51,7 @@ def test_lint_catches_a_broken_template():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SOURCES_FOR_TOOLS))
 def test_sam_validate_lint_accepts(name, tmp_path):
-    sam = shutil.which("sam", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
-    if sam is None:
-        pytest.skip("the sam CLI is not installed here (make test installs it)")
+    sam = require_tool("the sam CLI", find_tool("sam"))
     compiled = _compiled(name)
     template = tmp_path / "compiled_template.json"
     template.write_text(compiled.body)

@@ -4,9 +4,10 @@ import json
 
 import pytest
 
-from conftest import TESTS, golden_sources
 from ncap_iac.compiler import compile_config
 from ncap_iac.config import load
+
+from conftest import TESTS, golden_sources
 
 SOURCES = golden_sources()
 
@@ -17,6 +18,11 @@ def test_compiles_to_golden(name):
     compiled = compile_config(load(source), source.parent)
     golden = json.loads((TESTS / "goldens" / f"{name}.json").read_text())
     assert compiled.template == golden, f"{name} differs from its golden: run `make goldens` and review the diff"
+    stored = sorted(p.relative_to(TESTS / "goldens" / name).as_posix()
+                    for p in (TESTS / "goldens" / name).rglob("*.json"))
+    assert stored == sorted(compiled.children), f"{name}: its nested templates differ from the goldens'"
+    for path, child in compiled.children.items():
+        assert child == json.loads((TESTS / "goldens" / name / path).read_text()), f"{name}/{path} differs"
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))

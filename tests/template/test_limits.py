@@ -2,9 +2,10 @@
 with the limit and the excess named."""
 import pytest
 
-from factories import many_labs_config
 from ncap_iac.errors import TemplateLimitError
 from ncap_iac.template.limits import MAX_RESOURCES, check_limits, deployed_resource_count
+
+from factories import many_labs_config
 
 
 def test_fifty_labs_of_five_users_compile_within_limits(compile_doc):
@@ -14,20 +15,26 @@ def test_fifty_labs_of_five_users_compile_within_limits(compile_doc):
     assert len(compiled.template["Outputs"]) <= 200
 
 
-def test_too_many_resources_is_refused_with_the_excess(compile_doc):
+def test_labs_that_do_not_fit_one_template_go_into_nested_stacks(compile_doc):
+    small, big = compile_doc(many_labs_config(150, 5)), compile_doc(many_labs_config(200, 5))
+    assert not small.nested and big.nested and len(big.children) == 200
+    assert big.resource_count == parent_count_for(200, compile_doc) <= 500
+
+
+def test_more_labs_than_one_parent_can_hold_are_refused_with_the_excess(compile_doc):
+    labs = 500
     with pytest.raises(TemplateLimitError) as caught:
-        compile_doc(many_labs_config(100, 5))
+        compile_doc(many_labs_config(labs, 1))
+    expected = parent_count_for(labs, compile_doc)
     message = str(caught.value)
-    expected = deployed_resource_count_for(100, 5, compile_doc)
+    assert message.startswith("the parent template (one nested stack per lab) exceeds CloudFormation's limits")
     assert f"{expected} resources" in message and f"({expected - 500} too many)" in message
 
 
-def deployed_resource_count_for(labs, users, compile_doc):
-    """The count the refusal reports, derived from the 50x5 template's per-lab and per-user cost."""
-    base = compile_doc(many_labs_config(1, 1)).resource_count
-    per_lab = compile_doc(many_labs_config(2, 1)).resource_count - base
-    per_user = compile_doc(many_labs_config(1, 2)).resource_count - base
-    return base + (labs - 1) * per_lab + (labs * users - labs) * per_user
+def parent_count_for(labs, compile_doc):
+    """The parent's count: what the pipeline shares, and one nested stack per lab."""
+    one = compile_doc({**many_labs_config(1, 1), "STAGE": "websubstack"}).resource_count
+    return one - 1 + labs
 
 
 def test_template_over_one_megabyte_is_refused():

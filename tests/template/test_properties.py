@@ -6,16 +6,18 @@ import json
 import re
 from pathlib import Path
 
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
+
+from ncap_iac.compiler import compile_config
+from ncap_iac.config import load_document
+from ncap_iac.errors import NcapError
+from ncap_iac.lint import lint_template
+from ncap_iac.translate import translate
 
 from conftest import SOURCES_FOR_TOOLS
 from factories import minimal_config
-from ncap_iac.compiler import compile_config
-from ncap_iac.config import load_document
-from ncap_iac.deploy.translate import translate
-from ncap_iac.errors import NcapError
-from ncap_iac.lint import lint_template
+from fuzz import examples
 
 BASES = [(json.loads(p.read_text()), p.parent) for p in SOURCES_FOR_TOOLS.values()]
 NEAR_MISSES = st.sampled_from([
@@ -78,12 +80,20 @@ def mutated_configs(draw):
     return doc, folder
 
 
+def _with(source: str, path: tuple, value):
+    """A found failure as an explicit example: a source config with one value changed."""
+    doc = json.loads(SOURCES_FOR_TOOLS[source].read_text())
+    _parent(doc, path)[path[-1]] = value
+    return doc, SOURCES_FOR_TOOLS[source].parent
+
+
 def _compile(doc, folder: Path):
     return compile_config(load_document(doc, folder), folder)
 
 
-@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_configs(), st.integers(0, 29))
+@example(_with("pipeline-ncap-dlc", ("Lambda", "LambdaConfig", "SECURITY_GROUPS"), "\x1f"), 0)  # cfn-lint E1153
 def test_mutated_config_compiles_or_raises_a_clean_error(case, lint_ticket):
     """Every compiled template goes through the SAM translator; one in 30 also through cfn-lint
     (a second each, so linting all would take most of an hour)."""
@@ -127,7 +137,7 @@ def valid_configs(draw):
         UXData={"Affiliates": affiliates})
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), suppress_health_check=[HealthCheck.too_slow])
 @given(valid_configs())
 def test_random_valid_config_passes_cfn_lint_and_translation(doc):
     compiled = _compile(doc, Path(__file__).parent)

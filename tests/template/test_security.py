@@ -5,18 +5,30 @@ import re
 
 import pytest
 
-from conftest import SOURCES_FOR_TOOLS
-from factories import minimal_config
 from ncap_iac.compiler import compile_config
 from ncap_iac.config import load
 
+from conftest import SOURCES_FOR_TOOLS
+from factories import minimal_config
+
 TEMPLATES = {name: compile_config(load(src), src.parent) for name, src in SOURCES_FOR_TOOLS.items()}
 # ec2:DescribeInstances takes no resource-level permission: "*" is its only possible resource.
-UNSCOPABLE_ACTIONS = {"ec2:DescribeInstances"}
+# take no resource-level permission: "*" is the only resource they accept
+UNSCOPABLE_ACTIONS = {"ec2:DescribeInstances", "iam:ListUsers"}
 
 
-def _policy_statements(template: dict):
-    for logical_id, resource in template["Resources"].items():
+def _templates(compiled) -> list[dict]:
+    """The parent (or only) template and each lab's nested one."""
+    return [compiled.template, *compiled.children.values()]
+
+
+def _resources(compiled) -> dict:
+    return {logical_id: resource for template in _templates(compiled)
+            for logical_id, resource in template["Resources"].items()}
+
+
+def _policy_statements(compiled):
+    for logical_id, resource in _resources(compiled).items():
         properties = resource.get("Properties", {})
         for policy in properties.get("Policies", []):
             for statement in policy["PolicyDocument"]["Statement"]:
@@ -26,13 +38,13 @@ def _policy_statements(template: dict):
                 yield logical_id, statement
 
 
-def _allows(template):
-    return [(i, s) for i, s in _policy_statements(template) if s["Effect"] == "Allow"]
+def _allows(compiled):
+    return [(i, s) for i, s in _policy_statements(compiled) if s["Effect"] == "Allow"]
 
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
 def test_no_wildcard_actions_and_no_unscoped_resources(name):
-    for logical_id, statement in _allows(TEMPLATES[name].template):
+    for logical_id, statement in _allows(TEMPLATES[name]):
         assert all("*" not in action for action in statement["Action"]), (logical_id, statement)
         if statement["Resource"] == ["*"]:
             assert set(statement["Action"]) <= UNSCOPABLE_ACTIONS, (logical_id, statement)
@@ -40,17 +52,17 @@ def test_no_wildcard_actions_and_no_unscoped_resources(name):
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
 def test_no_managed_policies(name):
-    text = TEMPLATES[name].body
-    assert "ManagedPolicyArns" not in text and "AdministratorAccess" not in text
+    for text in (TEMPLATES[name].body, *TEMPLATES[name].child_bodies.values()):
+        assert "ManagedPolicyArns" not in text and "AdministratorAccess" not in text
     assert all("Policies" not in r.get("Properties", {}) or isinstance(r["Properties"]["Policies"], list)
-               for r in TEMPLATES[name].template["Resources"].values())
+               for r in _resources(TEMPLATES[name]).values())
 
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
 def test_every_s3_resource_is_this_pipelines_bucket(name):
     compiled = TEMPLATES[name]
     bucket = compiled.config.pipeline_name
-    for logical_id, statement in _allows(compiled.template):
+    for logical_id, statement in _allows(compiled):
         for resource in statement["Resource"]:
             text = json.dumps(resource)
             if ":s3:::" in text:
@@ -61,7 +73,7 @@ def test_every_s3_resource_is_this_pipelines_bucket(name):
 def test_lab_groups_reach_only_their_own_prefix(name):
     compiled = TEMPLATES[name]
     for affiliate in compiled.config.affiliates:
-        group = compiled.template["Resources"][f"Group{_camel(affiliate.name)}"]
+        group = _resources(compiled)[f"Group{_camel(affiliate.name)}"]
         for statement in group["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]:
             if statement["Action"] == ["iam:ChangePassword"]:
                 continue
@@ -81,13 +93,15 @@ def _camel(name):
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
 def test_no_secret_in_template_or_outputs(name):
-    template = TEMPLATES[name].template
-    types = {r["Type"] for r in template["Resources"].values()}
+    compiled = TEMPLATES[name]
+    types = {r["Type"] for r in _resources(compiled).values()}
     assert "AWS::IAM::AccessKey" not in types  # keys go straight to Secrets Manager
-    assert "SecretAccessKey" not in TEMPLATES[name].body
-    assert not re.search(r"AKIA[0-9A-Z]{16}", TEMPLATES[name].body)
-    for output in template["Outputs"].values():
-        assert "SecretString" not in json.dumps(output)
+    for body in (compiled.body, *compiled.child_bodies.values()):
+        assert "SecretAccessKey" not in body
+        assert not re.search(r"AKIA[0-9A-Z]{16}", body)
+    for template in _templates(compiled):
+        for output in template.get("Outputs", {}).values():
+            assert "SecretString" not in json.dumps(output)
 
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))

@@ -34,6 +34,8 @@ class Cloud:
         self.uploaded: set[str] = set()
         self.s3.create_bucket(Bucket=BUCKET)
         self.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        for lab in (LAB, "labB"):  # the folders function's markers: what makes them labs of the pipeline
+            self.s3.put_object(Bucket=BUCKET, Key=f"{lab}/submissions/", Body=b"")
         suffix = ".fifo" if fifo else ""
         fifo_attributes = {"FifoQueue": "true"} if fifo else {}
         self.dlq = self.sqs.create_queue(QueueName=f"jobs-dlq{suffix}", Attributes=fifo_attributes)["QueueUrl"]

@@ -73,7 +73,7 @@ def test_hostile_keys_are_never_interpreted(cloud, decisions, tmp_path, command)
     assert handle(ctx, cloud.receive()) == "success"
     args = cloud.get(results_prefix("j1") + "args.txt").decode()
     assert args.splitlines() == [BUCKET, HOSTILE_DATA, results_prefix("j1"), HOSTILE_CONFIG]
-    assert not [p for p in tmp_path.rglob("pwned*")], "nothing in a key ran"
+    assert not list(tmp_path.rglob("pwned*")), "nothing in a key ran"
     assert cloud.status("j1")["datasets"][HOSTILE_DATA]["status"] == "SUCCESS"
 
 

@@ -5,8 +5,7 @@ import json
 
 from ncap_iac.worker import workspace
 
-from .helpers import (BUCKET, LAB, WRITE_RESULT, cloud, context, decisions, handle,  # noqa: F401
-                      log_key, results_prefix, status_key)
+from .helpers import BUCKET, LAB, WRITE_RESULT, cloud, context, decisions, handle, log_key, results_prefix, status_key  # noqa: F401
 
 ENV_DUMP = ("python3 -c 'import os, json, pathlib; o = pathlib.Path(os.environ[\"NCAP_OUTPUT_DIR\"]); "
             "(o / \"env.json\").write_text(json.dumps({k: v for k, v in os.environ.items() "
@@ -269,3 +268,77 @@ def test_an_error_of_the_agent_on_the_last_attempt_fails_the_job(cloud, decision
     status = cloud.status("j1")
     assert (status["status"], status["reason"]) == ("FAILED", "the worker failed: InternalError")
     assert cloud.counts() == (1, 0)
+
+
+# --- the paths that must never raise, and what they log -----------------------------------------
+
+def with_sqs(ctx, sqs):
+    from dataclasses import replace
+
+    return replace(ctx, clients=replace(ctx.clients, sqs=sqs))
+
+
+def test_a_delete_that_fails_after_success_is_logged_and_the_job_stays_success(cloud, decisions, tmp_path):
+    from .faults import FailingSqs, aws_error
+
+    cloud.submit("j1")
+    ctx = context(cloud, WRITE_RESULT, tmp_path)
+    sqs = FailingSqs(ctx.clients.sqs, delete_message=(lambda: aws_error("InternalError", "DeleteMessage"),))
+    assert handle(with_sqs(ctx, sqs), cloud.receive()) == "success"  # and nothing raised
+    [error] = decisions.named("error")
+    assert (error["step"], error["error"], error["job_id"]) == ("delete", "InternalError", "j1")
+    assert decisions.outcomes() == ["success"] and cloud.status("j1")["status"] == "SUCCESS"
+    assert cloud.counts() == (0, 1), "the message comes back later, to be acknowledged without running"
+    assert [n["subject"] for n in cloud.notices()] == ["NCAP job j1 QUEUED", "NCAP job j1 SUCCESS"]
+
+
+def test_a_delete_after_the_receipt_is_gone_is_too_late_not_an_error(cloud, decisions, tmp_path):
+    from .faults import FailingSqs, aws_error
+
+    cloud.submit("j1")
+    ctx = context(cloud, WRITE_RESULT, tmp_path)
+    sqs = FailingSqs(ctx.clients.sqs, delete_message=(lambda: aws_error("ReceiptHandleIsInvalid", "DeleteMessage"),))
+    assert handle(with_sqs(ctx, sqs), cloud.receive()) == "success"
+    [late] = decisions.named("delete-too-late")
+    assert (late["error"], late["job_id"], late["attempt"]) == ("ReceiptHandleIsInvalid", "j1", 1)
+    assert decisions.named("error") == [] and cloud.status("j1")["status"] == "SUCCESS"
+
+
+def test_a_retry_whose_message_is_gone_is_too_late_not_an_error(cloud, decisions, tmp_path):
+    """The queue is purged while the job runs (its receipt then holds nothing): releasing the
+    message for the retry is too late, and the job's own failure is still recorded."""
+    purge = (f"python3 -c 'import boto3, sys; boto3.client(\"sqs\", region_name=\"us-east-1\")"
+             f".purge_queue(QueueUrl=\"{cloud.queue}\"); sys.exit(2)'")
+    cloud.submit("j1")
+    ctx = context(cloud, purge, tmp_path)
+    assert handle(ctx, cloud.receive()) == "retry"
+    late = decisions.named("visibility-too-late")
+    assert late and {line["job_id"] for line in late} == {"j1"}
+    assert decisions.named("error") == []
+    dataset = cloud.status("j1")["datasets"][f"{LAB}/inputs/j1.csv"]
+    assert (dataset["status"], dataset["last_error"]) == ("RUNNING", "the command exited with code 2")
+    assert cloud.counts() == (0, 0)
+
+
+def test_a_failing_heartbeat_is_logged_and_the_job_goes_on(cloud, decisions, tmp_path):
+    """The command waits until a heartbeat has failed (the fake marks it in a file), then ends well."""
+    from .faults import FailingSqs, aws_error
+
+    marker = tmp_path / "heartbeat-failed"
+    command = ("python3 -c 'import os, pathlib, sys, time; m = pathlib.Path(sys.argv[1]); d = time.time() + 20\n"
+               "while not m.exists() and time.time() < d: time.sleep(0.05)\n"
+               "(pathlib.Path(os.environ[\"NCAP_OUTPUT_DIR\"]) / \"result.txt\").write_text(str(m.exists()))' "
+               f"{marker}")
+    cloud.submit("j1")
+    work = tmp_path / "work"
+    work.mkdir()
+    ctx = context(cloud, command, work)
+    beats = (lambda: aws_error("InternalError", "ChangeMessageVisibility"), 2,
+             lambda request: request["VisibilityTimeout"] == ctx.settings.heartbeat)
+    sqs = FailingSqs(ctx.clients.sqs, change_message_visibility=beats)
+    sqs.on_failure = lambda operation: marker.touch()
+    assert handle(with_sqs(ctx, sqs), cloud.receive()) == "success"
+    failed = decisions.named("heartbeat-failed")
+    assert failed and all((f["error"], f["job_id"]) == ("InternalError", "j1") for f in failed)
+    assert cloud.get(results_prefix("j1") + "result.txt") == b"True", "the job ran on after the failed beat"
+    assert cloud.status("j1")["status"] == "SUCCESS" and cloud.counts() == (0, 0)

@@ -7,8 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ncap_iac.errors import NcapError
-from ncap_iac.worker.placeholders import (check_template, command_argv, has_shell_syntax,
-                                          shell_script)
+from ncap_iac.worker.placeholders import check_template, command_argv, has_shell_syntax, shell_script
+
+from fuzz import examples
 
 VALUES = {"bucket": "lab-pipeline", "dataname": "labA/inputs/x.csv",
           "resultpath": "labA/results/job_1/process_results/", "configname": "labA/configs/c.yaml"}
@@ -82,7 +83,7 @@ def test_hostile_values_without_shell_are_plain_arguments(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(40), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(values=st.lists(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
                                max_size=30), min_size=4, max_size=4))
 def test_any_value_arrives_unchanged_through_bash(values):

@@ -6,8 +6,7 @@ import signal
 import subprocess
 import sys
 
-from .helpers import (LAB, NCAP, WRITE_RESULT, WorkerProcess, cloud, results_prefix,  # noqa: F401
-                      wait_until)
+from .helpers import LAB, NCAP, WRITE_RESULT, WorkerProcess, cloud, results_prefix, wait_until  # noqa: F401
 
 
 def py(script: str) -> str:

@@ -4,8 +4,7 @@ import os
 
 import pytest
 
-from ncap_iac.worker.storage import (TransferError, download, local_names, output_files,
-                                     upload_outputs)
+from ncap_iac.worker.storage import TransferError, download, local_names, output_files, upload_outputs
 
 from .helpers import BUCKET, cloud, decisions  # noqa: F401
 

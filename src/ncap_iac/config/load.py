@@ -6,17 +6,27 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, Issue
-from . import checks
-from .model import (Affiliate, DataRetention, Folders, Notifications, Queue, ScaleStep, Scaling,
-                    StackConfig, SubmitFunction, Trigger, Workers)
+from ..lambda_code import SUBMIT_HANDLER, handler_problem, names_ncap_code, names_ncap_handler, product_code
+from . import checks, document, ncap_keys
+from .model import (
+    Affiliate,
+    DataRetention,
+    Folders,
+    Notifications,
+    Queue,
+    ScaleStep,
+    Scaling,
+    StackConfig,
+    SubmitFunction,
+    Trigger,
+    Workers,
+)
 from .schema import default, schema_issues
 
-NCAP_CODE_FOLDERS = ("lambda_code", "lambda_repo")  # NCAP: "CodeUri": "lambda_code" ## Don't change
 DEFAULT_JOB_TIMEOUT = 86400
 DEFAULT_SUBMIT_TIMEOUT = 60
 DEFAULT_SHUTDOWN = "terminate"
 DEFAULT_LOG_FILE = "job_log.txt"
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 
 def load(path: str | Path) -> StackConfig:
@@ -38,7 +48,7 @@ def validate_document(doc: Any, base_dir: Path) -> tuple[list[Issue], list[Issue
         return issues, []
     issues += checks.run_checks(doc)
     issues += _code_uri_issues(doc, base_dir)
-    return _ordered(issues), checks.warnings(doc)
+    return _ordered(issues), ncap_keys.warnings(doc)
 
 
 def _ordered(issues: list[Issue]) -> list[Issue]:
@@ -95,21 +105,67 @@ def _no_constant(name: str) -> Any:
 # CodeUri ------------------------------------------------------------------------------------
 
 def _code_uri_issues(doc: dict, base_dir: Path) -> list[Issue]:
-    code_uri = checks._obj(doc.get("Lambda")).get("CodeUri", default("Lambda", "CodeUri"))
-    if isinstance(code_uri, str) and code_uri and resolve_code_uri(code_uri, base_dir) is None:
-        return [Issue("Lambda.CodeUri", f"folder '{code_uri}' not found next to the config "
-                                        f"({base_dir})")]
+    code_uri, handler = _code_settings(doc)
+    if not isinstance(code_uri, str) or not isinstance(handler, str) or not code_uri:
+        return []  # the schema reports these
+    if names_ncap_code(code_uri):
+        problem = None if names_ncap_handler(handler) else handler_problem(product_code(), handler)
+        return [Issue("Lambda.Handler", f"the product's submit code {problem}")] if problem else []
+    folder = _folder(base_dir, code_uri)
+    if isinstance(folder, Issue):
+        return [folder]
+    problem = handler_problem(folder, handler)
+    return [Issue("Lambda.Handler", f"folder '{code_uri}' ({folder}) {problem}")] if problem else []
+
+
+def _code_settings(doc: dict) -> tuple[Any, Any]:
+    section = document.obj(doc.get("Lambda"))
+    return (section.get("CodeUri", default("Lambda", "CodeUri")),
+            section.get("Handler", default("Lambda", "Handler")))
+
+
+def _folder(base_dir: Path, code_uri: str) -> Path | Issue:
+    """The config's own code folder, or the Issue that says why it is unusable."""
+    try:
+        folder = (base_dir / code_uri).resolve()
+        found = folder.is_dir()
+    except (OSError, ValueError) as exc:
+        why = getattr(exc, "strerror", None) or str(exc)
+        return Issue("Lambda.CodeUri", f"not a usable folder path ({why}; {len(code_uri)} characters)")
+    if not found:
+        return Issue("Lambda.CodeUri", f"folder '{code_uri}' not found next to the config ({base_dir})")
+    return folder
+
+
+def _requirements(doc: dict, base_dir: Path) -> Path | None:
+    given = document.obj(doc.get("Lambda")).get("Requirements")
+    if not isinstance(given, str):
+        return None
+    try:
+        path = (base_dir / given).resolve()
+        return path if path.is_file() else None
+    except (OSError, ValueError):
+        return None
+
+
+def _requirements_notes(doc: dict, base_dir: Path) -> list[Issue]:
+    given = document.obj(doc.get("Lambda")).get("Requirements")
+    if not isinstance(given, str):
+        return []
+    if _requirements(doc, base_dir) is None:
+        return [Issue("Lambda.Requirements", f"'{given}' is not a file beside the config; the product's functions "
+                                             f"bring their own requirements")]
+    return [Issue("Lambda.Requirements", f"'{given}' is for code of the config's own; the product's functions bring "
+                                         f"their own requirements")]
+
+
+def _code_notes(doc: dict) -> list[Issue]:
+    section = document.obj(doc.get("Lambda"))
+    code_uri, handler = _code_settings(doc)
+    if "CodeUri" in section and isinstance(code_uri, str) and names_ncap_code(code_uri):
+        return [Issue("Lambda.CodeUri", f"'{code_uri}' with handler '{handler}' names NCAP's submit code: "
+                                        f"the product's own submit function ({SUBMIT_HANDLER}) replaces it")]
     return []
-
-
-def resolve_code_uri(code_uri: str, base_dir: Path) -> Path | None:
-    candidate = (base_dir / code_uri).resolve()
-    if candidate.is_dir():
-        return candidate
-    if code_uri.strip("/") in NCAP_CODE_FOLDERS:
-        project = PROJECT_ROOT / "lambda_repo"
-        return project if project.is_dir() else None
-    return None
 
 
 # Model --------------------------------------------------------------------------------------
@@ -125,7 +181,7 @@ def _get(section: dict, section_name: str, key: str) -> Any:
 
 
 def _model(doc: dict, base_dir: Path, source: Path | None, warnings: list[Issue]) -> StackConfig:
-    ncap = checks.lambda_config(doc)
+    ncap = document.lambda_config(doc)
     return StackConfig(
         pipeline_name=doc["PipelineName"],
         region=doc["REGION"],
@@ -138,18 +194,23 @@ def _model(doc: dict, base_dir: Path, source: Path | None, warnings: list[Issue]
         retention=_retention(_section(doc, "DataRetention")),
         folders=Folders(inputs=ncap.get("INDIR", "inputs"), results=ncap.get("OUTDIR", "results"),
                         logs=ncap.get("LOGDIR", "logs")),
-        affiliates=tuple(_affiliate(entry) for _, entry in checks.affiliates(doc)),
+        affiliates=tuple(_affiliate(entry) for _, entry in document.affiliates(doc)),
         artifact_bucket=_section(doc, "Deploy").get("ArtifactBucket"),
+        stage=doc.get("STAGE", default("STAGE")),
+        pipeline_version=doc.get("PipelineVersion"),
+        monitor=ncap.get("MONITOR", default("Lambda", "LambdaConfig", "MONITOR")),
+        requirements=_requirements(doc, base_dir),
         source=source,
         warnings=tuple(warnings),
+        notes=tuple(_code_notes(doc) + _requirements_notes(doc, base_dir)),
     )
 
 
 def _submit(doc: dict, ncap: dict, base_dir: Path) -> SubmitFunction:
-    section = _section(doc, "Lambda")
-    code_uri = resolve_code_uri(_get(section, "Lambda", "CodeUri"), base_dir)
-    assert code_uri is not None  # validated by _code_uri_issues
-    return SubmitFunction(code_uri=code_uri, handler=_get(section, "Lambda", "Handler"),
+    code_uri, handler = _code_settings(doc)
+    own = not names_ncap_code(code_uri)
+    return SubmitFunction(code_uri=(base_dir / code_uri).resolve() if own else None,
+                          handler=handler if own or not names_ncap_handler(handler) else SUBMIT_HANDLER,
                           timeout=ncap.get("EXECUTION_TIMEOUT", DEFAULT_SUBMIT_TIMEOUT),
                           default_config_name=ncap.get("CONFIG"),
                           missing_config_error=ncap.get("MISSING_CONFIG_ERROR"))
@@ -225,4 +286,4 @@ def _affiliate(entry: dict) -> Affiliate:
                      user_names=tuple(entry.get("UserNames", [])),
                      existing_user_names=tuple(entry.get("ExistingUserNames", [])),
                      console_login=entry.get("ConsoleLogin", False),
-                     contact_email=email if isinstance(email, str) and checks.EMAIL.fullmatch(email) else None)
+                     contact_email=email if isinstance(email, str) and document.EMAIL.fullmatch(email) else None)

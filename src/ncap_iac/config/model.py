@@ -32,7 +32,7 @@ class Folders:
 
 @dataclass(frozen=True)
 class SubmitFunction:
-    code_uri: Path  # absolute path of the Lambda code folder
+    code_uri: Path | None  # the config's own code folder (absolute); None: the product's code
     handler: str
     timeout: int
     default_config_name: str | None
@@ -114,9 +114,18 @@ class StackConfig:
     folders: Folders
     affiliates: tuple[Affiliate, ...]
     artifact_bucket: str | None = None
+    stage: str = "develop"
+    pipeline_version: str | None = None
+    monitor: bool = True
+    requirements: Path | None = None  # the config's Lambda requirements file, when it exists
     source: Path | None = None
     warnings: tuple[Issue, ...] = field(default=(), compare=False)
+    notes: tuple[Issue, ...] = field(default=(), compare=False)  # what NCAP keys mean here
 
     @property
     def created_users(self) -> tuple[str, ...]:
-        return tuple(u for a in self.affiliates for u in a.user_names)
+        """Every user the pipeline creates, once, in the order the labs first list them."""
+        return tuple(dict.fromkeys(u for a in self.affiliates for u in a.user_names))
+
+    def labs_of(self, user: str) -> tuple[str, ...]:
+        return tuple(a.name for a in self.affiliates if user in (*a.user_names, *a.existing_user_names))

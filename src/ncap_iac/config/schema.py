@@ -1,11 +1,11 @@
 """The JSON Schema (single source of truth for shape and defaults) and its errors as Issues."""
 from __future__ import annotations
 
-import difflib
 import json
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any
 
 from ..errors import Issue
 
@@ -39,6 +39,8 @@ def json_type(value: Any) -> str:
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    import difflib  # only a config with a problem gets here
+
     choices = list(choices)
     folded = {c.lower(): c for c in choices}
     close = [folded[word.lower()]] if word.lower() in folded else \
@@ -63,7 +65,18 @@ def _issues_from(error) -> list[Issue]:
     if kind == "required":
         missing = [k for k in expected if k not in error.instance]
         return [Issue(json_path(path + [k]), "required key is missing") for k in missing]
+    if kind == "oneOf" and any(e.validator != "type" for e in error.context):
+        return [_one_of_issue(error, path)]
     return [Issue(json_path(path), _message(kind, expected, node, error.instance))]
+
+
+def _one_of_issue(error, path: list) -> Issue:
+    """A value that fits none of the shapes a key allows: what the shape of its own type wants."""
+    from jsonschema.exceptions import best_match
+
+    closest = best_match(e for e in error.context if e.validator != "type")
+    message = _message(closest.validator, closest.validator_value, closest.schema, closest.instance)
+    return Issue(json_path(path + list(closest.relative_path)), message)
 
 
 def _message(kind: str, expected: Any, node: dict, value: Any) -> str:
@@ -77,7 +90,7 @@ def _message(kind: str, expected: Any, node: dict, value: Any) -> str:
         allowed = ", ".join(json.dumps(e) for e in expected)
         hint = did_you_mean(value, [str(e) for e in expected]) if isinstance(value, str) else ""
         return f"must be one of {allowed} (got {shown}){hint}"
-    if kind == "oneOf" and "SecurityGroups" in node.get("description", "Security"):
+    if kind == "oneOf":
         return f"expected a string or a list of strings, got {json_type(value)} {shown}"
     return _bound_message(kind, expected, value, shown)
 

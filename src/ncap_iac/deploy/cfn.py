@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
+from ..aws.errors import aws_errors, explain
+from ..aws.stacks import BUSY_SUFFIX, describe_stack
 from ..compiler import CAPABILITIES
 from ..errors import DeployError, NcapError
-from .aws import aws_errors, error_message, explain
 
-BUSY_SUFFIX = "_IN_PROGRESS"
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 GONE_AFTER_FAILED_CREATE = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED")
 
@@ -34,16 +34,6 @@ class ChangeSet:
     kind: str  # CREATE or UPDATE
 
 
-def describe_stack(cfn, name: str) -> dict | None:
-    """The stack, or None when there is none of that name."""
-    try:
-        return cfn.describe_stacks(StackName=name)["Stacks"][0]
-    except aws_errors() as exc:
-        if "does not exist" in error_message(exc):
-            return None
-        raise explain(exc, f"cannot read stack {name}") from None
-
-
 def change_set_kind(stack: dict | None, name: str) -> str:
     """CREATE for a new stack (or one left in review by an unexecuted change set), else UPDATE;
     refuses a stack that is busy or that must be deleted first."""
@@ -59,14 +49,17 @@ def change_set_kind(stack: dict | None, name: str) -> str:
 
 
 def change_set_name(now: datetime | None = None) -> str:
-    return "ncap-" + (now or datetime.now(timezone.utc)).strftime("%Y%m%d-%H%M%S")
+    return "ncap-" + (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
 
 
-def create_change_set(cfn, stack_name: str, source: dict, kind: str, description: str) -> ChangeSet:
+def create_change_set(cfn, stack_name: str, source: dict, kind: str, description: str,
+                      tags: dict | None = None) -> ChangeSet:
     name = change_set_name()
+    tag_list = [{"Key": k, "Value": v} for k, v in (tags or {}).items()]
     try:
         answer = cfn.create_change_set(StackName=stack_name, ChangeSetName=name, ChangeSetType=kind,
-                                       Capabilities=list(CAPABILITIES), Description=description[:1024], **source)
+                                       Capabilities=list(CAPABILITIES), Description=description[:1024],
+                                       Tags=tag_list, **source)
     except aws_errors() as exc:
         raise explain(exc, f"CloudFormation refused the change set for {stack_name}") from None
     return ChangeSet(answer["Id"], name, answer["StackId"], kind)
@@ -125,32 +118,3 @@ def delete_stack(cfn, stack_id: str) -> str | None:
     except aws_errors() as exc:
         return explain(exc, "deleting the stack").args[0]
     return None
-
-
-def stack_resources(cfn, stack_name: str) -> dict:
-    """logical id -> physical id of the stack's resources ({} when there is no stack)."""
-    try:
-        pages = cfn.get_paginator("list_stack_resources").paginate(StackName=stack_name)
-        return {r["LogicalResourceId"]: r.get("PhysicalResourceId", "")
-                for page in pages for r in page["StackResourceSummaries"] if r["LogicalResourceId"]}
-    except aws_errors() as exc:
-        if "does not exist" in error_message(exc):
-            return {}
-        raise explain(exc, f"cannot list the resources of {stack_name}") from None
-
-
-def deployed_template(cfn, stack_name: str) -> dict:
-    """The template the stack runs now ({} when there is none)."""
-    from samtranslator.yaml_helper import yaml_parse  # JSON, or YAML with CloudFormation's tags
-
-    try:
-        body = cfn.get_template(StackName=stack_name)["TemplateBody"]
-    except aws_errors() as exc:
-        if "does not exist" in error_message(exc):
-            return {}
-        raise explain(exc, f"cannot read the template of {stack_name}") from None
-    return yaml_parse(body) if isinstance(body, str) else dict(body)
-
-
-def outputs(stack: dict) -> dict:
-    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}

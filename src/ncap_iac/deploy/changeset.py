@@ -1,16 +1,21 @@
 """`ncap deploy --method changeset` and `ncap diff`, in Python with boto3: package the code, make a
 change set (the SAM transform needs one), show what it changes, and (deploy) execute it and follow
 the stack's events until it settles. On an emulator the template is translated here first and the
-stack is finished by ncap_iac.deploy.emulator."""
+stack is finished by the emulator package (ncap_iac.emulator.changes)."""
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 
+from ..aws import artifacts
+from ..aws.stacks import describe_stack, outputs, stack_resources
+from ..compiler import stack_tags
+from ..emulator import changes as emulator
 from ..errors import DeployError, NcapError
-from . import artifacts, cfn, checks, diff, emulator, events
+from . import buckets, cfn, checks, diff, events
+from .options import ShipOptions
 from .prompt import confirm, require_answerable
-from .target import Pipeline, Target, artifact_bucket, load_pipeline, target_for
+from .target import Pipeline, Target, load_pipeline, target_for
 
 REAL_POLL = cfn.Poll(interval=5.0, timeout=3600.0)
 EMULATOR_POLL = cfn.Poll(interval=0.2, timeout=120.0)
@@ -27,22 +32,32 @@ class Shipment:
         return EMULATOR_POLL if self.target.endpoint else REAL_POLL
 
 
-def prepare(args, say) -> Shipment:
-    pipeline = load_pipeline(args.pipeline_dir, say)
-    target = target_for(pipeline, args.endpoint_url, args.translate_locally, say)
-    bucket = artifact_bucket(pipeline, args.s3_bucket)
-    artifacts.ensure_bucket(target.aws, bucket, create=target.emulator, say=say)
+@dataclass(frozen=True)
+class Deployed:
+    """How a deployment ended: the stack's status and outputs, and how many changes it made."""
+
+    stack_name: str
+    status: str
+    changes: int | None  # None: the sam CLI did the change, uncounted
+    outputs: dict
+
+
+def prepare(options: ShipOptions, say) -> Shipment:
+    pipeline = load_pipeline(options.pipeline_dir, say)
+    target = target_for(pipeline, options.target, say)
+    given = options.target.s3_bucket or pipeline.config.artifact_bucket
+    bucket = buckets.artifact_bucket(target.aws, given, target.emulator, say)
     return Shipment(pipeline, target, bucket)
 
 
-def account_check(shipment: Shipment, args, say, stop: bool) -> None:
+def account_check(shipment: Shipment, options: ShipOptions, say, stop: bool) -> None:
     """Report conflicts in the account; stop the deployment on one unless told to skip the check."""
-    if getattr(args, "skip_account_check", False):
+    if options.account.skip_check:
         say("account check skipped (--skip-account-check)")
         return
     aws, name = shipment.target.aws, shipment.pipeline.name
-    owned = cfn.stack_resources(aws.cloudformation, name) if cfn.describe_stack(aws.cloudformation, name) else {}
-    findings = checks.check_account(shipment.pipeline, aws, owned, getattr(args, "allow_shared_affiliates", False))
+    owned = stack_resources(aws.cloudformation, name) if describe_stack(aws.cloudformation, name) else {}
+    findings = checks.check_account(shipment.pipeline, aws, owned, options.account.allow_shared_affiliates)
     if checks.report(findings, say) and stop:
         problems = sum(1 for f in findings if f.blocking)
         raise NcapError(f"the account check found {problems} problem(s) (above): nothing was deployed "
@@ -54,9 +69,10 @@ def stack_template(shipment: Shipment, say) -> dict:
     pipeline, aws = shipment.pipeline, shipment.target.aws
     template = artifacts.package_functions(pipeline.template, pipeline.folder, pipeline.name, aws,
                                            shipment.bucket, say)
+    template = artifacts.package_nested(template, pipeline.folder, pipeline.name, aws, shipment.bucket, say)
     if not shipment.target.translate_locally:
         return template
-    from .translate import translate
+    from ..translate import translate
 
     translated = emulator.dependency_order(translate(template, pipeline.region))
     say(f"translated the SAM template here: {len(translated['Resources'])} CloudFormation resources")
@@ -66,10 +82,11 @@ def stack_template(shipment: Shipment, say) -> dict:
 def plan(shipment: Shipment, template: dict, say):
     """Create the change set and print its diff; (change set, changes), or None if nothing changes."""
     aws, name = shipment.target.aws, shipment.pipeline.name
-    kind = cfn.change_set_kind(cfn.describe_stack(aws.cloudformation, name), name)
+    kind = cfn.change_set_kind(describe_stack(aws.cloudformation, name), name)
     source = artifacts.template_source(aws, json.dumps(template), shipment.bucket, name, say)
     say(f"creating a change set ({kind}) for stack {name} in {aws.where()}")
-    change_set = cfn.create_change_set(aws.cloudformation, name, source, kind, f"ncap deploy of {name}")
+    change_set = cfn.create_change_set(aws.cloudformation, name, source, kind, f"ncap deploy of {name}",
+                                       stack_tags(shipment.pipeline.config))
     described = cfn.wait_change_set(aws.cloudformation, change_set, shipment.poll)
     if described is None:
         cfn.delete_change_set(aws.cloudformation, change_set)
@@ -81,35 +98,38 @@ def plan(shipment: Shipment, template: dict, say):
     return change_set, changes
 
 
-def show_diff(args, say) -> int:
-    shipment = prepare(args, say)
-    account_check(shipment, args, say, stop=False)
+def show_diff(options: ShipOptions, say) -> list[dict]:
+    """Print what a deployment would change; the changes (nothing is deployed)."""
+    shipment = prepare(options, say)
+    account_check(shipment, options, say, stop=False)
     planned = plan(shipment, stack_template(shipment, say), say)
-    if planned:
-        cfn.delete_change_set(shipment.target.aws.cloudformation, planned[0])
-        say(f"deleted change set {planned[0].name}: nothing was deployed")
-    return 0
+    if not planned:
+        return []
+    cfn.delete_change_set(shipment.target.aws.cloudformation, planned[0])
+    say(f"deleted change set {planned[0].name}: nothing was deployed")
+    return planned[1]
 
 
-def deploy(args, say) -> int:
-    require_answerable(args.yes, "ncap deploy")
-    shipment = prepare(args, say)
-    account_check(shipment, args, say, stop=True)
+def deploy(options: ShipOptions, say) -> Deployed:
+    require_answerable(options.yes, "ncap deploy")
+    shipment = prepare(options, say)
+    account_check(shipment, options, say, stop=True)
     template = stack_template(shipment, say)
     aws, name = shipment.target.aws, shipment.pipeline.name
     before = emulator.snapshot(aws, name) if shipment.target.emulator else None
     planned = plan(shipment, template, say)
     if planned is None:
-        return 0
+        stack = describe_stack(aws.cloudformation, name) or {}
+        return Deployed(name, stack.get("StackStatus", ""), 0, outputs(stack))
     change_set, changes = planned
-    if not confirm(f"Deploy these {len(changes)} changes to stack {name}?", args.yes):
+    if not confirm(f"Deploy these {len(changes)} changes to stack {name}?", options.yes):
         cfn.delete_change_set(aws.cloudformation, change_set)
         raise NcapError(f"cancelled: change set {change_set.name} deleted, nothing was deployed")
     settled = execute(shipment, change_set, len(changes), say)
     if before is not None:
-        emulator.complete(before, template, aws, change_set.stack_id, shipment.pipeline.template_path, say)
+        say(emulator.complete(before, template, aws, change_set.stack_id, shipment.pipeline.template_path).summary())
     print_outputs(settled.stack, say)
-    return 0
+    return Deployed(name, settled.status, len(changes), outputs(settled.stack))
 
 
 def execute(shipment: Shipment, change_set: cfn.ChangeSet, expected: int, say) -> events.Settled:
@@ -125,7 +145,7 @@ def execute(shipment: Shipment, change_set: cfn.ChangeSet, expected: int, say) -
 
 
 def _after_refusal(shipment: Shipment, change_set: cfn.ChangeSet) -> str:
-    stack = cfn.describe_stack(shipment.target.aws.cloudformation, change_set.stack_id) or {}
+    stack = describe_stack(shipment.target.aws.cloudformation, change_set.stack_id) or {}
     status = stack.get("StackStatus", "gone")
     if shipment.target.endpoint:
         return (f"the emulator does not roll back: stack {shipment.pipeline.name} is left {status}; "
@@ -134,11 +154,11 @@ def _after_refusal(shipment: Shipment, change_set: cfn.ChangeSet) -> str:
 
 
 def print_outputs(stack: dict, say) -> None:
-    outputs = cfn.outputs(stack)
-    if not outputs:
+    found = outputs(stack)
+    if not found:
         say("the stack reports no outputs (an emulator fills none for stacks made by a change set); "
             "`ncap credentials` finds the lab secrets by name")
         return
     say("outputs:")
-    for key, value in sorted(outputs.items()):
+    for key, value in sorted(found.items()):
         say(f"  {key} = {value}")

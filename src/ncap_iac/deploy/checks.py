@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .aws import aws_errors, error_code, error_message
+from .. import names
+from ..aws.errors import aws_errors, error_code, error_message
 
 NCAP_PATH = "/ncap/"
 
@@ -48,9 +49,8 @@ def _get_user(iam, name: str) -> dict | None:
 
 
 def _created_users(pipeline, aws, owned: dict) -> list[Finding]:
-    findings = []
-    for resource in pipeline.resources("AWS::IAM::User").values():
-        name, path = resource["Properties"]["UserName"], resource["Properties"].get("Path", "/")
+    findings, path = [], names.user_path(pipeline.name)
+    for name in pipeline.config.created_users:
         found = _get_user(aws.iam, name)
         if found and found.get("Path", "/") != path:
             findings.append(Finding("user", f"IAM user {name} already exists ({_owner(found)}): this stack "
@@ -68,11 +68,11 @@ def _owner(user: dict) -> str:
 
 def _existing_users(pipeline, aws, owned: dict) -> list[Finding]:
     findings = []
-    for resource in pipeline.resources("AWS::IAM::UserToGroupAddition").values():
-        for name in resource["Properties"]["Users"]:
-            if isinstance(name, str) and _get_user(aws.iam, name) is None:
-                findings.append(Finding("existing-user", f"ExistingUserNames: IAM user {name} does not exist, "
-                                                         f"so it cannot be added to its lab's group"))
+    existing = dict.fromkeys(u for a in pipeline.config.affiliates for u in a.existing_user_names)
+    for name in existing:
+        if _get_user(aws.iam, name) is None:
+            findings.append(Finding("existing-user", f"ExistingUserNames: IAM user {name} does not exist, "
+                                                     f"so it cannot be added to its lab's group"))
     return findings
 
 
@@ -107,7 +107,7 @@ def _bucket_state(s3, name: str) -> str:
 
 
 def _affiliates(pipeline, aws, owned: dict) -> list[Finding]:
-    ours = {r["Properties"]["GroupName"] for r in pipeline.resources("AWS::IAM::Group").values()}
+    ours = {names.group_name(pipeline.name, a.name) for a in pipeline.config.affiliates}
     groups = [g["GroupName"] for page in aws.iam.get_paginator("list_groups").paginate() for g in page["Groups"]]
     findings = []
     for affiliate in pipeline.config.affiliates:

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .options import AccountOptions, CredentialsOptions, DeleteOptions, ShipOptions, TargetOptions
+
 ENDPOINT_HELP = ("send every AWS call (and the sam CLI's) to this endpoint, e.g. an emulator "
                  "http://localhost:5000 (default: $AWS_ENDPOINT_URL)")
 TRANSLATE_HELP = ("translate the SAM template here (aws-sam-translator) and finish what an emulator cannot: "
@@ -34,8 +36,9 @@ def _target(parser, bucket: bool = True) -> None:
     parser.add_argument("--translate-locally", action=argparse.BooleanOptionalAction, default=None, help=TRANSLATE_HELP)
     if bucket:
         parser.add_argument("--s3-bucket", metavar="BUCKET", help="artifact bucket for the packaged code and large "
-                            "templates (default: Deploy.ArtifactBucket in stack_config.json); on an emulator it is "
-                            "created when missing")
+                            "templates (default: Deploy.ArtifactBucket in stack_config.json, else the account's "
+                            "ncap-artifacts-ACCOUNT-REGION, made encrypted and private on first use); on an "
+                            "emulator a named bucket is created when missing")
 
 
 def _account(parser) -> None:
@@ -106,14 +109,16 @@ def _delete(commands, common) -> None:
 def _credentials(commands, common) -> None:
     credentials = commands.add_parser(
         "credentials", parents=[common], help="write lab users' access keys to a private file for handing over",
-        description="Reads the users' keys from Secrets Manager (the stack's CredentialsSecrets<Lab> outputs "
-                    "name the secrets) and writes them, one AWS profile per user, to a file created readable "
-                    "by you only. Secrets are never printed unless --stdout asks for it.")
+        description="Reads the users' keys from Secrets Manager (each user's key is in the secret "
+                    "ncap/PIPELINE/keys/USER) and writes them, one AWS profile per user, to a file created "
+                    "readable by you only. Secrets are never printed unless --stdout asks for it.")
     _pipeline(credentials)
     credentials.add_argument("--user", help="one user (default: every user the pipeline creates)")
     credentials.add_argument("--out", type=Path, metavar="FILE",
                              help="file to write (default: PIPELINE-USER.credentials, or PIPELINE.credentials)")
-    credentials.add_argument("--stdout", action="store_true", help="print the keys on standard output instead")
+    credentials.add_argument("--stdout", action="store_true",
+                             help="print the keys on standard output instead (refused when CI is set)")
+    credentials.add_argument("--force", action="store_true", help="with --stdout: print even when CI is set")
     credentials.add_argument("--endpoint-url", metavar="URL", help=ENDPOINT_HELP)
 
 
@@ -136,40 +141,60 @@ def _say_err(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def _target_options(args) -> TargetOptions:
+    """The target options a command has (build has none)."""
+    return TargetOptions(getattr(args, "endpoint_url", None), getattr(args, "translate_locally", None),
+                         getattr(args, "s3_bucket", None))
+
+
+def _ship_options(args) -> ShipOptions:
+    account = AccountOptions(getattr(args, "skip_account_check", False),
+                             getattr(args, "allow_shared_affiliates", False))
+    return ShipOptions(args.pipeline_dir, _target_options(args), account, getattr(args, "method", "sam"),
+                       getattr(args, "skip_build", False), getattr(args, "yes", False))
+
+
 def _run_build(args) -> int:
     from .shipping import build
 
-    return build(args, _say)
+    build(_ship_options(args), _say)
+    return 0
 
 
 def _run_package(args) -> int:
     from .shipping import package
 
-    return package(args, _say)
+    package(_ship_options(args), _say)
+    return 0
 
 
 def _run_deploy(args) -> int:
     from .shipping import deploy
 
-    return deploy(args, _say)
+    deploy(_ship_options(args), _say)
+    return 0
 
 
 def _run_diff(args) -> int:
     from .changeset import show_diff
 
-    return show_diff(args, _say)
+    show_diff(_ship_options(args), _say)
+    return 0
 
 
 def _run_delete(args) -> int:
     from .removal import delete
 
-    return delete(args, _say)
+    delete(DeleteOptions(args.pipeline_dir, _target_options(args), args.yes), _say)
+    return 0
 
 
 def _run_credentials(args) -> int:
     from .credentials import hand_over
 
-    return hand_over(args, _say_err if args.stdout else _say, sys.stdout)
+    options = CredentialsOptions(args.pipeline_dir, args.user, args.out, args.stdout, args.endpoint_url, args.force)
+    hand_over(options, _say_err if args.stdout else _say, sys.stdout)
+    return 0
 
 
 def _run_changed(args) -> int:

@@ -1,33 +1,30 @@
-"""Handing lab users their access keys: read from Secrets Manager (the stack names the secrets in
-its CredentialsSecrets<Lab> outputs as "user=secretArn" pairs; a stack without outputs, such as
-one an emulator made from a change set, is read by the secrets' names, SecretPrefix + user) and
-written to a file only its owner can read, in the AWS shared-credentials format."""
+"""Handing lab users their access keys: read from Secrets Manager (ncap_iac.aws.lab_keys) and
+written to a file only its owner can read, in the AWS shared-credentials format, one profile per
+user. Printing them instead (--stdout) is refused in CI, where output is kept in logs, unless
+--force."""
 from __future__ import annotations
 
-import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
+from ..aws.clients import Aws, endpoint_from
+from ..aws.lab_keys import read_keys
+from ..aws.stacks import describe_stack
 from ..errors import NcapError
-from . import cfn as cfn_api
-from .aws import aws_errors, explain
+from .options import CredentialsOptions
+from .target import Pipeline, load_pipeline
 
-OUTPUT_PREFIX = "CredentialsSecrets"
-
-
-def lab_users(pipeline) -> dict:
-    """user -> (lab, secret name) for every user the template creates, from its credentials resources."""
-    users_by_id = {k: r["Properties"]["UserName"] for k, r in pipeline.resources("AWS::IAM::User").items()}
-    found = {}
-    for resource in pipeline.resources("Custom::UserCredentials").values():
-        props = resource["Properties"]
-        for user in props["Users"]:
-            name = users_by_id.get(user.get("Ref")) if isinstance(user, dict) else user
-            found[name] = (props["Lab"], props["SecretPrefix"] + name)
-    return found
+SUFFIX = ".credentials"  # .gitignore covers *.credentials
 
 
-def choose(users: dict, wanted: str | None, pipeline_name: str) -> list[str]:
+@dataclass(frozen=True)
+class HandedOver:
+    users: list[str]
+    path: Path | None  # None: printed
+
+
+def choose(users: tuple[str, ...], wanted: str | None, pipeline_name: str) -> list[str]:
     if wanted is None:
         if not users:
             raise NcapError(f"pipeline {pipeline_name} creates no IAM users: there are no credentials to hand over")
@@ -37,45 +34,25 @@ def choose(users: dict, wanted: str | None, pipeline_name: str) -> list[str]:
     return [wanted]
 
 
-def secret_ids(stack: dict, users: dict, chosen: list[str]) -> dict:
-    """user -> secret id: the ARN the stack's outputs give, else the secret's name."""
-    from_outputs = {}
-    for key, value in cfn_api.outputs(stack).items():
-        if key.startswith(OUTPUT_PREFIX):
-            from_outputs.update(pair.split("=", 1) for pair in value.split(",") if "=" in pair)
-    return {user: from_outputs.get(user) or users[user][1] for user in chosen}
-
-
-def fetch(secrets_client, secret_id: str, user: str) -> dict:
-    try:
-        value = json.loads(secrets_client.get_secret_value(SecretId=secret_id)["SecretString"])
-    except aws_errors() as exc:
-        raise explain(exc, f"cannot read the credentials of {user} ({secret_id})") from None
-    if not {"AccessKeyId", "SecretAccessKey"} <= set(value):
-        raise NcapError(f"secret {secret_id} of {user} holds no access key")
-    return value
-
-
-def document(pipeline, users: dict, keys: dict) -> str:
+def document(pipeline: Pipeline, keys: dict) -> str:
     """One profile per user, with comments a lab member can act on."""
-    buckets = [r["Properties"].get("BucketName") for r in pipeline.resources("AWS::S3::Bucket").values()]
-    bucket = buckets[0] if buckets else pipeline.name
     lines = [f"# Credentials for pipeline {pipeline.name} ({pipeline.region}). Keep this file private.",
              "# Use: AWS_SHARED_CREDENTIALS_FILE=THIS_FILE aws --profile PROFILE "
-             f"s3 cp data.csv s3://{bucket}/LAB/inputs/"]
+             f"s3 cp data.csv s3://{pipeline.name}/LAB/inputs/"]
     for user in sorted(keys):
-        lab = users[user][0]
-        lines += ["", f"# {user}, lab {lab}: upload to {lab}/inputs/, {lab}/configs/, {lab}/submissions/; "
-                      f"results appear in {lab}/results/",
+        key, labs = keys[user], pipeline.config.labs_of(user)
+        where = ", ".join(labs)
+        lines += ["", f"# {user}, lab{'s' if len(labs) > 1 else ''} {where}: for each LAB, upload to LAB/inputs/, "
+                      f"LAB/configs/, LAB/submissions/; results appear in LAB/results/",
                   f"[{pipeline.name}-{user}]",
-                  f"aws_access_key_id = {keys[user]['AccessKeyId']}",
-                  f"aws_secret_access_key = {keys[user]['SecretAccessKey']}",
+                  f"aws_access_key_id = {key['AccessKeyId']}",
+                  f"aws_secret_access_key = {key['SecretAccessKey']}",
                   f"region = {pipeline.region}"]
     return "\n".join(lines) + "\n"
 
 
-def default_path(pipeline, user: str | None) -> Path:
-    return Path(f"{pipeline.name}-{user}.credentials" if user else f"{pipeline.name}.credentials")
+def default_path(pipeline: Pipeline, user: str | None) -> Path:
+    return Path(f"{pipeline.name}-{user}{SUFFIX}" if user else f"{pipeline.name}{SUFFIX}")
 
 
 def write_private(path: Path, text: str) -> None:
@@ -91,33 +68,32 @@ def write_private(path: Path, text: str) -> None:
         raise NcapError(f"{path}: cannot write: {exc.strerror}") from None
 
 
-def hand_over(args, say, out) -> int:
-    """`ncap credentials`: the chosen users' keys into a private file (or, if asked, to `out`)."""
-    from .target import load_pipeline
+def refuse_printing_in_ci(options: CredentialsOptions) -> None:
+    if options.stdout and os.environ.get("CI") and not options.force:
+        raise NcapError("--stdout: refused because CI is set (a CI log keeps what is printed); write the keys "
+                        "to a file with --out, or pass --force if this output is really private")
 
-    pipeline = load_pipeline(args.pipeline_dir, say)
-    users = lab_users(pipeline)
-    chosen = choose(users, args.user, pipeline.name)
-    keys = read_keys(pipeline, users, chosen, args.endpoint_url, say)
-    text = document(pipeline, users, keys)
-    if args.stdout:
+
+def hand_over(options: CredentialsOptions, say, out) -> HandedOver:
+    """`ncap credentials`: the chosen users' keys into a private file (or, if asked, to `out`)."""
+    refuse_printing_in_ci(options)
+    pipeline = load_pipeline(options.pipeline_dir, say)
+    chosen = choose(pipeline.config.created_users, options.user, pipeline.name)
+    text = document(pipeline, stack_keys(pipeline, chosen, options.endpoint_url, say))
+    if options.stdout:
         out.write(text)
-        return 0
-    path = args.out or default_path(pipeline, args.user)
+        return HandedOver(chosen, None)
+    path = options.out or default_path(pipeline, options.user)
     write_private(path, text)
     say(f"wrote the access keys of {', '.join(chosen)} to {path} (mode 0600: only you can read it); "
         f"hand it to the lab privately, then delete it")
-    return 0
+    return HandedOver(chosen, path)
 
 
-def read_keys(pipeline, users: dict, chosen: list[str], endpoint_flag: str | None, say) -> dict:
-    from .aws import Aws, endpoint_from
-
+def stack_keys(pipeline: Pipeline, chosen: list[str], endpoint_flag: str | None, say) -> dict:
     aws = Aws(pipeline.region, endpoint_from(endpoint_flag))
-    stack = cfn_api.describe_stack(aws.cloudformation, pipeline.name)
+    stack = describe_stack(aws.cloudformation, pipeline.name)
     if stack is None:
         raise NcapError(f"there is no stack {pipeline.name} in {aws.where()}: deploy it first")
-    if not any(k.startswith(OUTPUT_PREFIX) for k in cfn_api.outputs(stack)):
-        say("the stack has no outputs (an emulator's change-set stacks have none): reading the secrets by name")
-    ids = secret_ids(stack, users, chosen)
-    return {user: fetch(aws.client("secretsmanager"), ids[user], user) for user in chosen}
+    say(f"reading the keys of {len(chosen)} user(s) from Secrets Manager in {aws.where()}")
+    return read_keys(aws, pipeline.name, chosen)

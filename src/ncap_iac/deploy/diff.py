@@ -9,6 +9,10 @@ SYMBOLS = {"Add": "+", "Modify": "~", "Remove": "-", "Import": ">", "Dynamic": "
 AT_STAKE = {
     "AWS::S3::Bucket": "the bucket with every lab's folders and data",
     "AWS::IAM::User": "a lab user: its access keys stop working",
+    "Custom::LabMembers": "a lab's members: they leave the lab's group, and a user no other lab lists is "
+                          "deleted with its access key",
+    "AWS::CloudFormation::Stack": "a lab's nested stack: its group and members go, and a user no other lab "
+                                  "lists is deleted with its access key",
     "AWS::SQS::Queue": "a queue: the jobs waiting in it are lost",
 }
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from ..aws.errors import aws_errors
 from ..errors import DeployError
-from .aws import aws_errors
 from .cfn import BUSY_SUFFIX, Poll
 
 SUCCESS = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE", "IMPORT_COMPLETE"}
@@ -40,7 +40,9 @@ def seen_event_ids(cfn, stack_id: str) -> set:
 
 def follow(cfn, stack_id: str, seen: set, expected: int, poll: Poll, say) -> Settled:
     """Print each new event with a done/expected count until the stack is no longer in progress."""
-    deadline, done, failures = time.monotonic() + poll.timeout, set(), []
+    deadline = time.monotonic() + poll.timeout
+    done: set = set()
+    failures: list = []
     while True:
         stack = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]  # before the events: none missed
         for event in reversed(_events_newest_first(cfn, stack_id, seen)):
@@ -60,7 +62,8 @@ def _settled(status: str) -> bool:
 
 
 def _events_newest_first(cfn, stack_id: str, seen: set) -> list:
-    events, token = [], None
+    events: list = []
+    token = None
     while True:
         page = cfn.describe_stack_events(StackName=stack_id, **({"NextToken": token} if token else {}))
         for event in page["StackEvents"]:

@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ..aws.clients import ENDPOINT_VARIABLE
 from ..compiler import CAPABILITIES
 from ..errors import DeployError, NcapError
-from .aws import ENDPOINT_VARIABLE
 from .target import BUILD_DIR, PACKAGED_NAME
 
 BUILT_TEMPLATE = BUILD_DIR / "template.yaml"
@@ -28,13 +28,15 @@ def package_argv(bucket: str, prefix: str, region: str) -> list[str]:
             "--region", region]
 
 
-def deploy_argv(template: Path, stack: str, region: str, bucket: str, confirm: bool) -> list[str]:
+def deploy_argv(template: Path, stack: str, region: str, bucket: str, confirm: bool,
+                tags: dict | None = None) -> list[str]:
     """`sam deploy` of an already packaged template. --no-resolve-s3 because the samconfig.toml
     `ncap compile` writes asks for a managed bucket, and the bucket here is given explicitly."""
+    tagged = ["--tags", *(f"{k}={v}" for k, v in tags.items())] if tags else []
     return ["sam", "deploy", "--template-file", str(template), "--stack-name", stack, "--region", region,
             "--capabilities", *CAPABILITIES, "--s3-bucket", bucket, "--s3-prefix", stack,
             "--no-resolve-s3", "--no-fail-on-empty-changeset",
-            "--confirm-changeset" if confirm else "--no-confirm-changeset"]
+            "--confirm-changeset" if confirm else "--no-confirm-changeset", *tagged]
 
 
 def sam_executable() -> str:
@@ -73,7 +75,7 @@ def _stream(command: list[str], cwd: Path, env: dict, say) -> int:
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL)
     try:
-        for raw in process.stdout:
+        for raw in process.stdout or ():
             say(f"  {last_redraw(raw.decode('utf-8', errors='replace'))}")
         return process.wait()
     except KeyboardInterrupt:

@@ -4,18 +4,25 @@ packaged template is translated here and `sam deploy` ships the translation."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+from ..aws.stacks import deployed_template, describe_stack, outputs
+from ..compiler import stack_tags
+from ..emulator import changes as emulator
 from ..errors import NcapError
-from . import cfn, changeset, emulator, sam
+from . import changeset, sam
+from .changeset import Deployed
+from .options import ShipOptions
 from .prompt import require_answerable
 from .target import PACKAGED_NAME, TRANSLATED_NAME, Pipeline, load_pipeline
 
 
-def build(args, say) -> int:
-    pipeline = load_pipeline(args.pipeline_dir, say)
+def build(options: ShipOptions, say) -> Path:
+    """`sam build`; the built template."""
+    pipeline = load_pipeline(options.pipeline_dir, say)
     run_build(pipeline, say)
     say(f"built {pipeline.folder / sam.BUILT_TEMPLATE}")
-    return 0
+    return pipeline.folder / sam.BUILT_TEMPLATE
 
 
 def run_build(pipeline: Pipeline, say) -> None:
@@ -23,11 +30,12 @@ def run_build(pipeline: Pipeline, say) -> None:
     sam.run(argv, pipeline.folder, None, say)
 
 
-def package(args, say) -> int:
-    shipment = changeset.prepare(args, say)
-    packaged = build_and_package(shipment, args.skip_build, say)
+def package(options: ShipOptions, say) -> Path:
+    """`sam build` (unless skipped) and `sam package`; the packaged template."""
+    shipment = changeset.prepare(options, say)
+    packaged = build_and_package(shipment, options.skip_build, say)
     say(f"wrote {packaged}: every CodeUri now points into s3://{shipment.bucket}/{shipment.pipeline.name}/")
-    return 0
+    return packaged
 
 
 def build_and_package(shipment, skip_build: bool, say):
@@ -43,37 +51,38 @@ def build_and_package(shipment, skip_build: bool, say):
     return pipeline.folder / PACKAGED_NAME
 
 
-def deploy(args, say) -> int:
-    if args.method == "changeset":
-        return changeset.deploy(args, say)
-    require_answerable(args.yes, "ncap deploy")
-    shipment = changeset.prepare(args, say)
-    changeset.account_check(shipment, args, say, stop=True)
-    packaged = build_and_package(shipment, args.skip_build, say)
+def deploy(options: ShipOptions, say) -> Deployed:
+    if options.method == "changeset":
+        return changeset.deploy(options, say)
+    require_answerable(options.yes, "ncap deploy")
+    shipment = changeset.prepare(options, say)
+    changeset.account_check(shipment, options, say, stop=True)
+    packaged = build_and_package(shipment, options.skip_build, say)
     pipeline, target = shipment.pipeline, shipment.target
     template_file = _translate(packaged, pipeline, say) if target.translate_locally else PACKAGED_NAME
     before = emulator.snapshot(target.aws, pipeline.name) if target.emulator else None
-    argv = sam.deploy_argv(template_file, pipeline.name, pipeline.region, shipment.bucket, confirm=not args.yes)
-    sam.run(argv, pipeline.folder, target.endpoint, say, interactive=not args.yes)
-    _finish(shipment, before, say)
-    return 0
+    argv = sam.deploy_argv(template_file, pipeline.name, pipeline.region, shipment.bucket, confirm=not options.yes,
+                           tags=stack_tags(pipeline.config))
+    sam.run(argv, pipeline.folder, target.endpoint, say, interactive=not options.yes)
+    return _finish(shipment, before, say)
 
 
-def _finish(shipment, before, say) -> None:
+def _finish(shipment, before, say) -> Deployed:
     """On an emulator, finish what sam deployed (nothing new if its change set was declined)."""
     aws, pipeline = shipment.target.aws, shipment.pipeline
-    stack = cfn.describe_stack(aws.cloudformation, pipeline.name)
+    stack = describe_stack(aws.cloudformation, pipeline.name)
     if stack is None:
-        return
+        return Deployed(pipeline.name, "", 0, {})
     if before is not None:
-        after = cfn.deployed_template(aws.cloudformation, pipeline.name)
-        emulator.complete(before, after, aws, stack["StackId"], pipeline.template_path, say)
+        after = deployed_template(aws.cloudformation, pipeline.name)
+        say(emulator.complete(before, after, aws, stack["StackId"], pipeline.template_path).summary())
     changeset.print_outputs(stack, say)
+    return Deployed(pipeline.name, stack["StackStatus"], None, outputs(stack))
 
 
 def _translate(packaged, pipeline: Pipeline, say):
     """Translate the packaged template here; the path (relative to the pipeline) of the result."""
-    from .translate import translate
+    from ..translate import translate
 
     translated = emulator.dependency_order(translate(json.loads(packaged.read_text(encoding="utf-8")),
                                                      pipeline.region))

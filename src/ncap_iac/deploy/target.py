@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..aws.clients import Aws, endpoint_from
+from ..config.model import StackConfig
 from ..errors import NcapError
-from .aws import Aws, endpoint_from
+from .options import TargetOptions
 
 CONFIG_NAME = "stack_config.json"
 BUILD_DIR = Path(".aws-sam") / "build"  # relative to the pipeline folder, as sam uses it
@@ -17,7 +19,7 @@ TRANSLATED_NAME = Path(".aws-sam") / "translated.json"
 @dataclass(frozen=True)
 class Pipeline:
     folder: Path  # absolute
-    config: object  # ncap_iac.config.model.StackConfig
+    config: StackConfig
     template_path: Path  # the compiled SAM template, CodeUri relative to it
     template: dict
 
@@ -61,20 +63,21 @@ def config_path(folder: Path) -> Path:
 
 
 def load_pipeline(folder: Path, say) -> Pipeline:
-    """Compile the folder's stack_config.json (writing compiled_template.json and samconfig.toml
-    beside it, as `ncap compile` does) and return what the shipping commands need."""
+    """Compile the folder's stack_config.json (writing compiled_template.json, samconfig.toml and
+    the Lambda code beside it, as `ncap compile` does) and return what the shipping commands need."""
     from ..compiler import compile_file
+    from ..config.report import grouped
 
     compiled, template_path = compile_file(config_path(folder))
-    for warning in compiled.config.warnings:
-        say(f"warning: {warning}")
+    for line in grouped(compiled.config.warnings, tuple(a.name for a in compiled.config.affiliates)):
+        say(f"warning: {line}")
     say(f"compiled {template_path} ({compiled.resource_count} resources after the SAM transform)")
     return Pipeline(template_path.parent, compiled.config, template_path, compiled.template)
 
 
-def target_for(pipeline: Pipeline, endpoint_flag: str | None, translate_flag: bool | None, say) -> Target:
-    endpoint = endpoint_from(endpoint_flag)
-    translate = bool(endpoint) if translate_flag is None else translate_flag
+def target_for(pipeline: Pipeline, options: TargetOptions, say) -> Target:
+    endpoint = endpoint_from(options.endpoint_url)
+    translate = bool(endpoint) if options.translate_locally is None else options.translate_locally
     if endpoint:
         say(f"endpoint: {endpoint} (every AWS call, and the sam CLI's, goes there)")
     target = Target(Aws(pipeline.region, endpoint), translate)
@@ -84,13 +87,3 @@ def target_for(pipeline: Pipeline, endpoint_flag: str | None, translate_flag: bo
     elif translate:
         say("--translate-locally: the SAM template is translated here; CloudFormation gets plain resources")
     return target
-
-
-def artifact_bucket(pipeline: Pipeline, flag: str | None) -> str:
-    """--s3-bucket, else Deploy.ArtifactBucket from the config, else a clear error."""
-    bucket = flag or pipeline.config.artifact_bucket
-    if not bucket:
-        raise NcapError(f"{pipeline.folder.name}: no artifact bucket for the packaged code: pass "
-                        f"--s3-bucket BUCKET, or set \"Deploy\": {{\"ArtifactBucket\": \"BUCKET\"}} in {CONFIG_NAME}")
-    return bucket
-

@@ -11,19 +11,25 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import names
+from ..aws.clients import Aws
+from ..aws.lab_keys import read_keys
 from ..config import load
+from ..emulator.context import FUNCTION_TYPES
+from ..emulator.functions import function_spec, load_for_process
+from ..emulator.intrinsics import resolve
 from ..errors import NcapError
+from ..template.agent import agent_arguments
 from . import server, state
-from .invoke import FUNCTION_TYPES, function_spec, load_for_process
-from .resolve import resolve
 from .router import Router, route_notifications
-from .stack import Clients, LocalStack, deploy
+from .stack import LocalStack, deploy
 
 ADMIN_USER = "ncap-local-admin"
 BOOT_CREDENTIALS = ("testing", "testing")  # accepted by moto until IAM is switched on
 HEARTBEAT_SECONDS = 10
 POLL_SECONDS = 2  # short long-polls so that workers notice a stop quickly
 GRACE_SECONDS = 10  # a running job may finish this long after `down`
+SHOWN_USERS = 8  # the users named at start-up (local.json has them all)
 
 
 @dataclass
@@ -83,16 +89,16 @@ def _refuse_if_running(folder: Path) -> None:
 
 def _bring_up(config, pipeline_dir: Path, folder: Path, workers: int, running: Running, say) -> dict:
     endpoint = running.server.endpoint
-    admin = _admin(Clients(endpoint, config.region, *BOOT_CREDENTIALS))
+    admin = _admin(Aws(config.region, endpoint, BOOT_CREDENTIALS))
     os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID=admin[0], AWS_SECRET_ACCESS_KEY=admin[1],
                       AWS_DEFAULT_REGION=config.region, AWS_REGION=config.region)
-    clients = Clients(endpoint, config.region, *admin)
-    stack = deploy(config, folder, clients, endpoint, say)
+    aws = Aws(config.region, endpoint, admin)
+    stack = deploy(config, folder, aws, say)
     environments = _function_environments(stack)
-    running.router = _start_router(config, stack, clients, environments)
+    running.router = _start_router(config, stack, aws, environments)
     server.post(endpoint, "/moto-api/reset-auth", b"0")
     say("IAM enforced on the emulator: every request is checked against its caller's policies")
-    info = _local_json(config, stack, clients, endpoint, admin, environments)
+    info = _local_json(config, stack, aws, admin, environments)
     running.workers = _start_workers(config, stack, pipeline_dir, folder, workers)
     _check_workers_started(running.workers, folder)
     say(f"{workers} worker agent(s) polling {info['queue_url']}")
@@ -102,32 +108,32 @@ def _bring_up(config, pipeline_dir: Path, folder: Path, workers: int, running: R
     return info
 
 
-def _admin(clients: Clients) -> tuple[str, str]:
+def _admin(aws: Aws) -> tuple[str, str]:
     """An administrator of the emulator (not part of the template) for the local runtime."""
-    clients.iam.create_user(UserName=ADMIN_USER)
-    clients.iam.put_user_policy(UserName=ADMIN_USER, PolicyName="emulator-admin", PolicyDocument=json.dumps(
+    aws.iam.create_user(UserName=ADMIN_USER)
+    aws.iam.put_user_policy(UserName=ADMIN_USER, PolicyName="emulator-admin", PolicyDocument=json.dumps(
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
-    key = clients.iam.create_access_key(UserName=ADMIN_USER)["AccessKey"]
+    key = aws.iam.create_access_key(UserName=ADMIN_USER)["AccessKey"]
     return key["AccessKeyId"], key["SecretAccessKey"]
 
 
-def _start_router(config, stack: LocalStack, clients: Clients, environments: dict) -> Router:
-    bucket = stack.template["Resources"]["PipelineBucket"]["Properties"]
+def _start_router(config, stack: LocalStack, aws: Aws, environments: dict) -> Router:
+    bucket = stack.template["Resources"][names.BUCKET]["Properties"]
     lambdas = bucket.get("NotificationConfiguration", {}).get("LambdaConfigurations", [])
-    dead_letter = stack.context.get_att("TriggerDeadLetterQueue", "Arn")
-    url = route_notifications(clients, config.pipeline_name, lambdas, dead_letter, config.region)
-    spec = function_spec(stack.template_path, "SubmitFunction", environments)
-    router = Router(clients.sqs, url, load_for_process(spec, config.region))
+    dead_letter = stack.context.get_att(names.TRIGGER_DEAD_LETTER_QUEUE, "Arn")
+    url = route_notifications(aws, config.pipeline_name, lambdas, dead_letter)
+    spec = function_spec(stack.template_path, names.SUBMIT_FUNCTION, environments)
+    router = Router(aws.sqs, url, load_for_process(spec, config.region))
     router.start()
     return router
 
 
-def _local_json(config, stack: LocalStack, clients: Clients, endpoint: str, admin, environments: dict) -> dict:
-    return {"endpoint_url": endpoint, "region": config.region, "stack_name": config.pipeline_name,
-            "bucket": stack.outputs["BucketName"], "queue_url": stack.outputs["QueueUrl"],
-            "dlq_url": stack.outputs["DeadLetterQueueUrl"], "topic_arn": stack.outputs["NotificationTopicArn"],
+def _local_json(config, stack: LocalStack, aws: Aws, admin, environments: dict) -> dict:
+    return {"endpoint_url": aws.endpoint, "region": config.region, "stack_name": config.pipeline_name,
+            "bucket": stack.outputs[names.BUCKET_OUTPUT], "queue_url": stack.outputs[names.QUEUE_OUTPUT],
+            "dlq_url": stack.outputs[names.DEAD_LETTER_OUTPUT], "topic_arn": stack.outputs[names.TOPIC_OUTPUT],
             "admin": {"access_key_id": admin[0], "secret_access_key": admin[1]},
-            "users": _users(config, stack, clients), "functions": environments}
+            "users": _users(config, aws), "functions": environments}
 
 
 def _function_environments(stack: LocalStack) -> dict:
@@ -145,31 +151,17 @@ def _function_environments(stack: LocalStack) -> dict:
     return environments
 
 
-def _users(config, stack: LocalStack, clients: Clients) -> dict:
+def _users(config, aws: Aws) -> dict:
     """Each created lab user's keys, read from the Secrets Manager secret the stack made."""
-    users = {}
-    for affiliate in config.affiliates:
-        for pair in filter(None, stack.outputs.get(f"CredentialsSecrets{_camel(affiliate.name)}", "").split(",")):
-            user, arn = pair.split("=", 1)
-            secret = json.loads(clients.secretsmanager.get_secret_value(SecretId=arn)["SecretString"])
-            users[user] = {"affiliate": affiliate.name, "access_key_id": secret["AccessKeyId"],
-                           "secret_access_key": secret["SecretAccessKey"]}
-    return users
-
-
-def _camel(name: str) -> str:
-    from ..template.names import camel
-
-    return camel(name)
+    return {user: {"affiliate": config.labs_of(user)[0], "labs": list(config.labs_of(user)),
+                   "access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]}
+            for user, key in read_keys(aws, config.pipeline_name, list(config.created_users)).items()}
 
 
 def _start_workers(config, stack: LocalStack, pipeline_dir: Path, folder: Path, count: int) -> list:
-    w = config.workers
-    argv = [sys.executable, "-m", "ncap_iac.cli", "worker", "--queue-url", stack.outputs["QueueUrl"],
-            "--bucket", config.pipeline_name, "--region", config.region, "--command", w.command,
-            "--job-timeout", str(w.job_timeout), "--log-name", w.log_file, "--command-dir", str(pipeline_dir),
-            "--heartbeat", str(HEARTBEAT_SECONDS), "--poll-seconds", str(POLL_SECONDS),
-            "--grace", str(GRACE_SECONDS), "--topic-arn", stack.outputs["NotificationTopicArn"]]
+    arguments = agent_arguments(config, stack.outputs[names.QUEUE_OUTPUT], stack.outputs[names.TOPIC_OUTPUT])
+    argv = [sys.executable, "-m", "ncap_iac.cli", *arguments, "--command-dir", str(pipeline_dir),
+            "--heartbeat", str(HEARTBEAT_SECONDS), "--poll-seconds", str(POLL_SECONDS), "--grace", str(GRACE_SECONDS)]
     return [subprocess.Popen([*argv, "--workdir", str(folder / f"worker-{n}")], stdin=subprocess.DEVNULL,
                              stdout=(folder / f"worker-{n}.log").open("ab"), stderr=subprocess.STDOUT,
                              start_new_session=True)  # Ctrl-C reaches `up`, which stops them in order
@@ -196,8 +188,9 @@ def _print_summary(info: dict, say) -> None:
     say(f"endpoint  {info['endpoint_url']}")
     say(f"bucket    {info['bucket']}")
     say(f"queue     {info['queue_url']}")
-    users = [f"{user} ({entry['affiliate']})" for user, entry in sorted(info["users"].items())]
-    say(f"users     {', '.join(users)}")
+    users = [f"{user} ({', '.join(entry['labs'])})" for user, entry in sorted(info["users"].items())]
+    more = f", and {len(users) - SHOWN_USERS} more" if len(users) > SHOWN_USERS else ""
+    say(f"users     {', '.join(users[:SHOWN_USERS])}{more}")
     say("credentials and addresses are in local.json (owner-only); Ctrl-C or `ncap local down` stops it")
 
 

@@ -42,6 +42,7 @@ def _submit(actions, common) -> None:
                     "with --wait shows progress until the job ends and downloads its results.")
     submit.add_argument("pipeline_dir", type=Path)
     submit.add_argument("--user", required=True, help="a lab user of the pipeline (see local.json)")
+    submit.add_argument("--lab", help="for a user in several labs: which one submits (default: the first it is in)")
     submit.add_argument("--data", required=True, nargs="+", type=Path, help="dataset file(s)")
     submit.add_argument("--config", required=True, type=Path, help="the analysis config file")
     submit.add_argument("--wait", action="store_true", help="wait for the result and download it")
@@ -81,4 +82,4 @@ def _run(args) -> int:
     if args.action == "status":
         return jobs.status(args.pipeline_dir, args.state_dir, _say)
     return jobs.submit(args.pipeline_dir, args.user, args.data, args.config, args.wait, args.out,
-                       args.timeout, args.state_dir, _say)
+                       args.timeout, args.state_dir, _say, lab=args.lab)

@@ -10,9 +10,8 @@ from pathlib import Path
 
 from ..config import load
 from ..errors import NcapError
+from ..lambda_repo.ncap_lambda import contract
 from . import state
-
-FINAL = ("SUCCESS", "FAILED", "REJECTED")
 
 
 def _info(pipeline_dir: Path, given_state: str | None) -> tuple:
@@ -28,7 +27,7 @@ def _s3(info: dict, key_id: str, secret: str):
 
 
 def submit(pipeline_dir: Path, user: str, data: list[Path], config_file: Path, wait: bool, out: Path | None,
-           timeout: float, given_state: str | None, say) -> int:
+           timeout: float, given_state: str | None, say, lab: str | None = None) -> int:
     config, info = _info(pipeline_dir, given_state)
     if user not in info["users"]:
         raise NcapError(f"--user: no lab user {user!r} (users: {', '.join(sorted(info['users']))})")
@@ -36,7 +35,10 @@ def submit(pipeline_dir: Path, user: str, data: list[Path], config_file: Path, w
         if not path.is_file():
             raise NcapError(f"{path}: file not found")
     creds = info["users"][user]
-    s3, lab, folders = _s3(info, creds["access_key_id"], creds["secret_access_key"]), creds["affiliate"], config.folders
+    labs = creds.get("labs") or [creds["affiliate"]]
+    if lab is not None and lab not in labs:
+        raise NcapError(f"--lab: {user} is not in lab {lab!r} (labs: {', '.join(labs)})")
+    s3, lab, folders = _s3(info, creds["access_key_id"], creds["secret_access_key"]), lab or labs[0], config.folders
     job_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
     datanames = [_upload(s3, info["bucket"], f"{lab}/{folders.inputs}/{p.name}", p) for p in data]
     configname = _upload(s3, info["bucket"], f"{lab}/{folders.configs}/{config_file.name}", config_file)
@@ -44,7 +46,7 @@ def submit(pipeline_dir: Path, user: str, data: list[Path], config_file: Path, w
                 "timestamp": job_id}
     submit_key = f"{lab}/{folders.submissions}/{job_id}_submit.json"
     s3.put_object(Bucket=info["bucket"], Key=submit_key, Body=json.dumps(document).encode())
-    status_key = f"{lab}/{folders.results}/job_{job_id}/logs/status.json"
+    status_key = contract.status_key(contract.job_prefix(lab, folders.results, job_id))
     say(f"submitted job {job_id} as {user} ({lab}): s3://{info['bucket']}/{submit_key}")
     if not wait:
         say(f"status: s3://{info['bucket']}/{status_key}")
@@ -73,7 +75,7 @@ def _wait(s3, bucket: str, key: str, timeout: float, say) -> dict:
         if line != shown:
             print(f"\r{line}", end="", file=sys.stderr, flush=True)
             shown = line
-        if status and status.get("status") in FINAL:
+        if status and status.get("status") in contract.ENDED:
             print(file=sys.stderr)
             return status
         time.sleep(0.2)
@@ -85,18 +87,18 @@ def _progress(status: dict | None, seconds: float, width: int = 20) -> str:
     if status is None:
         return f"[{'.' * width}] waiting for the submit function {seconds:5.1f} s"
     datasets = status.get("datasets") or {}
-    done = sum(1 for d in datasets.values() if d.get("status") in FINAL)
-    filled = width if status.get("status") in FINAL else (width * done // max(len(datasets), 1))
+    done = sum(1 for d in datasets.values() if d.get("status") in contract.ENDED)
+    filled = width if status.get("status") in contract.ENDED else (width * done // max(len(datasets), 1))
     return (f"[{'#' * filled}{'.' * (width - filled)}] {status.get('status', '?'):8} "
             f"{done}/{len(datasets)} datasets {seconds:5.1f} s")
 
 
 def _finish(s3, bucket: str, lab: str, results: str, job_id: str, status: dict, out: Path | None, say) -> int:
-    if status["status"] != "SUCCESS":
+    if status["status"] != contract.SUCCESS:
         say(f"job {job_id} {status['status']}: {status.get('reason') or 'no reason given'}")
         return 1
     target = (out or Path("ncap-results")) / job_id
-    prefix = f"{lab}/{results}/job_{job_id}/"
+    prefix = contract.job_prefix(lab, results, job_id)
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
             local = target / item["Key"][len(prefix):]
@@ -118,7 +120,7 @@ def status(pipeline_dir: Path, given_state: str | None, say) -> int:
     if not rows:
         say("no jobs yet")
     for row in sorted(filter(None, rows), key=lambda r: r.get("updated", "")):
-        done = sum(1 for d in (row.get("datasets") or {}).values() if d.get("status") == "SUCCESS")
+        done = sum(1 for d in (row.get("datasets") or {}).values() if d.get("status") == contract.SUCCESS)
         say(f"{row.get('job_id', '?'):32} {row.get('affiliate', '?'):16} {row.get('status', '?'):9} "
             f"{done}/{len(row.get('datasets') or {})} datasets  {row.get('updated', '')}  {row.get('reason') or ''}")
     return 0

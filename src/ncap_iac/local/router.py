@@ -7,23 +7,23 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 
-from typing import Callable
+from ..emulator.functions import Invocation
 
 LOG = logging.getLogger("ncap.local.router")
 RETRIES_BEFORE_DEAD_LETTER = 3
 THREADS = 4  # events handled at once, as Lambda runs concurrent invocations
 
 
-def route_notifications(clients, bucket: str, lambda_configurations: list, dead_letter_arn: str,
-                        region: str) -> str:
+def route_notifications(aws, bucket: str, lambda_configurations: list, dead_letter_arn: str) -> str:
     """Create the router queue and point the bucket's notifications at it; returns its URL."""
-    url = clients.sqs.create_queue(QueueName=f"{bucket}-local-s3-events", Attributes={
+    url = aws.sqs.create_queue(QueueName=f"{bucket}-local-s3-events", Attributes={
         "VisibilityTimeout": "5",
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": dead_letter_arn,
                                      "maxReceiveCount": RETRIES_BEFORE_DEAD_LETTER})})["QueueUrl"]
-    arn = clients.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    clients.s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+    arn = aws.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    aws.s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
         "QueueConfigurations": [_queue_configuration(c, arn) for c in lambda_configurations]})
     return url
 
@@ -37,7 +37,7 @@ def _queue_configuration(lambda_configuration: dict, queue_arn: str) -> dict:
 class Router:
     """THREADS pollers of the router queue, each running the handler on the events it gets."""
 
-    def __init__(self, sqs, queue_url: str, handler: Callable[[dict], dict]):
+    def __init__(self, sqs, queue_url: str, handler: Callable[[dict], Invocation]):
         self.sqs, self.queue_url, self.handler = sqs, queue_url, handler
         self.stopping = threading.Event()
         self.threads = [threading.Thread(target=self.run, name=f"ncap-s3-router-{n}", daemon=True)
@@ -66,9 +66,10 @@ class Router:
         if "Records" not in event:  # S3's test event when notifications are configured
             return True
         outcome = self.handler(event)
-        if "result" not in outcome:
-            LOG.warning(json.dumps({"decision": "submit-error-retry", "error": outcome["errorMessage"][:200]}))
-        return "result" in outcome
+        if not outcome.ok:
+            error = (outcome.error or {}).get("errorMessage", "")
+            LOG.warning(json.dumps({"decision": "submit-error-retry", "error": error[:200]}))
+        return outcome.ok
 
     def stop(self) -> None:
         self.stopping.set()

@@ -1,5 +1,6 @@
-"""The embedded AWS: a moto server on localhost (local/emulator.py), as a child process of the
-local cloud."""
+"""The embedded AWS: the emulator (ncap_iac.emulator.server) on localhost, as a child process of
+the local cloud. Without --port it binds a free port itself and reports it, so no other process
+can take the port between a probe and the bind."""
 from __future__ import annotations
 
 import socket
@@ -37,12 +38,6 @@ class MotoServer:
                 self.process.wait()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
 def check_port_free(port: int) -> None:
     with socket.socket() as probe:
         try:
@@ -52,16 +47,31 @@ def check_port_free(port: int) -> None:
 
 
 def start(port: int | None, log_file: Path) -> MotoServer:
-    """Start moto on HOST:port (a free port when None) and wait until it answers."""
-    port = port or free_port()
-    check_port_free(port)
+    """Start the emulator on HOST:port (a free one when None) and wait until it answers."""
+    if port:
+        check_port_free(port)
+    port_file = log_file.with_name("moto.port")
+    port_file.unlink(missing_ok=True)
     log = log_file.open("ab")
-    process = subprocess.Popen([sys.executable, "-m", "ncap_iac.local.emulator", "-H", HOST, "-p", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "ncap_iac.emulator.server", "--host", HOST,
+                                "--port", str(port or 0), "--port-file", str(port_file)],
                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                start_new_session=True)
-    server = MotoServer(port, process)
+    server = MotoServer(_wait_for_port(process, port_file, log_file), process)
     _wait_until_up(server, log_file)
     return server
+
+
+def _wait_for_port(process: subprocess.Popen, port_file: Path, log_file: Path) -> int:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if port_file.exists():
+            return int(port_file.read_text(encoding="ascii"))
+        if process.poll() is not None:
+            raise NcapError(f"the AWS emulator (moto) exited at start-up; see {log_file}")
+        time.sleep(0.05)
+    process.kill()
+    raise NcapError(f"the AWS emulator did not start within {START_TIMEOUT:.0f} s; see {log_file}")
 
 
 def _wait_until_up(server: MotoServer, log_file: Path) -> None:
@@ -71,7 +81,7 @@ def _wait_until_up(server: MotoServer, log_file: Path) -> None:
             raise NcapError(f"the AWS emulator (moto) exited at start-up; see {log_file}")
         if responding(server.endpoint):
             return
-        time.sleep(0.1)
+        time.sleep(0.05)
     server.stop()
     raise NcapError(f"the AWS emulator did not answer within {START_TIMEOUT:.0f} s; see {log_file}")
 

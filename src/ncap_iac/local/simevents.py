@@ -20,8 +20,11 @@ import uuid
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
+from .. import names
+from ..emulator.context import FUNCTION_TYPES, placeholder_context
+from ..emulator.intrinsics import resolve as resolve_intrinsics
 from ..errors import NcapError
-from .invoke import FUNCTION_TYPES
+from ..regions import partition
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
@@ -35,21 +38,6 @@ UPLOADER = "AWS:AIDA4EXAMPLEUPLOADER"  # the IAM user's unique id (an example va
 BUCKET_OWNER = "A1EXAMPLEOWNER"
 SOURCE_IP = "198.51.100.23"  # a documentation address (RFC 5737)
 NAMESPACE = uuid.UUID("6f1c2a52-3d0e-4b8e-9a57-0c3e1f7b9d21")  # for the derived ids
-_FUNCTION_ARN = ("FunctionName", "arn:{partition}:lambda:{region}:{account}:function:{name}")
-# (resource type, "Ref" or attribute) -> (property naming the resource, the deployed value)
-VALUE_FORMATS = {
-    ("AWS::SQS::Queue", "Ref"): ("QueueName", "https://sqs.{region}.amazonaws.com/{account}/{name}"),
-    ("AWS::SQS::Queue", "Arn"): ("QueueName", "arn:{partition}:sqs:{region}:{account}:{name}"),
-    ("AWS::SNS::Topic", "Ref"): ("TopicName", "arn:{partition}:sns:{region}:{account}:{name}"),
-    ("AWS::S3::Bucket", "Ref"): ("BucketName", "{name}"),
-    ("AWS::S3::Bucket", "Arn"): ("BucketName", "arn:{partition}:s3:::{name}"),
-    ("AWS::Serverless::Function", "Arn"): _FUNCTION_ARN,
-    ("AWS::Lambda::Function", "Arn"): _FUNCTION_ARN,
-}
-PSEUDO = {"AWS::Partition": "{partition}", "AWS::Region": "{region}", "AWS::AccountId": "{account}",
-          "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": DEFAULT_STACK}
-
-
 class SimEventError(NcapError):
     """The arguments do not make a valid event."""
 
@@ -60,12 +48,6 @@ def _derived_uuid(*parts: object) -> str:
 
 def _derived_hex(length: int, *parts: object) -> str:
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()[:length]
-
-
-def partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    return "aws-us-gov" if region.startswith("us-gov-") else "aws"
 
 
 def _text(value: object, what: str) -> str:
@@ -183,44 +165,24 @@ def ec2_state(instance_id: str, state: str, region: str = DEFAULT_REGION, accoun
             "detail": {"instance-id": instance_id, "state": state}}
 
 
-def _resource_value(resources: dict, target: str, attribute: str, region: str, account: str) -> str:
-    """A plausible deployed value of `Ref target` (attribute "Ref") or `GetAtt target.attribute`."""
-    resource = resources.get(target, {})
-    kind = resource.get("Type")
-    name_property, pattern = VALUE_FORMATS.get((kind, attribute), (None, None))
-    name = resource.get("Properties", {}).get(name_property)
-    if pattern is None or not isinstance(name, str):
-        raise SimEventError(f"no placeholder for {attribute} of {target} ({kind})")
-    return pattern.format(name=name, partition=partition(region), region=region, account=account)
-
-
-def resolve(value: object, resources: dict, region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT):
-    """`value` with every Ref and Fn::GetAtt replaced by a plausible deployed value."""
-    if isinstance(value, list):
-        return [resolve(item, resources, region, account) for item in value]
-    if not isinstance(value, dict):
-        return value
-    if list(value) == ["Ref"]:
-        if value["Ref"] in PSEUDO:
-            return PSEUDO[value["Ref"]].format(partition=partition(region), region=region, account=account)
-        return _resource_value(resources, value["Ref"], "Ref", region, account)
-    if list(value) == ["Fn::GetAtt"]:
-        target, attribute = value["Fn::GetAtt"] if isinstance(value["Fn::GetAtt"], list) else \
-            value["Fn::GetAtt"].split(".", 1)
-        return _resource_value(resources, target, attribute, region, account)
-    if len(value) == 1 and str(next(iter(value))).startswith("Fn::"):
-        raise SimEventError(f"no placeholder for {next(iter(value))} (only Ref and Fn::GetAtt)")
-    return {key: resolve(item, resources, region, account) for key, item in value.items()}
+def resolve(value: object, template: dict, region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT):
+    """`value` with every intrinsic resolved to a plausible deployed value of `template`'s
+    resources (a queue's URL, a topic's ARN, ...), as the emulator package resolves them."""
+    context = placeholder_context(template, region, account, DEFAULT_STACK)
+    try:
+        return resolve_intrinsics(value, context)
+    except NcapError as exc:
+        raise SimEventError(f"no placeholder: {exc}") from None
 
 
 def env_vars(template: dict, region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT) -> dict:
     """{function logical id: {variable: value}} for every function of a compiled template, with
-    deploy-time values (Ref, GetAtt) replaced by plausible ones: the `--env-vars` format."""
-    resources, found = template.get("Resources", {}), {}
-    for logical_id, resource in sorted(resources.items()):
+    deploy-time values (Ref, GetAtt, Sub) replaced by plausible ones: the `--env-vars` format."""
+    found = {}
+    for logical_id, resource in sorted(template.get("Resources", {}).items()):
         if resource.get("Type") in FUNCTION_TYPES:
             variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
-            resolved = resolve(variables, resources, region, account)
+            resolved = resolve(variables, template, region, account)
             found[logical_id] = {name: str(value) for name, value in sorted(resolved.items())}
     return found
 
@@ -250,17 +212,17 @@ def committed_events() -> dict[str, dict]:
 def folder_events(template: dict, stack_name: str, region: str = DEFAULT_REGION,
                   account: str = DEFAULT_ACCOUNT) -> dict[str, dict]:
     """Create, Update (the last lab joins) and Delete of a compiled template's AffiliateFolders."""
-    resources = template["Resources"]
-    resource = resources["AffiliateFolders"]
-    properties = resolve(resource["Properties"], resources, region, account)
+    resource = template["Resources"][names.FOLDERS]
+    properties = resolve(resource["Properties"], template, region, account)
     earlier = {**properties, "Affiliates": properties["Affiliates"][:-1]}
     physical_id = f"{properties['BucketName']}-folders"  # what folders.handler answers
-    common = {"logical_id": "AffiliateFolders", "stack_name": stack_name, "region": region, "account": account}
-    return {"cfn_folders_create.json": cfn("Create", resource["Type"], properties, **common),
-            "cfn_folders_update.json": cfn("Update", resource["Type"], properties, earlier,
-                                           physical_id=physical_id, **common),
-            "cfn_folders_delete.json": cfn("Delete", resource["Type"], properties,
-                                           physical_id=physical_id, **common)}
+    def request(kind: str, old: dict | None = None, physical: str | None = None) -> dict:
+        return cfn(kind, resource["Type"], properties, old, logical_id=names.FOLDERS, physical_id=physical,
+                   stack_name=stack_name, region=region, account=account)
+
+    return {"cfn_folders_create.json": request("Create"),
+            "cfn_folders_update.json": request("Update", earlier, physical_id),
+            "cfn_folders_delete.json": request("Delete", None, physical_id)}
 
 
 def committed_files(pipelines: str | Path) -> dict[str, dict]:

@@ -1,34 +1,91 @@
-"""Orchestrates the concern modules into one SAM template. Pure: no I/O, no AWS.
+"""Orchestrates the concern modules into the pipeline's templates. Pure: no I/O, no AWS.
 
-The template dict is assembled here rather than by troposphere's Template, whose own resource and
+The labs go into the one template while it stays within CloudFormation's limits; when they do not
+fit (or the config says STAGE websubstack, as NCAP's nested layout), the parent template keeps
+what the pipeline shares and each lab gets a nested template of its own, referenced by a relative
+path that `sam package` (or ncap's own packaging) uploads. One lab per nested template: adding a
+lab adds one nested stack and leaves every other lab's template byte for byte as it was.
+
+Template dicts are assembled here rather than by troposphere's Template, whose own resource and
 output caps would fire before limits.py can say by how much a config exceeds CloudFormation's.
 """
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 
 from troposphere import AWSObject, Output
+from troposphere.cloudformation import Stack
 
+from .. import names
 from ..config.model import StackConfig
-from . import compute, identity, monitoring, queue, storage, trigger
+from ..lambda_code import CODE_FOLDER
+from . import compute, identity, labs, monitoring, queue, storage, trigger
+from .limits import fits
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+NESTED_STAGE = "websubstack"
 
 
-def build_template(config: StackConfig, code_uri: str) -> dict:
-    """The compiled template as a dict. code_uri is the Lambda code folder relative to where the
-    template will be written."""
-    resources = [*storage.resources(config, code_uri), *identity.resources(config, code_uri),
-                 *queue.resources(config), *trigger.resources(config, code_uri),
-                 *compute.resources(config), *monitoring.resources(config, code_uri)]
+@dataclass(frozen=True)
+class Templates:
+    """The parent (or only) template, and each lab's nested template by its relative path."""
+
+    parent: dict
+    children: dict = field(default_factory=dict)
+
+    @property
+    def nested(self) -> bool:
+        return bool(self.children)
+
+
+def build_templates(config: StackConfig, submit_code_uri: str = CODE_FOLDER) -> Templates:
+    """Every function's code is the product's, in CODE_FOLDER beside the template, except a submit
+    function from a folder of the config's own (`submit_code_uri`, relative to the template)."""
+    if config.stage != NESTED_STAGE:
+        one = _template(config, _shared(config, submit_code_uri) + _labs_inline(config), description(config))
+        if fits(one, to_json(one)):
+            return Templates(one)
+    return _nested(config, submit_code_uri)
+
+
+def build_template(config: StackConfig, submit_code_uri: str = CODE_FOLDER) -> dict:
+    """The parent (or only) template."""
+    return build_templates(config, submit_code_uri).parent
+
+
+def _shared(config: StackConfig, submit_code_uri: str) -> list[AWSObject]:
+    return [*storage.resources(config), *identity.shared_resources(config), *queue.resources(config),
+            *trigger.resources(config, submit_code_uri), *compute.resources(config), *monitoring.resources(config)]
+
+
+def _labs_inline(config: StackConfig) -> list[AWSObject]:
+    found = [r for a in config.affiliates for r in labs.resources(config, a, labs.IN_THE_PIPELINE)]
+    members = [m for a in config.affiliates for m in identity.member_ids(a)]
+    return found + [identity.pipeline_users(config, members)]
+
+
+def _nested(config: StackConfig, submit_code_uri: str) -> Templates:
+    stacks = [Stack(names.lab_stack(a.name), TemplateURL=names.lab_template(a.name),
+                    Parameters=labs.parameter_values(config, a)) for a in config.affiliates]
+    parent = _template(config, [*_shared(config, submit_code_uri), *stacks,
+                                identity.pipeline_users(config, [s.title for s in stacks])],
+                       description(config) + ", labs in nested stacks")
+    children = {names.lab_template(a.name): _lab_template(config, a) for a in config.affiliates}
+    return Templates(parent, children)
+
+
+def _lab_template(config: StackConfig, affiliate) -> dict:
+    return {"AWSTemplateFormatVersion": "2010-09-09",
+            "Description": f"ncap_iac pipeline {config.pipeline_name}: lab {affiliate.name}",
+            "Parameters": _by_title(labs.parameters(config, affiliate)),
+            "Resources": _by_title(labs.resources(config, affiliate, labs.IN_A_LAB_STACK))}
+
+
+def _template(config: StackConfig, resources: list[AWSObject], text: str) -> dict:
     outputs = [o for module in (storage, identity, queue, compute, monitoring) for o in module.outputs(config)]
-    return {
-        "AWSTemplateFormatVersion": "2010-09-09",
-        "Transform": SAM_TRANSFORM,
-        "Description": description(config),
-        "Resources": _by_title(resources),
-        "Outputs": _by_title(outputs),
-    }
+    return {"AWSTemplateFormatVersion": "2010-09-09", "Transform": SAM_TRANSFORM, "Description": text,
+            "Resources": _by_title(resources), "Outputs": _by_title(outputs)}
 
 
 def _by_title(objects: list[AWSObject | Output]) -> dict:

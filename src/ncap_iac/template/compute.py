@@ -6,16 +6,30 @@ from __future__ import annotations
 import shlex
 
 from troposphere import AWSObject, Base64, GetAtt, GetAZs, Output, Ref, Sub
-from troposphere.autoscaling import (AutoScalingGroup, InstancesDistribution, LaunchTemplate,
-                                     LaunchTemplateSpecification, MixedInstancesPolicy, Tags)
-from troposphere.autoscaling import ScalingPolicy, StepAdjustments
+from troposphere.autoscaling import (
+    AutoScalingGroup,
+    InstancesDistribution,
+    LaunchTemplate,
+    LaunchTemplateSpecification,
+    MixedInstancesPolicy,
+    ScalingPolicy,
+    StepAdjustments,
+    Tags,
+)
 from troposphere.cloudwatch import Alarm, MetricDimension
-from troposphere.ec2 import (EBSBlockDevice, IamInstanceProfile, LaunchTemplateBlockDeviceMapping,
-                             LaunchTemplateData, MetadataOptions)
+from troposphere.ec2 import (
+    EBSBlockDevice,
+    IamInstanceProfile,
+    LaunchTemplateBlockDeviceMapping,
+    LaunchTemplateData,
+    MetadataOptions,
+)
 from troposphere.iam import InstanceProfile
 
+from .. import names
 from ..config.model import StackConfig
-from . import iam, names
+from . import iam
+from .agent import agent_arguments
 from .monitoring import queue_metric, sum_of_queues_alarm
 from .queue import job_queue_arn
 
@@ -26,7 +40,7 @@ def resources(config: StackConfig) -> list[AWSObject]:
 
 
 def outputs(config: StackConfig) -> list[Output]:
-    return [Output("WorkerGroupName", Description="The auto scaling group of workers",
+    return [Output(names.WORKER_GROUP_OUTPUT, Description="The auto scaling group of workers",
                    Value=Ref(names.WORKER_GROUP))]
 
 
@@ -46,16 +60,14 @@ def _role(config: StackConfig):
 
 def user_data(config: StackConfig) -> Base64:
     """A shell script that starts the agent; the command is quoted, never spliced unquoted."""
-    w = config.workers
-    argv = [w.agent_command, "worker", "--queue-url", "@QUEUE@", "--bucket", config.pipeline_name,
-            "--region", config.region, "--command", w.command, "--job-timeout", str(w.job_timeout),
-            "--log-name", w.log_file]
-    line = " ".join(shlex.quote(a) for a in argv).replace("${", "${!").replace("@QUEUE@", "${JobQueue}")
+    argv = [config.workers.agent_command, *agent_arguments(config, "@QUEUE@", "@TOPIC@")]
+    line = " ".join(shlex.quote(a) for a in argv).replace("${", "${!")
+    line = line.replace("@QUEUE@", "${JobQueue}").replace("@TOPIC@", "${Topic}")
     script = ("#!/bin/bash\n"
               f"# Starts the ncap worker agent of pipeline {config.pipeline_name}.\n"
               "set -eu\n"
               f"exec {line}\n")
-    return Base64(Sub(script, JobQueue=Ref(names.JOB_QUEUE)))
+    return Base64(Sub(script, JobQueue=Ref(names.JOB_QUEUE), Topic=Ref(names.TOPIC)))
 
 
 def _launch_template(config: StackConfig) -> AWSObject:

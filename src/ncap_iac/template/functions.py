@@ -2,7 +2,6 @@
 to its own log group) and its log group with retention."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 from troposphere import GetAtt, Ref
@@ -10,8 +9,10 @@ from troposphere.cloudformation import CustomResource
 from troposphere.logs import LogGroup
 from troposphere.serverless import DeadLetterQueue, Environment, Function
 
+from .. import names
 from ..config.model import StackConfig
-from . import iam, names
+from ..lambda_code import CODE_FOLDER
+from . import iam
 
 RUNTIME = "python3.12"
 # `sam build` runs lambda_repo/Makefile, which fetches the requirements for the runtime's Python,
@@ -32,7 +33,9 @@ class FunctionSpec:
     dead_letter_queue: str | None = None  # logical id of an SQS queue
 
 
-def lambda_function(config: StackConfig, spec: FunctionSpec, code_uri: str) -> list:
+def lambda_function(config: StackConfig, spec: FunctionSpec, code_uri: str = CODE_FOLDER) -> list:
+    """The function's log group, role and SAM function; its code is the product's (the folder beside
+    the template that `ncap compile` fills), unless `code_uri` names another folder."""
     name = names.function_name(config.pipeline_name, spec.logical_id)
     log_group = LogGroup(names.log_group(spec.logical_id), LogGroupName=f"/aws/lambda/{name}",
                          RetentionInDays=config.retention.log_retention_days)
@@ -41,7 +44,9 @@ def lambda_function(config: StackConfig, spec: FunctionSpec, code_uri: str) -> l
     function = Function(spec.logical_id, FunctionName=name, Description=spec.description,
                         CodeUri=code_uri, Handler=spec.handler, Runtime=RUNTIME,
                         Timeout=spec.timeout, MemorySize=spec.memory, Role=GetAtt(role, "Arn"),
-                        DependsOn=[log_group.title], Metadata=BUILD_METADATA)
+                        DependsOn=[log_group.title])
+    if code_uri == CODE_FOLDER:  # the product's code has its Makefile; a folder of the config's own is sam's to build
+        function.Metadata = BUILD_METADATA
     if spec.environment:
         function.Environment = Environment(Variables=spec.environment)
     if spec.events:
@@ -57,17 +62,13 @@ def _logs_statement(function_name: str) -> dict:
                          [iam.service_arn("logs", group + ":*")])
 
 
-def relative_code_uri(config: StackConfig, template_dir) -> str:
-    """CodeUri as a path relative to the folder the template is written to."""
-    return os.path.relpath(config.submit.code_uri, template_dir).replace(os.sep, "/")
-
-
 def ref(logical_id: str) -> Ref:
     return Ref(logical_id)
 
 
-def custom_resource(logical_id: str, resource_type: str, function_id: str, **properties):
-    """A Custom:: resource answered by one of this template's functions."""
+def custom_resource(logical_id: str, resource_type: str, service_token, **properties):
+    """A Custom:: resource answered by the function whose ARN `service_token` gives (GetAtt of one
+    of the template's functions, or a nested template's parameter)."""
     kind = type(resource_type.replace("::", ""), (CustomResource,),
                 {"resource_type": resource_type, "props": {"ServiceToken": (str, True)}})
-    return kind(logical_id, ServiceToken=iam.arn_of(function_id), **properties)
+    return kind(logical_id, ServiceToken=service_token, **properties)

@@ -28,7 +28,7 @@ def iam_arn(resource: str) -> Sub:
 
 def statement(sid: str, actions: list[str], resources: list, condition: dict | None = None,
               effect: str = "Allow") -> dict:
-    entry = {"Sid": sid, "Effect": effect, "Action": sorted(actions), "Resource": resources}
+    entry: dict = {"Sid": sid, "Effect": effect, "Action": sorted(actions), "Resource": resources}
     if condition:
         entry["Condition"] = condition
     return entry

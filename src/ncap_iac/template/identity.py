@@ -1,78 +1,89 @@
-"""Per affiliate: an IAM group scoped to the lab's folders, its users, and their credentials.
+"""The labs' people: per lab an IAM group scoped to the lab's folders and the lab's members (a
+custom resource per part of up to MEMBERS_PER_PART users); for the pipeline, the users function
+that answers them and the PipelineUsers resource that deletes users no lab lists any more.
 
-Access keys are made by the credentials function (one custom resource per lab) and written
-straight to Secrets Manager, so no key ever passes through the template, its outputs or
-CloudFormation; this also keeps each user to one resource, so 50 labs of 5 users fit
-CloudFormation's 500 resources.
+Users are not template resources: the users function makes each one once, however many labs list
+it, and its access key straight into Secrets Manager (no key passes through CloudFormation), so a
+person can be in several labs, a lab can have as many users as IAM allows, adding or removing a
+lab changes only that lab's resources, and an update never rotates a key (lambda_repo/users.py).
 """
 from __future__ import annotations
 
-from troposphere import AWSObject, GetAtt, Join, Output, Ref, Sub
-from troposphere.iam import Group, LoginProfile, Policy, User, UserToGroupAddition
-from troposphere.secretsmanager import GenerateSecretString, Secret
+import hashlib
 
+from troposphere import AWSObject, Output, Ref
+from troposphere.iam import Group, Policy
+
+from .. import names
 from ..config.model import Affiliate, StackConfig
-from . import iam, names
+from . import iam
 from .functions import FunctionSpec, custom_resource, lambda_function
 
-KEYS_PREFIX = "keys"
-CONSOLE_PREFIX = "console"
+MEMBERS_PER_PART = 200  # a part's users are made within one custom-resource call (Lambda: 15 min)
 
 
-def resources(config: StackConfig, code_uri: str) -> list[AWSObject]:
-    found: list[AWSObject] = []
-    for affiliate in config.affiliates:
-        found += _lab(config, affiliate)
-    if config.created_users:
-        spec = FunctionSpec(names.CREDENTIALS_FUNCTION, "credentials.handler",
-                            "Creates lab users' access keys straight into Secrets Manager (custom resource)",
-                            _credentials_statements(config), timeout=600)
-        found += lambda_function(config, spec, code_uri)
-    return found
+def shared_resources(config: StackConfig) -> list[AWSObject]:
+    """The users function; what the labs refer to."""
+    spec = FunctionSpec(names.USERS_FUNCTION, "users.handler",
+                        "Makes the labs' IAM users, their access keys in Secrets Manager and their group "
+                        "memberships (custom resources)", _users_statements(config), timeout=900)
+    return lambda_function(config, spec)
+
+
+def pipeline_users(config: StackConfig, after: list[str]) -> AWSObject:
+    """Deletes the users no lab lists any more; runs after every lab (`after`: their ids)."""
+    people = sorted({u.lower() for u in config.created_users})
+    resource = custom_resource(
+        names.PIPELINE_USERS, names.PIPELINE_USERS_TYPE, iam.arn_of(names.USERS_FUNCTION),
+        UserPath=names.user_path(config.pipeline_name), GroupPath=names.user_path(config.pipeline_name),
+        SecretPrefix=names.key_secret_prefix(config.pipeline_name),
+        ConsolePrefix=names.console_secret_prefix(config.pipeline_name),
+        Generation=hashlib.sha256("\n".join(people).encode()).hexdigest()[:16])
+    if after:
+        resource.DependsOn = sorted(after)
+    return resource
 
 
 def outputs(config: StackConfig) -> list[Output]:
-    """One output per lab: 'user=secret-arn' pairs (CloudFormation allows 200 outputs per stack)."""
-    found = []
-    for affiliate in config.affiliates:
-        pairs = [Join("=", [user, GetAtt(names.credentials(affiliate.name), names.secret_arn_attribute(user))])
-                 for user in affiliate.user_names]
-        if pairs:
-            found.append(Output(names.credentials_output(affiliate.name), Value=Join(",", pairs),
-                                Description=f"Secrets Manager secrets holding the access keys of "
-                                            f"{affiliate.name}'s users (user=secret ARN)"))
-    return found
+    return [Output(names.USER_SECRETS_OUTPUT, Value=names.key_secret_prefix(config.pipeline_name),
+                   Description="Each lab user's access key is in the Secrets Manager secret of this prefix "
+                               "and the user's name")]
 
 
-def _lab(config: StackConfig, affiliate: Affiliate) -> list[AWSObject]:
-    group = Group(names.group(affiliate.name),
-                  GroupName=names.group_name(config.pipeline_name, affiliate.name),
+def lab_resources(config: StackConfig, affiliate: Affiliate, users_function) -> list[AWSObject]:
+    """The lab's group and its members; `users_function` is the ARN that answers the latter."""
+    group = Group(names.group(affiliate.name), GroupName=names.group_name(config.pipeline_name, affiliate.name),
+                  Path=names.user_path(config.pipeline_name),
                   Policies=[Policy(PolicyName="lab-folders", PolicyDocument=_lab_policy(config, affiliate))])
-    found: list[AWSObject] = [group]
-    for user in affiliate.user_names:
-        found += _user(config, affiliate, user)
-    if affiliate.user_names:
-        found.append(_credentials(config, affiliate))
-    if affiliate.existing_user_names:
-        found.append(UserToGroupAddition(names.existing_users(affiliate.name), GroupName=Ref(group),
-                                         Users=list(affiliate.existing_user_names)))
+    return [group, *_members(config, affiliate, users_function)]
+
+
+def member_ids(affiliate: Affiliate) -> list[str]:
+    return [names.members(affiliate.name, part) for part in range(len(_parts(affiliate)))]
+
+
+def _parts(affiliate: Affiliate) -> list[tuple[str, ...]]:
+    users = sorted(affiliate.user_names, key=str.lower)
+    return [tuple(users[i:i + MEMBERS_PER_PART]) for i in range(0, len(users), MEMBERS_PER_PART)] or [()]
+
+
+def _members(config: StackConfig, affiliate: Affiliate, users_function) -> list[AWSObject]:
+    """Part 0 has every existing user and the whole roster, and runs after the other parts."""
+    parts, pipeline = _parts(affiliate), config.pipeline_name
+    found = []
+    for position, users in enumerate(parts):
+        properties = {"Group": Ref(names.group(affiliate.name)), "Users": list(users),
+                      "ExistingUsers": list(affiliate.existing_user_names) if position == 0 else [],
+                      "UserPath": names.user_path(pipeline), "SecretPrefix": names.key_secret_prefix(pipeline),
+                      "ConsolePrefix": names.console_secret_prefix(pipeline),
+                      "ConsoleLogin": str(affiliate.console_login).lower()}
+        if position == 0:
+            properties["Roster"] = sorted([*affiliate.user_names, *affiliate.existing_user_names], key=str.lower)
+        found.append(custom_resource(names.members(affiliate.name, position), names.MEMBERS_TYPE, users_function,
+                                     **properties))
+    if len(found) > 1:
+        found[0].DependsOn = [part.title for part in found[1:]]
     return found
-
-
-def _user(config: StackConfig, affiliate: Affiliate, user: str) -> list[AWSObject]:
-    created = User(names.user(user), UserName=user, Path=names.user_path(config.pipeline_name),
-                   Groups=[Ref(names.group(affiliate.name))])
-    if not affiliate.console_login:
-        return [created]
-    secret = Secret(names.console_password(user),
-                    Name=names.secret_name(config.pipeline_name, f"{CONSOLE_PREFIX}/{user}"),
-                    Description=f"Console password of {user}",
-                    GenerateSecretString=GenerateSecretString(
-                        SecretStringTemplate=f'{{"username": "{user}"}}', GenerateStringKey="password",
-                        PasswordLength=24, ExcludeCharacters="\"'@/\\`"))
-    created.LoginProfile = LoginProfile(PasswordResetRequired=True, Password=Sub(
-        "{{resolve:secretsmanager:${Secret}:SecretString:password}}", Secret=Ref(secret)))
-    return [created, secret]
 
 
 def _lab_policy(config: StackConfig, affiliate: Affiliate) -> dict:
@@ -92,27 +103,22 @@ def _lab_policy(config: StackConfig, affiliate: Affiliate) -> dict:
     return iam.document(*statements)
 
 
-def _credentials(config: StackConfig, affiliate: Affiliate):
-    return custom_resource(
-        names.credentials(affiliate.name), "Custom::UserCredentials", names.CREDENTIALS_FUNCTION,
-        Lab=affiliate.name, Users=[Ref(names.user(u)) for u in affiliate.user_names],
-        SecretPrefix=secret_prefix(config))
-
-
-def secret_prefix(config: StackConfig) -> str:
-    return names.secret_name(config.pipeline_name, KEYS_PREFIX) + "/"
-
-
-def _credentials_statements(config: StackConfig) -> list[dict]:
-    path = names.user_path(config.pipeline_name)
-    secrets = names.secret_name(config.pipeline_name, KEYS_PREFIX)
+def _users_statements(config: StackConfig) -> list[dict]:
+    path, pipeline = names.user_path(config.pipeline_name), config.pipeline_name
+    users, groups = iam.iam_arn(f"user{path}*"), iam.iam_arn(f"group{path}*")
     return [
-        iam.statement("KeysOfThisPipelinesUsers",
-                      ["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys"],
-                      [iam.iam_arn(f"user{path}*")]),
+        iam.statement("UsersOfThisPipeline",
+                      ["iam:CreateUser", "iam:GetUser", "iam:DeleteUser", "iam:ListAccessKeys",
+                       "iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:GetLoginProfile",
+                       "iam:CreateLoginProfile", "iam:DeleteLoginProfile", "iam:ListGroupsForUser"], [users]),
+        iam.statement("MembershipOfThisPipelinesGroups",
+                      ["iam:AddUserToGroup", "iam:RemoveUserFromGroup", "iam:GetGroup"], [groups]),
+        # ListUsers takes no resource-level permission: "*" is the only resource it accepts, and it
+        # only lists names (the function asks for this pipeline's path prefix).
+        iam.statement("FindThisPipelinesUsers", ["iam:ListUsers"], ["*"]),
         iam.statement("SecretsOfThisPipeline",
                       ["secretsmanager:CreateSecret", "secretsmanager:DeleteSecret",
                        "secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue",
                        "secretsmanager:TagResource"],
-                      [iam.service_arn("secretsmanager", f"secret:{secrets}/*")]),
+                      [iam.service_arn("secretsmanager", f"secret:{names.secret_name(pipeline, '')}*")]),
     ]

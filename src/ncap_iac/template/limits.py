@@ -25,20 +25,30 @@ def deployed_resource_count(template: dict) -> int:
     return count
 
 
-def check_limits(template: dict, body: str) -> None:
-    problems = []
+def problems(template: dict, body: str) -> list[str]:
+    """What of the template is over CloudFormation's limits, each in words."""
+    found: list[str] = []
     resources = deployed_resource_count(template)
     if resources > MAX_RESOURCES:
-        problems.append(f"{resources} resources after the SAM transform; CloudFormation allows "
+        found.append(f"{resources} resources after the SAM transform; CloudFormation allows "
                         f"{MAX_RESOURCES} per stack ({resources - MAX_RESOURCES} too many)")
     outputs = len(template.get("Outputs", {}))
     if outputs > MAX_OUTPUTS:
-        problems.append(f"{outputs} outputs; CloudFormation allows {MAX_OUTPUTS} "
+        found.append(f"{outputs} outputs; CloudFormation allows {MAX_OUTPUTS} "
                         f"({outputs - MAX_OUTPUTS} too many)")
     size = len(body.encode("utf-8"))
     if size > MAX_TEMPLATE_BYTES:
-        problems.append(f"{size:,} bytes; CloudFormation allows {MAX_TEMPLATE_BYTES:,} "
+        found.append(f"{size:,} bytes; CloudFormation allows {MAX_TEMPLATE_BYTES:,} "
                         f"({size - MAX_TEMPLATE_BYTES:,} bytes too many)")
-    if problems:
-        raise TemplateLimitError("the template exceeds CloudFormation's limits: " + "; ".join(problems)
+    return found
+
+
+def fits(template: dict, body: str) -> bool:
+    return not problems(template, body)
+
+
+def check_limits(template: dict, body: str, what: str = "the template") -> None:
+    found = problems(template, body)
+    if found:
+        raise TemplateLimitError(f"{what} exceeds CloudFormation's limits: " + "; ".join(found)
                                  + ". Split the labs over several pipelines.")

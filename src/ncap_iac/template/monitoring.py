@@ -5,16 +5,27 @@ from __future__ import annotations
 from troposphere import AWSObject, GetAtt, Output, Ref
 from troposphere.cloudwatch import Alarm, Metric, MetricDataQuery, MetricDimension, MetricStat
 from troposphere.serverless import EventBridgeRuleEvent
-from troposphere.sns import SubscriptionResource as Subscription, Topic
+from troposphere.sns import SubscriptionResource as Subscription
+from troposphere.sns import Topic
 
-from ..config.model import StackConfig
-from . import iam, names
+from .. import names
+from ..config.model import Affiliate, StackConfig
+from ..lambda_repo.ncap_lambda.contract import NOTICE_ATTRIBUTE
+from . import iam
 from .functions import FunctionSpec, lambda_function
 
 INSTANCE_LOG_PREFIX = "logs/instances/"
 
 
-def resources(config: StackConfig, code_uri: str) -> list[AWSObject]:
+def resources(config: StackConfig) -> list[AWSObject]:
+    """The topic, the operators' subscriptions, the dead-letter alarm and (unless MONITOR is
+    false) the instance-state monitor."""
+    found = [Topic(names.TOPIC, TopicName=names.topic_name(config.pipeline_name)), *_subscriptions(config),
+             _dead_letter_alarm(config)]
+    return found + _monitor(config) if config.monitor else found
+
+
+def _monitor(config: StackConfig) -> list[AWSObject]:
     spec = FunctionSpec(names.MONITOR_FUNCTION, "monitor.handler",
                         "Records the worker instances' state changes under logs/instances/",
                         _monitor_statements(config), timeout=30, environment={
@@ -24,24 +35,27 @@ def resources(config: StackConfig, code_uri: str) -> list[AWSObject]:
                         events={names.INSTANCE_STATE_EVENT: EventBridgeRuleEvent(names.INSTANCE_STATE_EVENT, Pattern={
                             "source": ["aws.ec2"],
                             "detail-type": ["EC2 Instance State-change Notification"]})})
-    return [Topic(names.TOPIC, TopicName=names.topic_name(config.pipeline_name)),
-            *_subscriptions(config), _dead_letter_alarm(config), *lambda_function(config, spec, code_uri)]
+    return lambda_function(config, spec)
 
 
 def outputs(config: StackConfig) -> list[Output]:
-    return [Output("NotificationTopicArn", Description="Job notices and alarms", Value=Ref(names.TOPIC))]
+    return [Output(names.TOPIC_OUTPUT, Description="Job notices and alarms", Value=Ref(names.TOPIC))]
 
 
 def _subscriptions(config: StackConfig) -> list[Subscription]:
     found = [Subscription(names.operator_subscription(position), TopicArn=Ref(names.TOPIC),
                           Protocol="email", Endpoint=email)
              for position, email in enumerate(config.notifications.operator_emails)]
-    if config.notifications.notify_labs:
-        found += [Subscription(names.lab_subscription(a.name), TopicArn=Ref(names.TOPIC), Protocol="email",
-                               Endpoint=a.contact_email, FilterPolicyScope="MessageAttributes",
-                               FilterPolicy={"affiliate": [a.name]})
-                  for a in config.affiliates if a.contact_email]
     return found
+
+
+def lab_resources(config: StackConfig, affiliate: Affiliate, topic) -> list[AWSObject]:
+    """The lab's own job notices to its ContactEmail (`topic`: the topic's ARN)."""
+    if not (config.notifications.notify_labs and affiliate.contact_email):
+        return []
+    return [Subscription(names.lab_subscription(affiliate.name), TopicArn=topic, Protocol="email",
+                         Endpoint=affiliate.contact_email, FilterPolicyScope="MessageAttributes",
+                         FilterPolicy={NOTICE_ATTRIBUTE: [affiliate.name]})]
 
 
 def _dead_letter_alarm(config: StackConfig) -> Alarm:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from troposphere import AWSObject, GetAtt, Output, Ref
 from troposphere.sqs import Queue, QueuePolicy, RedrivePolicy
 
+from .. import names
 from ..config.model import StackConfig
-from . import iam, names
+from . import iam
 
 DEAD_LETTER_RETENTION = 1209600  # 14 days, the SQS maximum
 LONG_POLL_SECONDS = 20
@@ -23,13 +24,14 @@ def resources(config: StackConfig) -> list[AWSObject]:
                   ReceiveMessageWaitTimeSeconds=LONG_POLL_SECONDS,
                   RedrivePolicy=RedrivePolicy(deadLetterTargetArn=GetAtt(dead, "Arn"),
                                               maxReceiveCount=config.queue.max_receive_count))
-    trigger_dead = _queue(names.TRIGGER_DEAD_LETTER_QUEUE, names.trigger_dead_letter_queue_name(config.pipeline_name), False)
+    trigger_dead = _queue(names.TRIGGER_DEAD_LETTER_QUEUE,
+                          names.trigger_dead_letter_queue_name(config.pipeline_name), False)
     return [jobs, dead, trigger_dead, _tls_only([jobs, dead, trigger_dead])]
 
 
 def outputs(config: StackConfig) -> list[Output]:
-    return [Output("QueueUrl", Description="The job queue", Value=Ref(names.JOB_QUEUE)),
-            Output("DeadLetterQueueUrl", Description="Jobs that failed every allowed attempt",
+    return [Output(names.QUEUE_OUTPUT, Description="The job queue", Value=Ref(names.JOB_QUEUE)),
+            Output(names.DEAD_LETTER_OUTPUT, Description="Jobs that failed every allowed attempt",
                    Value=Ref(names.DEAD_LETTER_QUEUE))]
 
 

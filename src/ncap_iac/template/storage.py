@@ -3,27 +3,38 @@ the folders function)."""
 from __future__ import annotations
 
 from troposphere import AWSObject, Output, Ref
-from troposphere.s3 import (AbortIncompleteMultipartUpload, Bucket, BucketEncryption, BucketPolicy,
-                            LifecycleConfiguration, LifecycleRule, NoncurrentVersionExpiration,
-                            OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration,
-                            ServerSideEncryptionByDefault, ServerSideEncryptionRule,
-                            VersioningConfiguration)
+from troposphere.s3 import (
+    AbortIncompleteMultipartUpload,
+    Bucket,
+    BucketEncryption,
+    BucketPolicy,
+    LifecycleConfiguration,
+    LifecycleRule,
+    NoncurrentVersionExpiration,
+    OwnershipControls,
+    OwnershipControlsRule,
+    PublicAccessBlockConfiguration,
+    ServerSideEncryptionByDefault,
+    ServerSideEncryptionRule,
+    VersioningConfiguration,
+)
 
+from .. import names
 from ..config.model import StackConfig
-from . import iam, names
+from . import iam
 from .functions import FunctionSpec, custom_resource, lambda_function
 
 
-def resources(config: StackConfig, code_uri: str) -> list[AWSObject]:
+def resources(config: StackConfig) -> list[AWSObject]:
     spec = FunctionSpec(names.FOLDERS_FUNCTION, "folders.handler",
                         "Creates each lab's folders in the pipeline bucket (custom resource)",
                         _folders_statements(config), timeout=300)
     return [_bucket(config), _bucket_policy(config), _folders(config),
-            *lambda_function(config, spec, code_uri)]
+            *lambda_function(config, spec)]
 
 
 def outputs(config: StackConfig) -> list[Output]:
-    return [Output("BucketName", Description="The pipeline bucket", Value=Ref(names.BUCKET))]
+    return [Output(names.BUCKET_OUTPUT, Description="The pipeline bucket", Value=Ref(names.BUCKET))]
 
 
 def _deletion_policy(config: StackConfig) -> str:
@@ -66,7 +77,7 @@ def _bucket_policy(config: StackConfig) -> BucketPolicy:
 
 def _folders(config: StackConfig):
     return custom_resource(
-        names.FOLDERS, "Custom::AffiliateFolders", names.FOLDERS_FUNCTION,
+        names.FOLDERS, names.FOLDERS_TYPE, iam.arn_of(names.FOLDERS_FUNCTION),
         BucketName=Ref(names.BUCKET),
         Affiliates=[a.name for a in config.affiliates],
         Folders=list(config.folders.all()),

@@ -5,15 +5,18 @@ from troposphere import AWSObject, GetAtt, Ref
 from troposphere.s3 import Filter, Rules, S3Key
 from troposphere.serverless import S3Event
 
+from .. import names
 from ..config.model import StackConfig
-from . import iam, names
+from . import iam
 from .functions import FunctionSpec, lambda_function
 from .queue import job_queue_arn
 
 MAX_SUBMIT_BYTES = 262144  # 256 KiB
+SUBMIT_SUFFIX = "submit.json"
 
 
 def resources(config: StackConfig, code_uri: str) -> list[AWSObject]:
+    """The submit function; `code_uri`: its code folder relative to the template."""
     spec = FunctionSpec(names.SUBMIT_FUNCTION, config.submit.handler,
                         "Checks each lab's submissions and queues their jobs",
                         _statements(config), timeout=config.submit.timeout,
@@ -40,24 +43,23 @@ def environment(config: StackConfig) -> dict:
         variables["DEFAULT_CONFIG_NAME"] = config.submit.default_config_name
     if config.submit.missing_config_error:
         variables["MISSING_CONFIG_ERROR"] = config.submit.missing_config_error
+    if config.pipeline_version:
+        variables["PIPELINE_VERSION"] = config.pipeline_version
     return variables
 
 
 def _events(config: StackConfig) -> dict:
-    folders, events = config.folders, {}
-    for affiliate in config.affiliates:
-        if config.trigger.mode == "fileset":
-            for suffix in config.trigger.suffixes:
-                event = names.submit_event(affiliate.name, suffix)
-                events[event] = _s3_event(event, f"{affiliate.name}/{folders.inputs}/", suffix)
-        else:
-            event = names.submit_event(affiliate.name)
-            events[event] = _s3_event(event, f"{affiliate.name}/{folders.submissions}/", "submit.json")
-    return events
+    """One bucket-wide rule per suffix (S3 allows one notification configuration per bucket, with
+    no overlapping rules): a new lab needs no change here. The function finds the lab in the key
+    and ignores, with one log line, every key outside a configured lab's submissions/ (or, in
+    fileset mode, inputs/) folder, such as a job result that happens to end the same way."""
+    suffixes = config.trigger.suffixes if config.trigger.mode == "fileset" else (None,)
+    return {names.submit_event(suffix): _s3_event(names.submit_event(suffix), suffix or SUBMIT_SUFFIX)
+            for suffix in suffixes}
 
 
-def _s3_event(title: str, prefix: str, suffix: str) -> S3Event:
-    rules = [Rules(Name="prefix", Value=prefix), Rules(Name="suffix", Value=suffix)]
+def _s3_event(title: str, suffix: str) -> S3Event:
+    rules = [Rules(Name="suffix", Value=suffix)]
     return S3Event(title, Bucket=Ref(names.BUCKET), Events=["s3:ObjectCreated:*"],
                    Filter=Filter(S3Key=S3Key(Rules=rules)))
 

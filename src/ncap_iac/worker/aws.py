@@ -1,15 +1,11 @@
-"""The one seam to AWS: boto3 clients made once per process (they are thread-safe), and error
-codes read from botocore exceptions. AWS_ENDPOINT_URL (e.g. a local moto server) is honoured by
-boto3 itself."""
+"""The worker's seam to AWS: boto3 clients made once per process (they are thread-safe, and sized
+for its slots), and errors described for logs (the AWS error codes are in the job contract).
+AWS_ENDPOINT_URL (e.g. a local moto server) is honoured by boto3 itself."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-MISSING = ("404", "NoSuchKey", "NotFound")
-PRECONDITION = ("PreconditionFailed", "412")
-CONFLICT = ("ConditionalRequestConflict", "409")
-RECEIPT_GONE = ("ReceiptHandleIsInvalid", "InvalidParameterValue", "MessageNotInflight",
-                "AWS.SimpleQueueService.NonExistentQueue")
+from ..lambda_repo.ncap_lambda.contract import error_code
 
 
 @dataclass(frozen=True)
@@ -33,20 +29,6 @@ def make_clients(region: str, concurrency: int, poll_seconds: int) -> Clients:
     return Clients(s3=session.client("s3", config=config(60)),
                    sqs=session.client("sqs", config=config(poll_seconds + 20)),
                    sns=session.client("sns", config=config(20)))
-
-
-def error_code(error: BaseException) -> str:
-    """The AWS error code of a botocore ClientError ("" for anything else)."""
-    response = getattr(error, "response", None)
-    if not isinstance(response, dict):
-        return ""
-    code = str(response.get("Error", {}).get("Code", ""))
-    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    return code or (str(status) if status else "")
-
-
-def is_error(error: BaseException, codes) -> bool:
-    return error_code(error) in codes
 
 
 def describe(error: BaseException) -> str:

@@ -12,13 +12,15 @@ from __future__ import annotations
 import logging
 import time
 
-from . import background, queue, status, status_store, workspace
+from ..lambda_repo.ncap_lambda import contract
+from . import background, queue, status_store, workspace
 from .attempt import Attempt, execute, log_key
 from .aws import describe
 from .heartbeat import Heartbeat
 from .log import decision
 from .messages import BadMessage, Task, parse
 from .notify import publish
+from .storage import Uploaded
 
 
 def handle(ctx, delivery) -> str:
@@ -60,30 +62,31 @@ def work(ctx, delivery, task: Task, beat, started: float, fields: dict) -> str:
 def begin(ctx, delivery, task: Task) -> status_store.Written:
     """Set the dataset RUNNING; not changed when it is final already (SUCCESS or FAILED)."""
     current = status_store.read(ctx.clients.s3, task)
-    if status.is_final(current.document, task.dataname):
+    if contract.is_final(current.document, task.dataname):
         return status_store.Written(current, False, current.document.get("status"))
     return status_store.update(ctx.clients.s3, task, {
-        "status": status.RUNNING, "attempt": delivery.receive_count, "worker": ctx.worker,
-        "started": status.now()}, current)
+        "status": contract.RUNNING, "attempt": delivery.receive_count, "worker": ctx.worker,
+        "started": contract.now()}, current)
 
 
 def acknowledge(ctx, delivery, task, beat, snapshot, started: float, fields: dict) -> str:
     """The dataset is final already (a redelivery): delete the message without running."""
     beat.stop()
     queue.delete(ctx.clients.sqs, ctx.settings.queue_url, delivery, **fields)
-    state = status.dataset_status(snapshot.document, task.dataname)
+    state = contract.dataset_status(snapshot.document, task.dataname)
     return done(fields, "already-final", started, status=state)
 
 
 def succeed(ctx, delivery, task, beat, result: Attempt, key, known, started, fields) -> str:
+    uploaded = result.uploaded or Uploaded()
     written = status_store.update(ctx.clients.s3, task, {
-        "status": status.SUCCESS, "attempt": delivery.receive_count, "log_key": key,
-        "finished": status.now(), "outputs": result.uploaded.files, "reason": None}, known)
+        "status": contract.SUCCESS, "attempt": delivery.receive_count, "log_key": key,
+        "finished": contract.now(), "outputs": uploaded.files, "reason": None}, known)
     beat.stop()
     background.submit("deletions", finish, ctx, delivery, task, written, fields)
     return done(fields, "success" if written.changed else "already-final", started,
-                command_seconds=result.command_seconds, stored=result.uploaded.stored,
-                skipped=result.uploaded.skipped, replaced=result.uploaded.replaced)
+                command_seconds=result.command_seconds, stored=uploaded.stored,
+                skipped=uploaded.skipped, replaced=uploaded.replaced)
 
 
 def finish(ctx, delivery, task, written, fields: dict) -> None:
@@ -102,12 +105,12 @@ def fail(ctx, delivery, task, beat, result: Attempt, key, known, started, fields
         return release(ctx, delivery, beat, 0, fields, "returned", started, result)
     if last:
         written = status_store.update(ctx.clients.s3, task, {
-            "status": status.FAILED, "attempt": delivery.receive_count, "log_key": key,
-            "finished": status.now(), "reason": result.detail}, known)
+            "status": contract.FAILED, "attempt": delivery.receive_count, "log_key": key,
+            "finished": contract.now(), "reason": result.detail}, known)
         notify_if_ended(ctx, task, written, result.reason)
         return release(ctx, delivery, beat, 0, fields, "failed", started, result)
     status_store.update(ctx.clients.s3, task, {
-        "status": status.RUNNING, "attempt": delivery.receive_count, "log_key": key,
+        "status": contract.RUNNING, "attempt": delivery.receive_count, "log_key": key,
         "last_error": result.reason}, known)
     delay = ctx.retry_delay(delivery.receive_count)
     return release(ctx, delivery, beat, delay, fields, "retry", started, result, retry_in=delay)
@@ -140,11 +143,11 @@ def reject(ctx, delivery, bad: BadMessage) -> str:
 def mark_bad(ctx, bad: BadMessage, fields: dict) -> bool:
     task = Task(bucket=ctx.settings.bucket, affiliate=bad.affiliate, job_id=bad.job_id,
                 submit_key=None, dataname=bad.dataset, datanames=(), configname=None,
-                resultpath=None, status_key=bad.status_key)
+                resultpath=None, status_key=str(bad.status_key))
     try:
         return status_store.update(ctx.clients.s3, task, {
-            "status": status.FAILED, "reason": f"bad message: {bad.reason}",
-            "finished": status.now()}).changed
+            "status": contract.FAILED, "reason": f"bad message: {bad.reason}",
+            "finished": contract.now()}).changed
     except Exception as error:
         decision("error", logging.ERROR, error=describe(error), step="mark-bad", **fields)
         return False
@@ -159,7 +162,7 @@ def give_back(ctx, delivery, task: Task, error: Exception, started: float, field
     delay = 0 if last else ctx.retry_delay(delivery.receive_count)
     try:
         if last:
-            status_store.update(ctx.clients.s3, task, {"status": status.FAILED, "reason": reason,
+            status_store.update(ctx.clients.s3, task, {"status": contract.FAILED, "reason": reason,
                                                        "attempt": delivery.receive_count})
         queue.set_visibility(ctx.clients.sqs, ctx.settings.queue_url, delivery, delay, **fields)
     except Exception as again:
@@ -170,7 +173,7 @@ def give_back(ctx, delivery, task: Task, error: Exception, started: float, field
 def notify_if_ended(ctx, task, written, reason) -> None:
     """One notice per job: when this write moved the job's status to SUCCESS or FAILED."""
     now = written.snapshot.document.get("status")
-    if written.changed and now in status.FINAL and now != written.before:
+    if written.changed and now in contract.FINAL and now != written.before:
         publish(ctx.clients.sns, ctx.settings.topic_arn, task, now, reason)
 
 

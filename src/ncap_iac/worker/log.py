@@ -26,7 +26,7 @@ def to_stderr() -> logging.Handler:
         if getattr(handler, "ncap_stderr", False):
             return handler
     handler = logging.StreamHandler(sys.stderr)
-    handler.ncap_stderr = True
+    handler.ncap_stderr = True  # type: ignore[attr-defined]
     handler.setFormatter(logging.Formatter("%(message)s"))
     LOG.addHandler(handler)
     LOG.propagate = False

@@ -8,13 +8,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-VERSION = 1
+from ..lambda_repo.ncap_lambda.contract import MESSAGE_FIELDS, MESSAGE_VERSION
+
 JOB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 AFFILIATE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 MAX_KEY = 1024  # S3 key limit in bytes
 MAX_DATANAMES = 1000
 UNNAMED_DATASET = "(bad message)"
-REQUIRED = ("bucket", "affiliate", "job_id", "dataname", "resultpath", "status_key")
 
 
 class BadMessage(Exception):
@@ -35,13 +35,13 @@ class BadMessage(Exception):
 class Task:
     """A checked message: one dataset of one job."""
     bucket: str
-    affiliate: str
-    job_id: str
+    affiliate: str | None  # None only in the stand-in for a bad message's status write
+    job_id: str | None
     submit_key: str | None
     dataname: str
     datanames: tuple
     configname: str | None
-    resultpath: str
+    resultpath: str | None
     status_key: str
 
     @property
@@ -62,7 +62,7 @@ def parse(body: str, bucket: str) -> Task:
                 submit_key=submit_key if isinstance(submit_key, str) else None,
                 dataname=document["dataname"], datanames=tuple(document["datanames"]),
                 configname=configname or None, resultpath=document["resultpath"],
-                status_key=status_key)
+                status_key=str(status_key))  # a message without a usable one has a problem above
 
 
 def decoded(body) -> dict:
@@ -80,19 +80,19 @@ def usable_status_key(document: dict, bucket: str) -> str | None:
     affiliate, key = document.get("affiliate"), document.get("status_key")
     if document.get("bucket") != bucket or affiliate_problem(affiliate):
         return None
-    if key_problem(key, affiliate) or not key.endswith("/status.json"):
+    if not isinstance(key, str) or key_problem(key, str(affiliate)) or not key.endswith("/status.json"):
         return None
     return key
 
 
 def document_problem(document: dict, bucket: str) -> str | None:
     """The first thing wrong with a decoded message, or None."""
-    missing = [name for name in REQUIRED if not isinstance(document.get(name), str)]
+    missing = [name for name in MESSAGE_FIELDS if not isinstance(document.get(name), str)]
     if missing:
         return f"missing or not a string: {', '.join(missing)}"
     if document["bucket"] != bucket:
         return f"bucket {document['bucket']!r} is not this worker's bucket {bucket!r}"
-    if document.get("version", VERSION) != VERSION:
+    if document.get("version", MESSAGE_VERSION) != MESSAGE_VERSION:
         return f"unsupported message version {document.get('version')!r}"
     affiliate = document["affiliate"]
     return (affiliate_problem(affiliate) or job_id_problem(document["job_id"])

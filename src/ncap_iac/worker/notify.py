@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import logging
 
+from ..lambda_repo.ncap_lambda import contract
 from .aws import describe
 from .log import decision
 
-SUBJECT_LIMIT = 99  # SNS subjects must be shorter than 100 characters
-
 
 def notice(task, status: str, reason: str | None) -> tuple[str, str]:
-    subject = f"NCAP job {task.job_id} {status}"[:SUBJECT_LIMIT]
-    lines = [f"Job {task.job_id} of lab {task.affiliate}: {status}", f"reason: {reason or '-'}",
-             f"results: s3://{task.bucket}/{task.resultpath}",
-             f"status: s3://{task.bucket}/{task.status_key}"]
-    return subject, "\n".join(lines)
+    return contract.notice(task.job_id, task.affiliate, status, reason, [
+        ("results", f"s3://{task.bucket}/{task.resultpath}"),
+        ("status", f"s3://{task.bucket}/{task.status_key}")])
 
 
 def publish(sns, topic_arn: str | None, task, status: str, reason: str | None) -> bool:
@@ -23,8 +20,8 @@ def publish(sns, topic_arn: str | None, task, status: str, reason: str | None) -
         return False
     subject, message = notice(task, status, reason)
     try:
-        sns.publish(TopicArn=topic_arn, Subject=subject, Message=message, MessageAttributes={
-            "affiliate": {"DataType": "String", "StringValue": task.affiliate}})
+        sns.publish(TopicArn=topic_arn, Subject=subject, Message=message,
+                    MessageAttributes=contract.notice_attributes(task.affiliate))
     except Exception as error:
         decision("notice-failed", logging.WARNING, job_id=task.job_id, affiliate=task.affiliate,
                  error=describe(error))

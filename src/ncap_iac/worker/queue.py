@@ -7,7 +7,8 @@ import logging
 from dataclasses import dataclass
 
 from ..errors import NcapError
-from .aws import RECEIPT_GONE, describe, is_error
+from ..lambda_repo.ncap_lambda.contract import RECEIPT_GONE, is_error
+from .aws import describe
 from .log import decision
 
 
@@ -39,7 +40,7 @@ def delete(sqs, queue_url: str, delivery: Delivery, **fields) -> bool:
         sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=delivery.receipt)
         return True
     except Exception as error:
-        if not is_error(error, RECEIPT_GONE):
+        if not is_error(error, *RECEIPT_GONE):
             raise
         decision("delete-too-late", logging.WARNING, error=describe(error), **fields)
         return False
@@ -52,7 +53,7 @@ def set_visibility(sqs, queue_url: str, delivery: Delivery, seconds: int, **fiel
                                       VisibilityTimeout=int(seconds))
         return True
     except Exception as error:
-        if not is_error(error, RECEIPT_GONE):
+        if not is_error(error, *RECEIPT_GONE):
             raise
         decision("visibility-too-late", logging.WARNING, error=describe(error), **fields)
         return False

@@ -1,16 +1,15 @@
 """status.json in S3, changed by read-modify-write with conditional writes: read it (ETag), apply
-a transition (status.apply), put it with If-Match; when someone wrote in between (412), read again
+a transition (contract.apply), put it with If-Match; when someone wrote in between (412), read again
 and retry. A missing status.json is created with If-None-Match: *."""
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
 from dataclasses import dataclass
 
-from . import status
-from .aws import CONFLICT, MISSING, PRECONDITION, is_error
+from ..lambda_repo.ncap_lambda import contract
+from ..lambda_repo.ncap_lambda.contract import CONFLICT, MISSING, PRECONDITION, is_error
 from .log import decision
 
 ATTEMPTS = 12
@@ -33,36 +32,34 @@ class Written:
     before: str | None  # the job's status before the change
 
 
-def encoded(document: dict) -> bytes:
-    text = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
-    return text.encode("utf-8", "backslashreplace")
-
-
 def read(s3, task) -> Snapshot:
     try:
         reply = s3.get_object(Bucket=task.bucket, Key=task.status_key)
     except Exception as error:
-        if is_error(error, MISSING):
+        if is_error(error, *MISSING):
             decision("status-missing", logging.WARNING, job_id=task.job_id, affiliate=task.affiliate)
-            return Snapshot(status.fresh_document(task), None)
+            return Snapshot(fresh_document(task), None)
         raise
     with reply["Body"] as body:
-        raw = body.read()
-    try:
-        document = json.loads(raw.decode("utf-8"))
-    except ValueError:
-        document = None
-    return Snapshot(document if isinstance(document, dict) else {}, reply["ETag"])
+        return Snapshot(contract.decoded(body.read()), reply["ETag"])
+
+
+def fresh_document(task) -> dict:
+    """A status for a job whose status.json is missing (the submit function writes it first, so
+    this is a repair): the fields the message knows."""
+    return {"affiliate": task.affiliate, "configname": task.configname, "datasets": {},
+            "job_id": task.job_id, "queued": True, "reason": None, "status": contract.QUEUED,
+            "submit_key": task.submit_key, "updated": contract.now()}
 
 
 def put(s3, task, document: dict, etag: str | None) -> str | None:
     """Write if the object still has `etag` (or still does not exist): its new ETag, else None."""
     condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
     try:
-        return s3.put_object(Bucket=task.bucket, Key=task.status_key, Body=encoded(document),
+        return s3.put_object(Bucket=task.bucket, Key=task.status_key, Body=contract.encoded(document),
                              ContentType="application/json", **condition)["ETag"]
     except Exception as error:
-        if is_error(error, PRECONDITION + CONFLICT):
+        if is_error(error, *PRECONDITION, *CONFLICT):
             return None
         raise
 
@@ -74,7 +71,7 @@ def update(s3, task, fields: dict, known: Snapshot | None = None) -> Written:
         current = known or read(s3, task)
         known = None
         before = current.document.get("status")
-        new = status.apply(current.document, task.dataname, fields, task.resultpath)
+        new = contract.apply(current.document, task.dataname, fields, task.resultpath)
         if new is None:
             return Written(current, False, before)
         etag = put(s3, task, new, current.etag)

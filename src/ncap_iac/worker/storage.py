@@ -15,7 +15,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .aws import CONFLICT, PRECONDITION, describe, is_error
+from ..lambda_repo.ncap_lambda.contract import CONFLICT, PRECONDITION, is_error
+from .aws import describe
 from .log import decision
 
 CHUNK = 1 << 20
@@ -101,9 +102,9 @@ def upload_once(s3, bucket: str, key: str, path: Path) -> str:
             put_file(s3, bucket, key, path, IfNoneMatch="*")
             return "stored"
         except Exception as error:
-            if is_error(error, CONFLICT):
+            if is_error(error, *CONFLICT):
                 continue  # a concurrent conditional write to this key: try again
-            if not is_error(error, PRECONDITION):
+            if not is_error(error, *PRECONDITION):
                 raise
         if stored_etag(s3, bucket, key) == file_md5(path):
             return "skipped"

@@ -63,7 +63,7 @@ class Fetch:
         self._futures = [downloads().submit(download, s3, task.bucket, key, path, self.cancelled)
                          for key, path in plan(task, space)]
 
-    def wait(self) -> Exception | None:
+    def wait(self) -> BaseException | None:
         """Wait for the downloads; the first error that stopped one, or None."""
         errors = [future.exception() for future in self._futures]
         return next((error for error in errors if error is not None), None)

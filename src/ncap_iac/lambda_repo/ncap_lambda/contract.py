@@ -1,0 +1,184 @@
+"""The job contract between the submit function, the worker agent and the local cloud: where a
+job's files live, the status words and their order, status.json and how changes merge into it,
+the queue message, the lab's notice, and the AWS error codes each side reacts to.
+
+Standard library only, and no import of the package around it: the Lambda code (its own import
+root after `sam build`) and the worker (`ncap_iac.lambda_repo.ncap_lambda.contract`) both load it.
+
+A dataset moves QUEUED < RUNNING < SUCCESS | FAILED and never back; SUCCESS and FAILED are final
+(a later change to a final dataset is refused). RUNNING -> RUNNING is allowed (a new attempt, or a
+retry's last_error). A job's own "status" and "reason" are derived from its datasets: all SUCCESS
+-> SUCCESS, any FAILED -> FAILED, any RUNNING or SUCCESS -> RUNNING, else QUEUED. REJECTED is a
+whole job's status, set by the submit function only: nothing of it runs. Fields a writer does not
+own (submit_key, submit_etag, queued, ...) are kept as they are."""
+import copy
+import json
+from datetime import UTC, datetime
+
+QUEUED, RUNNING, SUCCESS, FAILED, REJECTED = "QUEUED", "RUNNING", "SUCCESS", "FAILED", "REJECTED"
+RANK = {QUEUED: 0, RUNNING: 1, SUCCESS: 2, FAILED: 2}
+FINAL = (SUCCESS, FAILED)  # a dataset that ended
+ENDED = (SUCCESS, FAILED, REJECTED)  # a job that ended
+
+MESSAGE_VERSION = 1
+MESSAGE_FIELDS = ("bucket", "affiliate", "job_id", "dataname", "resultpath", "status_key")
+SUBJECT_LIMIT = 99  # SNS subjects must be shorter than 100 characters
+NOTICE_ATTRIBUTE = "affiliate"  # the SNS message attribute each lab's subscription filters on
+
+# AWS error codes (or HTTP statuses, when an error carries no code)
+MISSING = ("404", "NoSuchKey", "NotFound")
+PRECONDITION = ("PreconditionFailed", "412")
+CONFLICT = ("ConditionalRequestConflict", "409")
+RECEIPT_GONE = ("ReceiptHandleIsInvalid", "InvalidParameterValue", "MessageNotInflight",
+                "AWS.SimpleQueueService.NonExistentQueue")
+RETRYABLE = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled",
+    "RequestThrottledException", "TooManyRequestsException", "RequestLimitExceeded", "SlowDown",
+    "InternalError", "InternalFailure", "ServiceUnavailable", "RequestTimeout",
+    "RequestTimeoutException", "PriorRequestNotComplete", "ConditionalRequestConflict",
+    "AWS.SimpleQueueService.ServiceUnavailable"})
+
+
+# --- where a job's files live ---------------------------------------------------------------
+
+def job_prefix(affiliate, results, job_id):
+    """`LAB/<results>/job_<id>/`: everything of one job."""
+    return f"{affiliate}/{results}/job_{job_id}/"
+
+
+def status_key(prefix):
+    return prefix + "logs/status.json"
+
+
+def certificate_key(prefix):
+    return prefix + "logs/certificate.txt"
+
+
+def results_path(prefix):
+    return prefix + "process_results/"
+
+
+# --- status.json ----------------------------------------------------------------------------
+
+def now():
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def encoded(document):
+    """status.json's bytes: sorted, indented JSON; text that UTF-8 cannot hold is escaped."""
+    text = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    return text.encode("utf-8", "backslashreplace")
+
+
+def decoded(raw):
+    """The document in status.json's bytes; {} when they are not a JSON object."""
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except ValueError:
+        document = None
+    return document if isinstance(document, dict) else {}
+
+
+def new_document(job, status, reason, datasets, queued, updated):
+    """The status.json the submit function creates for a job (`job` has submit_key, job_id,
+    affiliate, configname and submit_etag); `datasets` maps each dataname to its resultpath."""
+    return {"status": status, "reason": reason, "submit_key": job.submit_key,
+            "job_id": job.job_id, "affiliate": job.affiliate, "configname": job.configname,
+            "datasets": {name: {"status": QUEUED, "resultpath": path} for name, path in datasets.items()},
+            "submit_etag": job.submit_etag, "queued": queued, "updated": updated}
+
+
+def dataset_status(document, dataname):
+    entry = (document.get("datasets") or {}).get(dataname)
+    status = entry.get("status") if isinstance(entry, dict) else None
+    return status if status in RANK else QUEUED
+
+
+def is_final(document, dataname):
+    """True when this dataset must not run again: it ended, or the whole job was rejected."""
+    return document.get("status") == REJECTED or dataset_status(document, dataname) in FINAL
+
+
+def allowed(document, dataname, status):
+    if is_final(document, dataname):
+        return False
+    return RANK[status] >= RANK[dataset_status(document, dataname)]
+
+
+def apply(document, dataname, fields, resultpath=None, updated=None):
+    """The document with `fields` (which hold "status") merged into the dataset's entry and the
+    job's status derived again; None when the change is not allowed."""
+    if not allowed(document, dataname, fields["status"]):
+        return None
+    new = copy.deepcopy(document)
+    datasets = new["datasets"] = dict(new.get("datasets") or {})
+    entry = dict(datasets.get(dataname) or {})
+    if resultpath and "resultpath" not in entry:
+        entry["resultpath"] = resultpath
+    entry.update(fields)
+    datasets[dataname] = entry
+    new["status"], new["reason"] = job_status(datasets)
+    new["updated"] = updated or now()
+    return new
+
+
+def job_status(datasets):
+    """(status, reason) of a job made of `datasets`."""
+    states = {name: (entry or {}).get("status", QUEUED) for name, entry in datasets.items()}
+    failed = sorted(name for name, state in states.items() if state == FAILED)
+    if failed:
+        reason = (datasets[failed[0]] or {}).get("reason") or "failed"
+        return FAILED, reason if len(datasets) == 1 else f"dataset {failed[0]}: {reason}"
+    if states and all(state == SUCCESS for state in states.values()):
+        return SUCCESS, None
+    if any(state in (RUNNING, SUCCESS) for state in states.values()):
+        return RUNNING, None
+    return QUEUED, None
+
+
+# --- the queue message ----------------------------------------------------------------------
+
+def message(job, dataname, datanames, resultpath):
+    """One job message: one dataset (with every file it needs) of `job` (which has bucket,
+    affiliate, job_id, submit_key, configname and status_key)."""
+    return {"version": MESSAGE_VERSION, "bucket": job.bucket, "affiliate": job.affiliate,
+            "job_id": job.job_id, "submit_key": job.submit_key, "dataname": dataname,
+            "datanames": list(datanames), "configname": job.configname, "resultpath": resultpath,
+            "status_key": job.status_key}
+
+
+# --- the lab's notice -----------------------------------------------------------------------
+
+def notice(job_id, affiliate, status, reason, links):
+    """(subject, message) of the SNS notice to a lab; `links` is [(label, "s3://...")]."""
+    subject = f"NCAP job {job_id} {status}"[:SUBJECT_LIMIT]
+    lines = [f"Job {job_id} of lab {affiliate}: {status}", f"reason: {reason or '-'}"]
+    lines += [f"{label}: {uri}" for label, uri in links]
+    return subject, "\n".join(lines)
+
+
+def notice_attributes(affiliate):
+    return {NOTICE_ATTRIBUTE: {"DataType": "String", "StringValue": affiliate}}
+
+
+# --- AWS errors -----------------------------------------------------------------------------
+
+def error_code(error):
+    """The AWS error code of a botocore ClientError, else its HTTP status ("" for anything else)."""
+    response = getattr(error, "response", None)
+    if not isinstance(response, dict):
+        return ""
+    code = str((response.get("Error") or {}).get("Code", ""))
+    status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+    return code or (str(status) if status else "")
+
+
+def is_error(error, *codes):
+    """True when `error` is an AWS error with one of `codes`."""
+    return error_code(error) in codes
+
+
+def http_status(error):
+    response = getattr(error, "response", None)
+    return int(((response or {}).get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0) \
+        if isinstance(response, dict) else 0

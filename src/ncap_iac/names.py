@@ -1,0 +1,139 @@
+"""Every logical id and every physical name the templates use comes from here, and everything
+that reads a deployed stack finds its resources by these names.
+
+Logical ids match ^[A-Za-z0-9]+$. Ids made from user-chosen names (affiliates, users) are the
+name in CamelCase with other characters dropped; config checks refuse two names that collide.
+"""
+from __future__ import annotations
+
+import re
+
+BUCKET = "PipelineBucket"
+BUCKET_POLICY = "PipelineBucketPolicy"
+SUBMIT_FUNCTION = "SubmitFunction"
+FOLDERS_FUNCTION = "FoldersFunction"
+USERS_FUNCTION = "UsersFunction"
+PIPELINE_USERS = "PipelineUsers"
+MONITOR_FUNCTION = "MonitorFunction"
+FOLDERS = "AffiliateFolders"
+JOB_QUEUE = "JobQueue"
+DEAD_LETTER_QUEUE = "JobDeadLetterQueue"
+TRIGGER_DEAD_LETTER_QUEUE = "TriggerDeadLetterQueue"
+INSTANCE_ROLE = "WorkerRole"
+INSTANCE_PROFILE = "WorkerInstanceProfile"
+LAUNCH_TEMPLATE = "WorkerLaunchTemplate"
+WORKER_GROUP = "WorkerGroup"
+SCALE_OUT_POLICY = "ScaleOutPolicy"
+SCALE_IN_POLICY = "ScaleInPolicy"
+SCALE_OUT_ALARM = "QueueBacklogAlarm"
+IDLE_ALARM = "QueueIdleAlarm"
+DEAD_LETTER_ALARM = "DeadLetterAlarm"
+TOPIC = "NotificationTopic"
+QUEUE_POLICY = "QueuesTlsOnly"
+INSTANCE_STATE_EVENT = "InstanceStateChange"
+
+# Custom resource types, answered by this template's own functions
+FOLDERS_TYPE = "Custom::AffiliateFolders"
+MEMBERS_TYPE = "Custom::LabMembers"
+PIPELINE_USERS_TYPE = "Custom::PipelineUsers"
+
+# Stack outputs, which the local cloud and `ncap credentials` read
+BUCKET_OUTPUT = "BucketName"
+QUEUE_OUTPUT = "QueueUrl"
+DEAD_LETTER_OUTPUT = "DeadLetterQueueUrl"
+TOPIC_OUTPUT = "NotificationTopicArn"
+WORKER_GROUP_OUTPUT = "WorkerGroupName"
+USER_SECRETS_OUTPUT = "UserSecretsPrefix"
+
+# Suffixes of the Lambda function names: "<PipelineName><suffix>".
+FUNCTION_SUFFIXES = {SUBMIT_FUNCTION: "-submit", FOLDERS_FUNCTION: "-folders",
+                     USERS_FUNCTION: "-users", MONITOR_FUNCTION: "-monitor"}
+
+
+def camel(name: str) -> str:
+    """'carcealab2' -> 'Carcealab2', 'lab-a.b' -> 'LabAB'."""
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", name))
+
+
+def role(function_id: str) -> str:
+    return f"{function_id}Role"
+
+
+def log_group(function_id: str) -> str:
+    return f"{function_id}LogGroup"
+
+
+def group(affiliate: str) -> str:
+    return f"Group{camel(affiliate)}"
+
+
+def members(affiliate: str, part: int = 0) -> str:
+    """The lab's members resource (part 0), or one more part of a large lab."""
+    return f"Members{camel(affiliate)}" + (f"Part{part + 1}" if part else "")
+
+
+def lab_stack(affiliate: str) -> str:
+    """The nested stack holding one lab's resources."""
+    return f"Lab{camel(affiliate)}"
+
+
+def submit_event(suffix: str | None = None) -> str:
+    """The bucket-wide upload event of the submit function (one per fileset suffix)."""
+    return f"Upload{camel(suffix or 'Submit')}"
+
+
+def lab_subscription(affiliate: str) -> str:
+    return f"Notices{camel(affiliate)}"
+
+
+def operator_subscription(position: int) -> str:
+    return f"OperatorNotices{position}"
+
+
+# Physical names -----------------------------------------------------------------------------
+
+def function_name(pipeline: str, function_id: str) -> str:
+    return pipeline + FUNCTION_SUFFIXES[function_id]
+
+
+def group_name(pipeline: str, affiliate: str) -> str:
+    return f"{pipeline}-{affiliate}"
+
+
+def queue_name(pipeline: str, fifo: bool, dead_letter: bool = False) -> str:
+    return f"{pipeline}-jobs{'-dead' if dead_letter else ''}{'.fifo' if fifo else ''}"
+
+
+def trigger_dead_letter_queue_name(pipeline: str) -> str:
+    return f"{pipeline}-trigger-dead"
+
+
+def topic_name(pipeline: str) -> str:
+    return f"{pipeline}-notices"
+
+
+def user_path(pipeline: str) -> str:
+    """The IAM path of the pipeline's users and groups: what tells them from anyone else's."""
+    return f"/ncap/{pipeline}/"
+
+
+def secret_name(pipeline: str, user_name: str) -> str:
+    return f"ncap/{pipeline}/{user_name}"
+
+
+def key_secret_prefix(pipeline: str) -> str:
+    """Each created user's access key is in the secret key_secret_prefix + user name."""
+    return secret_name(pipeline, "keys/")
+
+
+def console_secret_prefix(pipeline: str) -> str:
+    return secret_name(pipeline, "console/")
+
+
+def lab_template(affiliate: str) -> str:
+    """Where a lab's nested template is written, relative to the parent template."""
+    return f"labs/{affiliate}.json"
+
+
+def worker_group_name(pipeline: str) -> str:
+    return f"{pipeline}-workers"

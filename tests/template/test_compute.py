@@ -1,0 +1,121 @@
+"""The worker group's scaling as it behaves, read from compiled templates (the goldens only say
+that the output did not change): the scale-out alarm fires at the first step's QueuedJobs and its
+policy's step intervals are contiguous from 0, each step adding its AddInstances for the queue
+depths from its QueuedJobs up; the idle alarm looks at queued plus running jobs for exactly
+ScaleInAfterIdleMinutes and sets the group back to MinSize."""
+import pytest
+
+from ncap_iac.compiler import compile_config
+from ncap_iac.config import load
+
+from conftest import EXAMPLES, example_config
+from factories import minimal_config
+
+STEPPED = minimal_config(
+    Workers={"AMI": "ami-0123456789abcdef0", "Command": "run.sh", "MinSize": 1, "MaxSize": 8},
+    Scaling={"ScaleOut": [{"QueuedJobs": 3, "AddInstances": 1}, {"QueuedJobs": 10, "AddInstances": 2},
+                          {"QueuedJobs": 50, "AddInstances": 4}],
+             "EvaluationPeriods": 3, "PeriodSeconds": 60, "ScaleInAfterIdleMinutes": 30, "WarmupSeconds": 200})
+SINGLE = minimal_config(Scaling={"ScaleOut": [{"QueuedJobs": 1, "AddInstances": 2}], "PeriodSeconds": 300,
+                                 "ScaleInAfterIdleMinutes": 5})
+
+
+@pytest.fixture(params=[*(f"pipeline-{name}" for name in EXAMPLES), "stepped", "single-step"])
+def compiled(request, compile_doc):
+    """(config, resources) of an example pipeline or a config made here."""
+    if request.param.startswith("pipeline-"):
+        name = request.param.removeprefix("pipeline-")
+        result = compile_config(load(example_config(name)), example_config(name).parent)
+    else:
+        result = compile_doc(STEPPED if request.param == "stepped" else SINGLE)
+    return result.config, result.template["Resources"]
+
+
+def scale_out(resources):
+    return resources["ScaleOutPolicy"]["Properties"], resources["QueueBacklogAlarm"]["Properties"]
+
+
+def test_the_step_intervals_are_contiguous_from_zero(compiled):
+    config, resources = compiled
+    policy, alarm = scale_out(resources)
+    steps, threshold = policy["StepAdjustments"], alarm["Threshold"]
+    assert threshold == config.scaling.scale_out[0].queued_jobs
+    assert [s["MetricIntervalLowerBound"] for s in steps] == [
+        step.queued_jobs - threshold for step in config.scaling.scale_out]
+    assert steps[0]["MetricIntervalLowerBound"] == 0
+    for step, following in zip(steps, steps[1:]):
+        assert step["MetricIntervalUpperBound"] == following["MetricIntervalLowerBound"]
+    assert "MetricIntervalUpperBound" not in steps[-1], "the last step has no upper bound"
+    assert [s["ScalingAdjustment"] for s in steps] == [step.add_instances for step in config.scaling.scale_out]
+
+
+def added_at(depth: int, policy: dict, alarm: dict) -> int:
+    """What the group is told to add when `depth` jobs are queued: nothing while the alarm is
+    not in alarm, else the adjustment of the step whose interval holds depth - threshold."""
+    if not depth >= alarm["Threshold"]:  # GreaterThanOrEqualToThreshold
+        return 0
+    breach = depth - alarm["Threshold"]
+    matching = [s for s in policy["StepAdjustments"]
+                if s["MetricIntervalLowerBound"] <= breach < s.get("MetricIntervalUpperBound", float("inf"))]
+    assert len(matching) == 1, (depth, matching)  # no gap, no overlap
+    return matching[0]["ScalingAdjustment"]
+
+
+def test_each_queue_depth_adds_the_instances_of_the_highest_step_it_reached(compiled):
+    config, resources = compiled
+    policy, alarm = scale_out(resources)
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    top = config.scaling.scale_out[-1].queued_jobs
+    for depth in range(0, top * 2 + 2):
+        reached = [s.add_instances for s in config.scaling.scale_out if depth >= s.queued_jobs]
+        assert added_at(depth, policy, alarm) == (reached[-1] if reached else 0), depth
+
+
+def test_the_scale_out_alarm_watches_queued_jobs_as_scaling_says(compiled):
+    config, resources = compiled
+    policy, alarm = scale_out(resources)
+    s = config.scaling
+    assert (alarm["Period"], alarm["EvaluationPeriods"]) == (s.period_seconds, s.evaluation_periods)
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+        "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum")
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["JobQueue", "QueueName"]}}]
+    assert alarm["AlarmActions"] == [{"Ref": "ScaleOutPolicy"}]
+    assert (policy["PolicyType"], policy["AdjustmentType"]) == ("StepScaling", "ChangeInCapacity")
+    assert policy["EstimatedInstanceWarmup"] == s.warmup_seconds
+    assert policy["AutoScalingGroupName"] == {"Ref": "WorkerGroup"}
+
+
+def test_the_idle_alarm_sees_queued_and_running_jobs_for_the_idle_minutes(compiled):
+    config, resources = compiled
+    alarm = resources["QueueIdleAlarm"]["Properties"]
+    s = config.scaling
+    queries = {m["Id"]: m for m in alarm["Metrics"]}
+    watched = {q["MetricStat"]["Metric"]["MetricName"]: q for q in queries.values() if "MetricStat" in q}
+    assert set(watched) == {"ApproximateNumberOfMessagesVisible", "ApproximateNumberOfMessagesNotVisible"}
+    for query in watched.values():
+        assert query["MetricStat"]["Metric"]["Dimensions"] == [
+            {"Name": "QueueName", "Value": {"Fn::GetAtt": ["JobQueue", "QueueName"]}}]
+        assert query["ReturnData"] is False and query["MetricStat"]["Stat"] == "Maximum"
+    [total] = [q for q in queries.values() if q.get("ReturnData")]
+    assert sorted(total["Expression"].split(" + ")) == sorted(q["Id"] for q in watched.values())
+    period = {q["MetricStat"]["Period"] for q in watched.values()}
+    assert period == {s.period_seconds}
+    assert alarm["EvaluationPeriods"] * s.period_seconds == s.scale_in_after_idle_minutes * 60
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "LessThanOrEqualToThreshold")
+    assert alarm["TreatMissingData"] == "breaching", "a queue with no data points is idle"
+    assert alarm["AlarmActions"] == [{"Ref": "ScaleInPolicy"}]
+
+
+def test_the_idle_policy_sets_the_group_back_to_min_size(compiled):
+    config, resources = compiled
+    policy = resources["ScaleInPolicy"]["Properties"]
+    assert (policy["PolicyType"], policy["AdjustmentType"]) == ("StepScaling", "ExactCapacity")
+    assert policy["StepAdjustments"] == [{"MetricIntervalUpperBound": 0, "ScalingAdjustment": config.workers.min_size}]
+    group = resources["WorkerGroup"]["Properties"]
+    assert (int(group["MinSize"]), int(group["MaxSize"])) == (config.workers.min_size, config.workers.max_size)
+
+
+def test_the_configs_here_are_what_they_claim():
+    """The made-up configs exercise more than one step, a MinSize above 0 and the longer period."""
+    assert len(STEPPED["Scaling"]["ScaleOut"]) == 3 and STEPPED["Workers"]["MinSize"] == 1
+    assert SINGLE["Scaling"]["PeriodSeconds"] == 300

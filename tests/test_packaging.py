@@ -1,0 +1,73 @@
+"""The package as a lab installs it: the wheel is built, installed with plain `pip install` into a
+fresh virtual environment, and used from a folder outside this checkout: an NCAP-format config is
+compiled, linted, and its submit function invoked against a moto server."""
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import boto3
+import pytest
+
+from conftest import REPO
+
+pytestmark = pytest.mark.slow
+PACKAGES = ("ncap_iac/config/", "ncap_iac/template/", "ncap_iac/aws/", "ncap_iac/emulator/", "ncap_iac/deploy/",
+            "ncap_iac/local/", "ncap_iac/worker/", "ncap_iac/lambda_repo/ncap_lambda/")
+
+
+def run(argv, **kwargs):
+    done = subprocess.run([str(a) for a in argv], capture_output=True, text=True, timeout=600, **kwargs)
+    assert done.returncode == 0, f"{argv}: {done.stdout}\n{done.stderr}"
+    return done
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """The `ncap` command of a fresh virtual environment that has only the built wheel."""
+    work = tmp_path_factory.mktemp("wheel")
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", work / "dist", REPO])
+    [wheel] = (work / "dist").glob("ncap_iac-*.whl")
+    run([sys.executable, "-m", "venv", work / "venv"])
+    run([work / "venv" / "bin" / "python", "-m", "pip", "install", "--quiet", wheel])
+    return wheel, work / "venv" / "bin" / "ncap"
+
+
+def test_the_wheel_carries_every_package_the_lambda_code_and_the_schema(installed):
+    wheel, _ = installed
+    names = zipfile.ZipFile(wheel).namelist()
+    assert all(any(n.startswith(p) for n in names) for p in PACKAGES)
+    for handler in ("submit_start.py", "folders.py", "users.py", "monitor.py", "requirements.txt", "Makefile"):
+        assert f"ncap_iac/lambda_repo/{handler}" in names
+    assert "ncap_iac/config/stack_config.schema.json" in names
+
+
+def test_an_ncap_config_compiles_lints_and_invokes_from_a_folder_of_its_own(installed, tmp_path, moto_server):
+    _, ncap = installed
+    folder = tmp_path / "lab-pipelines" / "dlc"
+    folder.mkdir(parents=True)
+    (folder / "stack_config.json").write_text((REPO / "pipelines" / "ncap-dlc" / "stack_config.json").read_text())
+    outside = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    compiled = run([ncap, "compile", "stack_config.json"], cwd=folder, env=outside)
+    assert "compiled_template.json" in compiled.stdout and "names NCAP's submit code" in compiled.stderr
+    assert (folder / "ncap_functions" / "submit_start.py").is_file()
+    linted = run([ncap, "lint", "stack_config.json"], cwd=folder, env=outside)
+    assert linted.stdout.strip().endswith("0 errors and warnings, 0 notes")
+
+    s3, sqs = boto3.client("s3"), boto3.client("sqs")
+    s3.create_bucket(Bucket="dlcmonitored1")
+    s3.put_object(Bucket="dlcmonitored1", Key="carcealab2/submissions/", Body=b"")  # the lab's folder marker
+    queue = sqs.create_queue(QueueName="dlcmonitored1-jobs")["QueueUrl"]
+    s3.put_object(Bucket="dlcmonitored1", Key="carcealab2/inputs/mouse1.mp4", Body=b"video")
+    s3.put_object(Bucket="dlcmonitored1", Key="carcealab2/configs/config.yaml", Body=b"a: 1")
+    s3.put_object(Bucket="dlcmonitored1", Key="carcealab2/submissions/run1_submit.json", Body=json.dumps(
+        {"dataname": "carcealab2/inputs/mouse1.mp4", "timestamp": "wheel-1"}).encode())
+    event = run([ncap, "simevent", "s3-put", "--bucket", "dlcmonitored1", "--key",
+                 "carcealab2/submissions/run1_submit.json"], cwd=folder, env=outside).stdout
+    (folder / "event.json").write_text(event)
+    invoked = run([ncap, "invoke", "SubmitFunction", "--event", "event.json", "--env-vars",
+                   REPO / "simevents" / "env_dlcmonitored1.json"], cwd=folder, env=outside)
+    assert json.loads(invoked.stdout)["jobs"] == ["wheel-1"]
+    message = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)["Messages"][0]
+    assert json.loads(message["Body"])["configname"] == "carcealab2/configs/config.yaml"  # NCAP's CONFIG

@@ -70,7 +70,8 @@ def print_report(report: dict) -> None:
     boot = report["boot_s"]
     print(f"{report['jobs']} jobs in 30 days (seed {report['seed']}), boot {boot:g} s, "
           f"max {report['max_size']} instances, ${report['hourly_price_usd']:.2f}/h")
-    print(f"{'policy':<10}{'cost / lower bound':>20}{'idle share':>12}{'wait p50':>11}{'wait p95':>11}{'max inst.':>11}")
+    print(f"{'policy':<10}{'cost / lower bound':>20}{'idle share':>12}{'wait p50':>11}{'wait p95':>11}"
+          f"{'max inst.':>11}")
     for name, row in report["policies"].items():
         print(f"{name:<10}{row['cost_ratio']:>19.2f}x{row['idle_share']:>11.0%} {row['wait_p50_s']:>9.0f} s"
               f"{row['wait_p95_s']:>9.0f} s{row['max_instances']:>11}")

@@ -6,7 +6,6 @@ import json
 import sys
 
 import pytest
-from conftest import example_config
 
 from ncap_iac.config import load
 from ncap_iac.cost.commands import register
@@ -16,6 +15,8 @@ from ncap_iac.cost.simulate import simulate
 from ncap_iac.cost.trace import read_trace
 from ncap_iac.cost.workload import ncap_trace, write_csv
 from ncap_iac.errors import NcapError
+
+from conftest import example_config
 
 DEMO = example_config("local-demo")
 LABELS = ("cost:", "idle cost:", "instance-hours:", "most instances:", "wait p50:", "wait p95:", "lower bound:")

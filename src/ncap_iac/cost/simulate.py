@@ -34,6 +34,8 @@ import heapq
 import itertools
 import math
 from collections import deque
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import NcapError
 from .alarms import Alarm, QueueMetrics, step_adjustment
@@ -97,8 +99,9 @@ class _Simulation:
         heapq.heappush(self.events, (when, kind, next(self.order), payload))
 
     def _handle(self, kind: int, now: float, payload: object) -> None:
-        handler = {UP: self._up, FINISH: self._finish, SUBMIT: self._submit, EVALUATE: self._evaluate,
-                   IDLE: self._idle}[kind]
+        handlers: dict[int, Callable[[float, Any], None]] = {
+            UP: self._up, FINISH: self._finish, SUBMIT: self._submit, EVALUATE: self._evaluate, IDLE: self._idle}
+        handler = handlers[kind]
         handler(now, payload)
 
     def _settled(self) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def _text(path: Path) -> str:
         raise NcapError(f"{path}: line {line}: not UTF-8 text; a trace is a CSV file") from None
 
 
-def _check_header(path: Path, header: list[str] | None) -> None:
+def _check_header(path: Path, header: Sequence[str] | None) -> None:
     if not header:
         raise NcapError(f"{path}: line 1: empty; expected the header {','.join(COLUMNS)}")
     names = [name.strip() for name in header]

@@ -9,7 +9,7 @@ import pytest
 from conftest import REPO
 
 SOURCE = REPO / "src"
-FOUNDATION = ("ncap_iac.errors", "ncap_iac.names", "ncap_iac.regions", "ncap_iac.lambda_code",
+FOUNDATION = ("ncap_iac.errors", "ncap_iac.names", "ncap_iac.regions", "ncap_iac.prices", "ncap_iac.lambda_code",
               "ncap_iac.lambda_repo")
 COMPILER = ("ncap_iac.compiler", "ncap_iac.translate", "ncap_iac.lint")
 # layer -> what its modules may import (besides themselves and the package's own __init__)
@@ -30,6 +30,7 @@ ALLOWED = {
     "ncap_iac.lambda_code": ("ncap_iac.lambda_repo",),
     "ncap_iac.names": (),
     "ncap_iac.regions": (),
+    "ncap_iac.prices": (),
     "ncap_iac.errors": (),
     "ncap_iac.lambda_repo": (),
 }

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator
 from .. import names
 from ..errors import Issue
 from ..regions import REGIONS
+from .budgets import check_budget_sources, check_own_budgets_size, check_price
+from .capacity import check_capacity, configured_max_size
 from .document import EMAIL, integer, items, lambda_config, obj
 from .labs import check_affiliate_has_users, check_affiliates, check_user_names
 from .schema import did_you_mean
@@ -85,7 +87,7 @@ def check_emails(doc: dict) -> Iterator[Issue]:
 
 def check_scaling(doc: dict) -> Iterator[Issue]:
     scaling, workers = obj(doc.get("Scaling")), obj(doc.get("Workers"))
-    low, high = integer(workers.get("MinSize", 0)), integer(workers.get("MaxSize", 4))
+    low, high = integer(workers.get("MinSize", 0)), configured_max_size(doc)
     if low is not None and high is not None and low > high:
         yield Issue("Workers.MinSize", f"MinSize {low} is greater than MaxSize {high}")
     yield from _check_steps(items(scaling.get("ScaleOut")), high)
@@ -157,7 +159,8 @@ def check_folders(doc: dict) -> Iterator[Issue]:
 CHECKS: tuple[Check, ...] = (
     check_pipeline_name, check_region, check_worker_settings, check_security_groups, check_affiliates,
     check_user_names, check_affiliate_has_users, check_emails, check_scaling,
-    check_queue, check_trigger, check_folders,
+    check_queue, check_trigger, check_folders, check_capacity, check_budget_sources, check_price,
+    check_own_budgets_size,
 )
 
 

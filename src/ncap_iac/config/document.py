@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+NUMERIC_TEXT = re.compile(r"^[0-9]{1,7}(\.[0-9]{1,2})?$")  # NCAP's "300": a number written as a string
 
 
 def obj(value: Any) -> dict:
@@ -19,6 +20,17 @@ def items(value: Any) -> list:
 
 def integer(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def number(value: Any) -> float | None:
+    """A JSON number, or NCAP's number written as a string ("300"), as a float; else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str) and NUMERIC_TEXT.fullmatch(value):
+        return float(value)
+    return None
 
 
 def lambda_config(doc: dict) -> dict:

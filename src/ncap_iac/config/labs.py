@@ -13,7 +13,7 @@ from .document import affiliate_path, affiliates, items
 
 AFFILIATE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 IAM_USER_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
-RESERVED_AFFILIATE_NAMES = ("logs",)
+RESERVED_AFFILIATE_NAMES = ("logs", "ledger")  # the pipeline's own top-level folders
 MAX_GROUPS_PER_USER = 10  # IAM: groups a user can be in
 MAX_USERS_PER_ACCOUNT = 5000  # IAM: users per account
 

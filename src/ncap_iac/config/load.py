@@ -7,9 +7,10 @@ from typing import Any
 
 from ..errors import ConfigError, Issue
 from ..lambda_code import SUBMIT_HANDLER, handler_problem, names_ncap_code, names_ncap_handler, product_code
-from . import checks, document, ncap_keys
+from . import budgets, capacity, checks, document, ncap_keys
 from .model import (
     Affiliate,
+    Budgets,
     DataRetention,
     Folders,
     Notifications,
@@ -48,7 +49,7 @@ def validate_document(doc: Any, base_dir: Path) -> tuple[list[Issue], list[Issue
         return issues, []
     issues += checks.run_checks(doc)
     issues += _code_uri_issues(doc, base_dir)
-    return _ordered(issues), ncap_keys.warnings(doc)
+    return _ordered(issues), ncap_keys.warnings(doc) + budgets.warnings(doc)
 
 
 def _ordered(issues: list[Issue]) -> list[Issue]:
@@ -186,7 +187,7 @@ def _model(doc: dict, base_dir: Path, source: Path | None, warnings: list[Issue]
         pipeline_name=doc["PipelineName"],
         region=doc["REGION"],
         submit=_submit(doc, ncap, base_dir),
-        workers=_workers(_section(doc, "Workers"), ncap),
+        workers=_workers(doc, _section(doc, "Workers"), ncap),
         queue=_queue(_section(doc, "Queue")),
         scaling=_scaling(_section(doc, "Scaling")),
         trigger=_trigger(_section(doc, "Trigger")),
@@ -200,9 +201,12 @@ def _model(doc: dict, base_dir: Path, source: Path | None, warnings: list[Issue]
         pipeline_version=doc.get("PipelineVersion"),
         monitor=ncap.get("MONITOR", default("Lambda", "LambdaConfig", "MONITOR")),
         requirements=_requirements(doc, base_dir),
+        budgets=Budgets(per_lab_monthly_usd=budgets.per_lab_budget(doc),
+                        expected_job_minutes=budgets.expected_job_minutes(doc)),
         source=source,
         warnings=tuple(warnings),
-        notes=tuple(_code_notes(doc) + _requirements_notes(doc, base_dir)),
+        notes=tuple(_code_notes(doc) + _requirements_notes(doc, base_dir) + budgets.notes(doc)
+                    + capacity.notes(doc)),
     )
 
 
@@ -225,14 +229,14 @@ def _either(workers: dict, key: str, ncap: dict, ncap_key: str, fallback: Any = 
     return schema_default if schema_default is not None else fallback
 
 
-def _workers(section: dict, ncap: dict) -> Workers:
+def _workers(doc: dict, section: dict, ncap: dict) -> Workers:
     groups = _either(section, "SecurityGroups", ncap, "SECURITY_GROUPS", [])
     return Workers(
         ami=_either(section, "AMI", ncap, "AMI"),
         instance_type=_either(section, "InstanceType", ncap, "INSTANCE_TYPE", "p2.xlarge"),
         command=_either(section, "Command", ncap, "COMMAND"),
         min_size=int(_get(section, "Workers", "MinSize")),
-        max_size=int(_get(section, "Workers", "MaxSize")),
+        max_size=capacity.max_size(doc),
         security_groups=(groups,) if isinstance(groups, str) else tuple(groups),
         subnets=tuple(_get(section, "Workers", "Subnets")),
         key_name=_either(section, "KeyName", ncap, "KEY_NAME"),
@@ -243,6 +247,8 @@ def _workers(section: dict, ncap: dict) -> Workers:
         job_timeout=int(_either(section, "JobTimeoutSeconds", ncap, "SSM_TIMEOUT", DEFAULT_JOB_TIMEOUT)),
         log_file=ncap.get("LOGFILE", DEFAULT_LOG_FILE),
         agent_command=_get(section, "Workers", "AgentCommand"),
+        launch=capacity.launches(doc),
+        hourly_price_usd=budgets.hourly_price(doc),
     )
 
 
@@ -286,4 +292,5 @@ def _affiliate(entry: dict) -> Affiliate:
                      user_names=tuple(entry.get("UserNames", [])),
                      existing_user_names=tuple(entry.get("ExistingUserNames", [])),
                      console_login=entry.get("ConsoleLogin", False),
+                     max_cost=float(entry["MaxCost"]) if "MaxCost" in entry else None,
                      contact_email=email if isinstance(email, str) and document.EMAIL.fullmatch(email) else None)

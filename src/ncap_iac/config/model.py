@@ -14,6 +14,7 @@ class Affiliate:
     existing_user_names: tuple[str, ...] = ()
     console_login: bool = False
     contact_email: str | None = None
+    max_cost: float | None = None  # this lab's own monthly budget in USD (MaxCost)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ class Workers:
     job_timeout: int
     log_file: str
     agent_command: str
+    launch: bool = True  # NCAP's LAUNCH: false compiles to max_size 0
+    hourly_price_usd: float | None = None  # Workers.HourlyPriceUSD, else the price table's; None: unknown
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,12 @@ class Notifications:
 
 
 @dataclass(frozen=True)
+class Budgets:
+    per_lab_monthly_usd: float | None = None  # every lab's budget unless its MaxCost sets one; None: none
+    expected_job_minutes: float = 60.0
+
+
+@dataclass(frozen=True)
 class DataRetention:
     retain_bucket: bool
     expire_noncurrent_days: int | None
@@ -118,6 +127,7 @@ class StackConfig:
     pipeline_version: str | None = None
     monitor: bool = True
     requirements: Path | None = None  # the config's Lambda requirements file, when it exists
+    budgets: Budgets = field(default_factory=Budgets)
     source: Path | None = None
     warnings: tuple[Issue, ...] = field(default=(), compare=False)
     notes: tuple[Issue, ...] = field(default=(), compare=False)  # what NCAP keys mean here
@@ -126,6 +136,20 @@ class StackConfig:
     def created_users(self) -> tuple[str, ...]:
         """Every user the pipeline creates, once, in the order the labs first list them."""
         return tuple(dict.fromkeys(u for a in self.affiliates for u in a.user_names))
+
+    def lab_budget(self, affiliate: Affiliate) -> float | None:
+        """The lab's monthly budget in USD: its own MaxCost, else the per-lab one; None: not limited."""
+        return affiliate.max_cost if affiliate.max_cost is not None else self.budgets.per_lab_monthly_usd
+
+    @property
+    def has_budgets(self) -> bool:
+        return any(self.lab_budget(a) is not None for a in self.affiliates)
+
+    @property
+    def pipeline_budget_usd(self) -> float | None:
+        """The sum of the labs' budgets, when every lab has one (else None: no total to watch)."""
+        found = [self.lab_budget(a) for a in self.affiliates]
+        return sum(b for b in found if b is not None) if found and None not in found else None
 
     def labs_of(self, user: str) -> tuple[str, ...]:
         return tuple(a.name for a in self.affiliates if user in (*a.user_names, *a.existing_user_names))

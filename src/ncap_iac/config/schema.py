@@ -99,6 +99,7 @@ def _bound_message(kind: str, expected: Any, value: Any, shown: str) -> str:
     messages = {
         "minimum": f"must be at least {expected} (got {shown})",
         "maximum": f"must be at most {expected} (got {shown})",
+        "exclusiveMinimum": f"must be more than {expected} (got {shown})",
         "minLength": "must not be empty" if expected == 1 else f"must be at least {expected} characters",
         "maxLength": f"must be at most {expected} characters (got {len(value) if isinstance(value, str) else '?'})",
         "minItems": f"needs at least {expected} item{'s' if expected != 1 else ''}",

@@ -7,8 +7,12 @@ submission (ncap_lambda.submission), derive the job id, create
 `LAB/<results>/job_<id>/logs/status.json` (only if absent: the lock that makes a redelivered event
 a no-op), write certificate.txt beside it, queue one message per dataset, mark the status
 "queued": true, and send the lab an SNS notice. A faulty submission gets status REJECTED with a
-reason and nothing is queued. Mode "fileset" (uploads under `LAB/<inputs>/` ending in one of
-FILESET_SUFFIXES): when every file of a stem exists, the same steps queue one job, once.
+reason and nothing is queued; so does one whose estimate (hourly price x expected minutes x datasets)
+would take the lab past its monthly budget, given what its finished jobs cost this month (the
+ledger, ncap_lambda.budget). After queueing, the function asks the worker group for capacity at once
+(ncap_lambda.capacity; a failure there is logged and loses nothing). Mode "fileset" (uploads under
+`LAB/<inputs>/` ending in one of FILESET_SUFFIXES): when every file of a stem exists, the same steps
+queue one job, once.
 
 A later delivery of the same submission (same key and ETag) queues nothing; one that finds the
 status but "queued": false (an attempt died before queueing) queues the messages then. Another
@@ -19,8 +23,9 @@ Errors in a submission never raise; AWS errors do (logged first), so that Lambda
 Returns {"jobs": [...], "rejected": [{"job_id", "reason"}], "duplicates": [...],
 "ignored": [keys], "waiting": [keys]}.
 
-Permissions used: s3:ListBucket; s3:GetObject on inputs/configs/submissions/results;
-s3:PutObject on results; sqs:SendMessage on the queue; sns:Publish on the topic.
+Permissions used: s3:ListBucket; s3:GetObject on inputs/configs/submissions/results and on ledger/;
+s3:PutObject on results; sqs:SendMessage and sqs:GetQueueAttributes on the queue; sns:Publish on the
+topic; autoscaling:DescribeAutoScalingGroups and autoscaling:SetDesiredCapacity on the group.
 """
 import functools
 import logging
@@ -32,7 +37,7 @@ from datetime import UTC, datetime
 import boto3
 from botocore.config import Config
 
-from ncap_lambda import fileset, job_store, submission
+from ncap_lambda import budget, capacity, fileset, job_store, submission
 from ncap_lambda.aws_errors import RetryLater, error_code, is_retryable
 from ncap_lambda.contract import QUEUED, REJECTED
 from ncap_lambda.jobs import Job, dataset_units, status_document
@@ -59,6 +64,7 @@ class Run:
     s3: object
     sqs: object
     sns: object
+    autoscaling: object = None  # None: the function asks no group for capacity
 
 
 def client(service):
@@ -71,7 +77,9 @@ def client(service):
 
 
 def handler(event, context):
-    run = Run(read_settings(), client("s3"), client("sqs"), client("sns"))
+    settings = read_settings()
+    run = Run(settings, client("s3"), client("sqs"), client("sns"),
+              client("autoscaling") if settings.worker_group else None)
     outcome: dict = {"jobs": [], "rejected": [], "duplicates": [], "ignored": [], "waiting": []}
     for record in (event or {}).get("Records") or []:
         handle_record(run, record, outcome)
@@ -140,6 +148,7 @@ def handle_submit(run, key, outcome):
     if checked:
         job = replace(job, configname=checked.configname,
                       units=dataset_units(job.results_path, checked.datasets))
+        reason = budget.over_budget(run.s3, settings, affiliate, len(job.units))
     settle(run, job, reason, outcome)
 
 
@@ -177,7 +186,9 @@ def handle_fileset(run, key, outcome):
         return wait(outcome, affiliate, key, missing)
     job = fileset.job(settings, affiliate, stem, files, etags,
                       fileset.default_config(run.s3, settings, affiliate))
-    settle(run, job, fileset.problem(settings, affiliate, files), outcome)
+    reason = fileset.problem(settings, affiliate, files) or budget.over_budget(
+        run.s3, settings, affiliate, len(job.units))
+    settle(run, job, reason, outcome)
 
 
 def wait(outcome, affiliate, key, missing):
@@ -217,6 +228,7 @@ def finish(run, job, document, etag, outcome):
         log_decision(LOG, "queued", job_id=job.job_id, affiliate=job.affiliate, messages=count,
                      submit_key=job.submit_key)
         outcome["jobs"].append(job.job_id)
+        capacity.request(run.autoscaling, run.sqs, run.settings, count)
     job_store.publish_notice(run.sns, run.settings.topic_arn, job, status, reason)
 
 

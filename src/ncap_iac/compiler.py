@@ -10,6 +10,7 @@ from .config import load
 from .config.model import StackConfig
 from .errors import NcapError
 from .lambda_code import CODE_FOLDER, copy_beside
+from .names import PIPELINE_TAG
 from .template.build import Templates, build_templates, to_json
 from .template.limits import check_limits, deployed_resource_count
 
@@ -17,7 +18,6 @@ TEMPLATE_NAME = "compiled_template.json"
 LABS_FOLDER = "labs"  # names.lab_template puts each lab's nested template here
 SAMCONFIG_NAME = "samconfig.toml"
 CAPABILITIES = ("CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND")
-PIPELINE_TAG = "ncap:pipeline"
 
 
 @dataclass(frozen=True)

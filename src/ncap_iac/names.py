@@ -31,6 +31,11 @@ DEAD_LETTER_ALARM = "DeadLetterAlarm"
 TOPIC = "NotificationTopic"
 QUEUE_POLICY = "QueuesTlsOnly"
 INSTANCE_STATE_EVENT = "InstanceStateChange"
+BUDGET = "PipelineBudget"
+
+# The tag on the stack and on every resource that costs money: what the pipeline's AWS budget and
+# cost reports filter on (activate it as a cost allocation tag in the account's Billing console).
+PIPELINE_TAG = "ncap:pipeline"
 
 # Custom resource types, answered by this template's own functions
 FOLDERS_TYPE = "Custom::AffiliateFolders"
@@ -137,3 +142,7 @@ def lab_template(affiliate: str) -> str:
 
 def worker_group_name(pipeline: str) -> str:
     return f"{pipeline}-workers"
+
+
+def budget_name(pipeline: str) -> str:
+    return f"{pipeline}-monthly"

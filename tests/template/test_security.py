@@ -14,7 +14,7 @@ from factories import minimal_config
 TEMPLATES = {name: compile_config(load(src), src.parent) for name, src in SOURCES_FOR_TOOLS.items()}
 # ec2:DescribeInstances takes no resource-level permission: "*" is its only possible resource.
 # take no resource-level permission: "*" is the only resource they accept
-UNSCOPABLE_ACTIONS = {"ec2:DescribeInstances", "iam:ListUsers"}
+UNSCOPABLE_ACTIONS = {"ec2:DescribeInstances", "iam:ListUsers", "autoscaling:DescribeAutoScalingGroups"}
 
 
 def _templates(compiled) -> list[dict]:

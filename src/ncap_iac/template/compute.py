@@ -23,6 +23,7 @@ from troposphere.ec2 import (
     LaunchTemplateBlockDeviceMapping,
     LaunchTemplateData,
     MetadataOptions,
+    TagSpecifications,
 )
 from troposphere.iam import InstanceProfile
 
@@ -32,6 +33,7 @@ from . import iam
 from .agent import agent_arguments
 from .monitoring import queue_metric, sum_of_queues_alarm
 from .queue import job_queue_arn
+from .tags import pipeline_tags
 
 
 def resources(config: StackConfig) -> list[AWSObject]:
@@ -82,6 +84,8 @@ def _launch_template(config: StackConfig) -> AWSObject:
         BlockDeviceMappings=[LaunchTemplateBlockDeviceMapping(DeviceName=w.root_device_name, Ebs=EBSBlockDevice(
             Encrypted=True, VolumeSize=w.volume_size_gib, VolumeType="gp3", DeleteOnTermination=True))],
         InstanceInitiatedShutdownBehavior=w.shutdown_behavior,
+        TagSpecifications=[TagSpecifications(ResourceType=kind, Tags=pipeline_tags(config))
+                           for kind in ("instance", "volume")],
         UserData=user_data(config))
     if w.key_name:
         data.KeyName = w.key_name
@@ -106,7 +110,8 @@ def _group(config: StackConfig) -> AutoScalingGroup:
     group = AutoScalingGroup(
         names.WORKER_GROUP, AutoScalingGroupName=names.worker_group_name(config.pipeline_name),
         MinSize=str(w.min_size), MaxSize=str(w.max_size),
-        Tags=Tags(Name=names.worker_group_name(config.pipeline_name), NcapPipeline=config.pipeline_name))
+        Tags=Tags(Name=names.worker_group_name(config.pipeline_name), NcapPipeline=config.pipeline_name,
+                  **{names.PIPELINE_TAG: config.pipeline_name}))
     if w.subnets:
         group.VPCZoneIdentifier = list(w.subnets)
     else:

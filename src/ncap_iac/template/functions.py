@@ -13,6 +13,7 @@ from .. import names
 from ..config.model import StackConfig
 from ..lambda_code import CODE_FOLDER
 from . import iam
+from .tags import pipeline_tag_map, pipeline_tags
 
 RUNTIME = "python3.12"
 # `sam build` runs lambda_repo/Makefile, which fetches the requirements for the runtime's Python,
@@ -38,13 +39,13 @@ def lambda_function(config: StackConfig, spec: FunctionSpec, code_uri: str = COD
     the template that `ncap compile` fills), unless `code_uri` names another folder."""
     name = names.function_name(config.pipeline_name, spec.logical_id)
     log_group = LogGroup(names.log_group(spec.logical_id), LogGroupName=f"/aws/lambda/{name}",
-                         RetentionInDays=config.retention.log_retention_days)
+                         RetentionInDays=config.retention.log_retention_days, Tags=pipeline_tags(config))
     role = iam.service_role(names.role(spec.logical_id), "lambda.amazonaws.com", "least-privilege",
                             [_logs_statement(name)] + spec.statements)
     function = Function(spec.logical_id, FunctionName=name, Description=spec.description,
                         CodeUri=code_uri, Handler=spec.handler, Runtime=RUNTIME,
                         Timeout=spec.timeout, MemorySize=spec.memory, Role=GetAtt(role, "Arn"),
-                        DependsOn=[log_group.title])
+                        Tags=pipeline_tag_map(config), DependsOn=[log_group.title])
     if code_uri == CODE_FOLDER:  # the product's code has its Makefile; a folder of the config's own is sam's to build
         function.Metadata = BUILD_METADATA
     if spec.environment:

@@ -13,6 +13,7 @@ from ..config.model import Affiliate, StackConfig
 from ..lambda_repo.ncap_lambda.contract import NOTICE_ATTRIBUTE
 from . import iam
 from .functions import FunctionSpec, lambda_function
+from .tags import pipeline_tags
 
 INSTANCE_LOG_PREFIX = "logs/instances/"
 
@@ -20,7 +21,8 @@ INSTANCE_LOG_PREFIX = "logs/instances/"
 def resources(config: StackConfig) -> list[AWSObject]:
     """The topic, the operators' subscriptions, the dead-letter alarm and (unless MONITOR is
     false) the instance-state monitor."""
-    found = [Topic(names.TOPIC, TopicName=names.topic_name(config.pipeline_name)), *_subscriptions(config),
+    found = [Topic(names.TOPIC, TopicName=names.topic_name(config.pipeline_name), Tags=pipeline_tags(config)),
+             *_subscriptions(config),
              _dead_letter_alarm(config)]
     return found + _monitor(config) if config.monitor else found
 

@@ -8,6 +8,7 @@ from troposphere.sqs import Queue, QueuePolicy, RedrivePolicy
 from .. import names
 from ..config.model import StackConfig
 from . import iam
+from .tags import pipeline_tags
 
 DEAD_LETTER_RETENTION = 1209600  # 14 days, the SQS maximum
 LONG_POLL_SECONDS = 20
@@ -15,17 +16,18 @@ LONG_POLL_SECONDS = 20
 
 def resources(config: StackConfig) -> list[AWSObject]:
     fifo = config.queue.fifo
+    tags = pipeline_tags(config)
     dead = _queue(names.DEAD_LETTER_QUEUE, names.queue_name(config.pipeline_name, fifo, dead_letter=True),
-                  fifo, RedriveAllowPolicy={"redrivePermission": "byQueue",
+                  fifo, Tags=tags, RedriveAllowPolicy={"redrivePermission": "byQueue",
                                             "sourceQueueArns": [job_queue_arn(config)]})
-    jobs = _queue(names.JOB_QUEUE, names.queue_name(config.pipeline_name, fifo), fifo,
+    jobs = _queue(names.JOB_QUEUE, names.queue_name(config.pipeline_name, fifo), fifo, Tags=tags,
                   VisibilityTimeout=config.queue.visibility_timeout,
                   MessageRetentionPeriod=config.queue.message_retention,
                   ReceiveMessageWaitTimeSeconds=LONG_POLL_SECONDS,
                   RedrivePolicy=RedrivePolicy(deadLetterTargetArn=GetAtt(dead, "Arn"),
                                               maxReceiveCount=config.queue.max_receive_count))
     trigger_dead = _queue(names.TRIGGER_DEAD_LETTER_QUEUE,
-                          names.trigger_dead_letter_queue_name(config.pipeline_name), False)
+                          names.trigger_dead_letter_queue_name(config.pipeline_name), False, Tags=tags)
     return [jobs, dead, trigger_dead, _tls_only([jobs, dead, trigger_dead])]
 
 

@@ -23,6 +23,7 @@ from .. import names
 from ..config.model import StackConfig
 from . import iam
 from .functions import FunctionSpec, custom_resource, lambda_function
+from .tags import pipeline_tags
 
 
 def resources(config: StackConfig) -> list[AWSObject]:
@@ -52,7 +53,7 @@ def _bucket(config: StackConfig) -> Bucket:
         OwnershipControls=OwnershipControls(Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
         VersioningConfiguration=VersioningConfiguration(Status="Enabled"),
         LifecycleConfiguration=LifecycleConfiguration(Rules=_lifecycle_rules(config)),
-        DeletionPolicy=policy, UpdateReplacePolicy=policy)
+        Tags=pipeline_tags(config), DeletionPolicy=policy, UpdateReplacePolicy=policy)
 
 
 def _lifecycle_rules(config: StackConfig) -> list[LifecycleRule]:

@@ -1,5 +1,10 @@
-"""The submit function: S3 uploads (a submit.json, or the files of a fileset) become queued jobs."""
+"""The submit function: S3 uploads (a submit.json, or the files of a fileset) become queued jobs.
+With lab budgets it also reads the ledger of finished jobs (ledger/, nothing else of the
+pipeline's own records) to price each submission; unless LAUNCH is false it asks the worker group
+for capacity as soon as it has queued jobs."""
 from __future__ import annotations
+
+import json
 
 from troposphere import AWSObject, GetAtt, Ref
 from troposphere.s3 import Filter, Rules, S3Key
@@ -7,6 +12,7 @@ from troposphere.serverless import S3Event
 
 from .. import names
 from ..config.model import StackConfig
+from ..lambda_repo.ncap_lambda.contract import LEDGER_PREFIX
 from . import iam
 from .functions import FunctionSpec, lambda_function
 from .queue import job_queue_arn
@@ -45,7 +51,27 @@ def environment(config: StackConfig) -> dict:
         variables["MISSING_CONFIG_ERROR"] = config.submit.missing_config_error
     if config.pipeline_version:
         variables["PIPELINE_VERSION"] = config.pipeline_version
-    return variables
+    if config.workers.launch:
+        variables["WORKER_GROUP"] = names.worker_group_name(config.pipeline_name)
+    return {**variables, **budget_environment(config)}
+
+
+def budget_environment(config: StackConfig) -> dict:
+    """What the function prices a submission with: the hourly price, the expected minutes, the
+    common budget and the labs' own ones (only labs whose budget differs)."""
+    if not config.has_budgets:
+        return {}
+    common = config.budgets.per_lab_monthly_usd
+    own = {a.name: a.max_cost for a in config.affiliates if a.max_cost is not None and a.max_cost != common}
+    return {"HOURLY_PRICE_USD": _decimal(config.workers.hourly_price_usd or 0.0),
+            "EXPECTED_JOB_MINUTES": _decimal(config.budgets.expected_job_minutes),
+            "LAB_BUDGET_USD": "" if common is None else _decimal(common),
+            "LAB_BUDGETS_USD": json.dumps(own, sort_keys=True, separators=(",", ":"))}
+
+
+def _decimal(value: float) -> str:
+    """300.0 -> "300", 0.526 -> "0.526", 1234567.89 -> "1234567.89": every digit kept, none added."""
+    return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
 def _events(config: StackConfig) -> dict:
@@ -76,4 +102,26 @@ def _statements(config: StackConfig) -> list[dict]:
         iam.statement("KeepFailedEvents", ["sqs:SendMessage"],
                       [GetAtt(names.TRIGGER_DEAD_LETTER_QUEUE, "Arn")]),
         iam.statement("NotifyLabs", ["sns:Publish"], [Ref(names.TOPIC)]),
+        *(_ledger_statements(config) if config.has_budgets else []),
+        *(_capacity_statements(config) if config.workers.launch else []),
+    ]
+
+
+def _ledger_statements(config: StackConfig) -> list[dict]:
+    bucket = config.pipeline_name
+    return [
+        iam.statement("ListLedger", ["s3:ListBucket"], [iam.bucket_arn(bucket)],
+                      condition={"StringLike": {"s3:prefix": [LEDGER_PREFIX + "*"]}}),
+        iam.statement("ReadLedger", ["s3:GetObject"], [iam.object_arn(bucket, LEDGER_PREFIX + "*")]),
+    ]
+
+
+def _capacity_statements(config: StackConfig) -> list[dict]:
+    group = names.worker_group_name(config.pipeline_name)
+    return [
+        # autoscaling:DescribeAutoScalingGroups has no resource-level permissions: "*" is its only resource.
+        iam.statement("FindWorkerGroup", ["autoscaling:DescribeAutoScalingGroups"], ["*"]),
+        iam.statement("AskForWorkers", ["autoscaling:SetDesiredCapacity"],
+                      [iam.service_arn("autoscaling", f"autoScalingGroup:*:autoScalingGroupName/{group}")]),
+        iam.statement("CountQueuedJobs", ["sqs:GetQueueAttributes"], [job_queue_arn(config)]),
     ]

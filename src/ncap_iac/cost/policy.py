@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import NcapError
+from ..prices import AS_OF, PRICES
 
 if TYPE_CHECKING:
     from ..config.model import StackConfig
 
 MODES = ("queue", "per-job")
 # On-demand price of p2.xlarge (the default instance type) in us-east-1, USD per hour.
-P2_XLARGE_US_EAST_1_USD = 0.90
+P2_XLARGE_US_EAST_1_USD = PRICES["us-east-1"]["p2.xlarge"]
 # The idle exit chosen with benchmarks/scaling.py (its sweep prints the figures): with request_on_submit,
 # a worker that finds no job for this long leaves. 30 s is the shortest setting at which the agent behaves
 # as modelled: it long-polls 20 s at a time, so it still makes one whole empty poll after its last job and
@@ -87,19 +88,27 @@ def _steps_ok(steps: tuple[tuple[int, int], ...]) -> bool:
             and thresholds == sorted(set(thresholds)))
 
 
-def policy_from_config(config: StackConfig, hourly_price_usd: float) -> Policy:
-    """The policy a compiled pipeline runs: its group size, alarms and step scaling.
+def policy_from_config(config: StackConfig, hourly_price_usd: float | None = None) -> Policy:
+    """The policy a compiled pipeline runs: its group size, alarms and step scaling, and the submit
+    function's capacity request (which the template turns on whenever jobs launch instances).
 
-    The launch template starts the agent without --concurrency, so one job per instance. The two
-    settings of the new scaling (the submit function's capacity request, the workers' idle exit)
-    are read when the config has them; until then they are off, as deployed today.
+    The price is `hourly_price_usd` when given, else the config's (Workers.HourlyPriceUSD, else the
+    price table, ncap_iac.prices: the figure the submit function prices submissions with). The
+    launch template starts the agent without --concurrency, so one job per instance. The workers'
+    idle exit is read when the config has it; until then it is off, as deployed today.
     """
     scaling, workers = config.scaling, config.workers
+    if not workers.launch:
+        raise NcapError("Lambda.LambdaConfig.LAUNCH is false: the worker group's MaxSize is 0, so no job ever "
+                        "runs and there is no cost to simulate")
+    price = hourly_price_usd if hourly_price_usd is not None else workers.hourly_price_usd
+    if price is None:
+        raise NcapError(f"no hourly price for {workers.instance_type} in {config.region} (not in the price table "
+                        f"of {AS_OF}): set Workers.HourlyPriceUSD, or pass --hourly-price")
     return Policy(
         mode="queue", min_size=workers.min_size, max_size=workers.max_size, concurrency=1,
-        hourly_price_usd=hourly_price_usd, period_seconds=scaling.period_seconds,
+        hourly_price_usd=price, period_seconds=scaling.period_seconds,
         evaluation_periods=scaling.evaluation_periods,
         scale_out=tuple((step.queued_jobs, step.add_instances) for step in scaling.scale_out),
         warmup_seconds=scaling.warmup_seconds, scale_in_after_idle_minutes=scaling.scale_in_after_idle_minutes,
-        request_on_submit=bool(getattr(config.scaling, "request_on_submit", False)),
-        idle_exit_seconds=getattr(config.scaling, "idle_exit_seconds", None))
+        request_on_submit=True, idle_exit_seconds=getattr(config.scaling, "idle_exit_seconds", None))

@@ -292,7 +292,16 @@ def test_entry_point_help_lists_subcommands():
 
 
 HELP_WORDS = {"validate": ["config"], "compile": ["config", "--output"],
-              "lint": ["path", "--region"]}
+              "lint": ["path", "--region"], "cost": ["simulate", "estimate", "report"]}
+
+
+def test_ncap_cost_is_a_command_of_the_cli():
+    result = ncap("cost", "estimate", example_config("local-demo").parent, "--jobs-per-month", "20", "--minutes", "15",
+                  "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["jobs"] == 20
+    result = ncap("cost", "report", "--help")
+    assert result.returncode == 0 and "--endpoint-url" in result.stdout and "spent_usd" in result.stdout
 
 
 @pytest.mark.parametrize("command", HELP_WORDS)

@@ -12,7 +12,11 @@ from .errors import ConfigError, NcapError
 # Modules that add subcommands: each has register(commands, common) -> {command: handler(args)}
 # and keeps its top level light (import heavy libraries inside the handlers). They are imported only
 # when the command line may name one of their commands (or asks for the list of all commands).
-EXTENSIONS: tuple[str, ...] = ("ncap_iac.local.commands", "ncap_iac.worker.commands", "ncap_iac.deploy.commands")
+# A parser that sets the default `dispatch` is handled by the handler of that key, which another
+# module may register: `ncap cost report` is declared by the cost commands and run by deploy/,
+# the layer that reads deployed stacks.
+EXTENSIONS: tuple[str, ...] = ("ncap_iac.local.commands", "ncap_iac.worker.commands", "ncap_iac.deploy.commands",
+                               "ncap_iac.cost.commands")
 # The commands of this module, and the options `ncap` takes before a command's name.
 CORE_COMMANDS = ("validate", "compile", "lint", "invoke", "simevent")
 GLOBAL_FLAGS = ("--debug", "-q", "--quiet")
@@ -134,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {"validate": _validate, "compile": _compile, "lint": _lint, "invoke": _invoke,
                 "simevent": _simevent, **extensions}
     try:
-        return handlers[args.command](args)
+        return handlers[getattr(args, "dispatch", None) or args.command](args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

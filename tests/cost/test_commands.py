@@ -58,8 +58,13 @@ def test_json_has_the_summary_keys_and_the_figures_of_the_config(trace, capsys):
     assert run(["cost", "simulate", str(DEMO), "--trace", str(trace), "--json", "--boot-seconds", "90"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert tuple(sorted(printed)) == tuple(sorted(SUMMARY_KEYS))
-    expected = simulate(read_trace(trace), policy_from_config(load(DEMO), 0.90), 90.0).as_json()
-    assert printed == expected and printed["max_instances"] <= 2
+    expected = simulate(read_trace(trace), policy_from_config(load(DEMO)), 90.0).as_json()
+    assert printed == expected and printed["max_instances"] <= 2 and printed["hourly_price_usd"] == 0.0104
+
+
+def test_the_hourly_price_flag_overrides_the_configs(trace, capsys):
+    assert run(["cost", "simulate", str(DEMO), "--trace", str(trace), "--json", "--hourly-price", "0.9"]) == 0
+    assert json.loads(capsys.readouterr().out)["hourly_price_usd"] == 0.9
 
 
 def test_plot_writes_a_png(trace, tmp_path, capsys):

@@ -1,4 +1,7 @@
-"""`ncap cost simulate`: what a pipeline's scaling would cost on a job trace (its code loads only when it runs)."""
+"""`ncap cost simulate | estimate | report`: what a pipeline's scaling costs, offline, and what its
+labs spent this month. The code of an action loads only when it runs. `report` reads the deployed
+stack, so its handler lives in deploy/ (ncap_iac.deploy.commands registers it under the key
+"cost report"); this module only declares its arguments."""
 from __future__ import annotations
 
 import argparse
@@ -6,42 +9,106 @@ import json
 import sys
 from pathlib import Path
 
-from .policy import P2_XLARGE_US_EAST_1_USD
-
-DESCRIPTION = (
+SIMULATE = (
     "Plays a job trace (a CSV file with the columns submit_s,lab,duration_s) through a model of the "
-    "pipeline's worker group as its stack_config.json sets it up: the queue, the CloudWatch alarms and step "
-    "scaling, boot time and per-second billing with its 60 s minimum. Prints the cost, the part of it paid "
-    "for idle instances (boots included), instance-hours, the most instances at once, the median and 95th "
-    "percentile wait from upload to job start (nearest rank), and the lower bound: every job's run time at "
-    "the instance price. Needs no AWS account.")
+    "pipeline's worker group as its stack_config.json sets it up: the queue, the submit function's capacity "
+    "request, the CloudWatch alarms and step scaling, boot time and per-second billing with its 60 s minimum. "
+    "Prints the cost, the part of it paid for idle instances (boots included), instance-hours, the most "
+    "instances at once, the median and 95th percentile wait from upload to job start (nearest rank), and the "
+    "lower bound: every job's run time at the instance price. Needs no AWS account.")
+ESTIMATE = (
+    "A month's cost for a simple workload: --jobs-per-month jobs of --minutes each, submitted --batch at a time, "
+    "the submissions evenly spread over 30 days. The month is played through the same simulator as `ncap cost "
+    "simulate` (not a closed form), so boots, idle minutes and the 60 s billing minimum are in the figure. A "
+    "submission finds a warm instance only when it comes before the last one's instances leave; bursts of work "
+    "cost less per job than the same work spread out. Needs no AWS account.")
+REPORT = (
+    "Per lab: what its finished jobs cost this month (the ledger in the pipeline bucket of the deployed stack), "
+    "its monthly budget and how many jobs it ran. --json prints "
+    '{"month": ..., "labs": {LAB: {"spent_usd": ..., "budget_usd": ..., "jobs": ...}}}.')
+ENDPOINT_HELP = ("send every AWS call to this endpoint, e.g. an emulator http://localhost:5000 "
+                 "(default: $AWS_ENDPOINT_URL)")
+BOOT_HELP = "seconds from an instance's launch until it can take a job (default 180)"
+PRICE_HELP = ("the instance type's hourly price in USD (default: Workers.HourlyPriceUSD, else the price table's "
+              "on-demand price for the type in the region)")
+
+
+def bounded(kind, low: float, high: float, above: bool = False):
+    """An argparse type: a number of `kind` in [low, high] (or (low, high] when `above`)."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a {'whole ' if kind is int else ''}number: {text!r}") from None
+        if not (low < value <= high if above else low <= value <= high) or value != value:
+            raise argparse.ArgumentTypeError(f"must be {'above' if above else 'at least'} {low:g} and at most "
+                                             f"{high:g}, got {text}")
+        return value
+    return parse
 
 
 def register(commands, common) -> dict:
-    cost = commands.add_parser("cost", parents=[common], help="estimate what a pipeline's scaling costs",
-                               description="Cost estimates for a pipeline's worker group, offline.")
+    cost = commands.add_parser("cost", parents=[common], help="what a pipeline costs: simulate, estimate, report",
+                               description="Cost estimates for a pipeline's worker group, and its labs' spend.")
     actions = cost.add_subparsers(dest="cost_command", required=True, metavar="ACTION")
-    simulate = actions.add_parser("simulate", parents=[common], help="play a job trace through the pipeline's scaling",
-                                  description=DESCRIPTION)
-    add = simulate.add_argument
-    add("pipeline", metavar="PIPELINE_DIR|CONFIG", type=Path, help="a pipeline folder or its stack_config.json")
-    add("--trace", required=True, type=Path, metavar="FILE", help="job trace CSV: submit_s,lab,duration_s")
-    add("--boot-seconds", type=float, default=180.0, metavar="S",
-        help="seconds from an instance's launch until it can take a job (default 180)")
-    add("--hourly-price", type=float, default=P2_XLARGE_US_EAST_1_USD, metavar="USD",
-        help=f"the instance type's hourly price (default {P2_XLARGE_US_EAST_1_USD:.2f}: p2.xlarge on demand in us-east-1)")
-    add("--json", action="store_true", help="print the figures as one JSON object")
-    add("--plot", type=Path, metavar="FILE.png", help="also draw instances and queued jobs over time (needs matplotlib)")
+    _simulate_parser(actions, common)
+    _estimate_parser(actions, common)
+    report = actions.add_parser("report", parents=[common], help="each lab's spend this month, against its budget",
+                                description=REPORT)
+    report.add_argument("pipeline_dir", type=Path, metavar="PIPELINE_DIR", help="folder holding stack_config.json")
+    report.add_argument("--month", metavar="YYYY-MM", help="the month to report (default: this month, UTC)")
+    report.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    report.add_argument("--endpoint-url", metavar="URL", help=ENDPOINT_HELP)
+    report.set_defaults(dispatch="cost report")
     return {"cost": handler}
 
 
-def handler(args: argparse.Namespace) -> int:
+def _simulate_parser(actions, common) -> None:
+    simulate = actions.add_parser("simulate", parents=[common], description=SIMULATE,
+                                  help="play a job trace through the pipeline's scaling")
+    add = simulate.add_argument
+    add("pipeline", metavar="PIPELINE_DIR|CONFIG", type=Path, help="a pipeline folder or its stack_config.json")
+    add("--trace", required=True, type=Path, metavar="FILE", help="job trace CSV: submit_s,lab,duration_s")
+    add("--boot-seconds", type=bounded(float, 0, 3600), default=180.0, metavar="S", help=BOOT_HELP)
+    add("--hourly-price", type=bounded(float, 0, 1000, above=True), metavar="USD", help=PRICE_HELP)
+    add("--json", action="store_true", help="print the figures as one JSON object")
+    add("--plot", type=Path, metavar="FILE.png",
+        help="also draw instances and queued jobs over time (needs matplotlib)")
+
+
+def _estimate_parser(actions, common) -> None:
+    estimate = actions.add_parser("estimate", parents=[common], help="a month's cost for a simple workload",
+                                  description=ESTIMATE)
+    add = estimate.add_argument
+    add("pipeline", metavar="PIPELINE_DIR|CONFIG", type=Path, help="a pipeline folder or its stack_config.json")
+    add("--jobs-per-month", required=True, type=bounded(int, 1, 20000), metavar="N", help="jobs (datasets) a month")
+    add("--minutes", required=True, type=bounded(float, 0, 10080, above=True), metavar="M",
+        help="minutes one job runs once it has an instance")
+    add("--batch", type=bounded(int, 1, 100), default=1, metavar="B",
+        help="jobs submitted together, as one submission's datasets (default 1)")
+    add("--boot-seconds", type=bounded(float, 0, 3600), default=180.0, metavar="S", help=BOOT_HELP)
+    add("--hourly-price", type=bounded(float, 0, 1000, above=True), metavar="USD", help=PRICE_HELP)
+    add("--json", action="store_true", help="print the figures as one JSON object")
+
+
+def load_config(path: Path):
     from ..config import load
+
+    return load(path / "stack_config.json" if path.is_dir() else path)
+
+
+def handler(args: argparse.Namespace) -> int:
+    if args.cost_command == "estimate":
+        return _estimate(args)
+    return _simulate(args)
+
+
+def _simulate(args: argparse.Namespace) -> int:
     from .policy import policy_from_config
     from .simulate import simulate
     from .trace import read_trace
 
-    config = load(args.pipeline / "stack_config.json" if args.pipeline.is_dir() else args.pipeline)
+    config = load_config(args.pipeline)
     result = simulate(read_trace(args.trace), policy_from_config(config, args.hourly_price), args.boot_seconds)
     if args.json:
         print(json.dumps(result.as_json(), sort_keys=True))
@@ -55,12 +122,22 @@ def handler(args: argparse.Namespace) -> int:
     return 0
 
 
+def _estimate(args: argparse.Namespace) -> int:
+    from .estimate import Workload, estimate, estimate_lines
+
+    config = load_config(args.pipeline)
+    workload = Workload(args.jobs_per_month, args.minutes, args.batch, args.boot_seconds)
+    found = estimate(config, workload, args.hourly_price)
+    print(json.dumps(found.as_json(), sort_keys=True) if args.json else "\n".join(estimate_lines(found)))
+    return 0
+
+
 def report(pipeline: str, args: argparse.Namespace, result) -> str:
     """The figures, one per line, labelled for a reader."""
     idle_share = f" ({result.idle_share:.0%} of the cost)" if result.cost_usd else ""
     return "\n".join([
         (f"{pipeline}: {result.jobs} jobs from {args.trace}, boot {args.boot_seconds:g} s, "
-         f"${result.hourly_price_usd:.2f} per instance-hour"),
+         f"${result.hourly_price_usd:g} per instance-hour"),
         f"cost:              ${result.cost_usd:.2f} ({result.cost_ratio:.2f} x the lower bound)",
         f"idle cost:         ${result.idle_usd:.2f}{idle_share}",
         f"instance-hours:    {result.instance_hours:.2f}",

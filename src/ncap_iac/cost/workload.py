@@ -52,3 +52,14 @@ def write_csv(jobs: tuple[Job, ...] | list[Job], path: str | Path) -> None:
         writer.writerow(COLUMNS)
         for job in jobs:
             writer.writerow([repr(job.submit_s), job.lab, repr(job.duration_s)])
+
+
+def even_trace(jobs_per_month: int, minutes: float, batch: int = 1, days: int = 30) -> tuple[Job, ...]:
+    """A simple month: `jobs_per_month` jobs of `minutes` each, submitted `batch` at a time (one
+    lab's submission of that many datasets), the submissions evenly spread over `days` days, the
+    first at the start. Deterministic: the same arguments give the same trace."""
+    submissions = -(-jobs_per_month // batch)
+    gap = days * 86400.0 / submissions
+    sizes = [batch] * (jobs_per_month // batch) + ([jobs_per_month % batch] if jobs_per_month % batch else [])
+    return tuple(Job(round(index * gap, 3), "lab", minutes * 60.0) for index, size in enumerate(sizes)
+                 for _ in range(size))

@@ -1,4 +1,5 @@
-"""`ncap build | package | deploy | diff | delete | credentials | changed`: shipping pipelines.
+"""`ncap build | package | deploy | diff | delete | credentials | changed`: shipping pipelines; and
+the handler of `ncap cost report` (declared in ncap_iac.cost.commands), which reads a deployed stack.
 Only argparse here; each handler imports its module (boto3, the compiler) when it runs."""
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def register(commands, common) -> dict:
     _credentials(commands, common)
     _changed(commands, common)
     return {"build": _run_build, "package": _run_package, "deploy": _run_deploy, "diff": _run_diff,
-            "delete": _run_delete, "credentials": _run_credentials, "changed": _run_changed}
+            "delete": _run_delete, "credentials": _run_credentials, "changed": _run_changed,
+            "cost report": _run_cost_report}  # its arguments: ncap_iac.cost.commands
 
 
 def _pipeline(parser) -> None:
@@ -194,6 +196,20 @@ def _run_credentials(args) -> int:
 
     options = CredentialsOptions(args.pipeline_dir, args.user, args.out, args.stdout, args.endpoint_url, args.force)
     hand_over(options, _say_err if args.stdout else _say, sys.stdout)
+    return 0
+
+
+def _run_cost_report(args) -> int:
+    from .spend import lines, spend
+
+    report = spend(args.pipeline_dir, args.month, args.endpoint_url, _say_err)
+    if args.json:
+        import json
+
+        print(json.dumps(report.as_json(), sort_keys=True))
+    else:
+        for line in lines(report):
+            print(line)
     return 0
 
 

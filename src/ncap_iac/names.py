@@ -23,6 +23,7 @@ INSTANCE_ROLE = "WorkerRole"
 INSTANCE_PROFILE = "WorkerInstanceProfile"
 LAUNCH_TEMPLATE = "WorkerLaunchTemplate"
 WORKER_GROUP = "WorkerGroup"
+TERMINATING_HOOK = "WorkerTerminatingHook"  # the lifecycle hook's name too (unique per group)
 SCALE_OUT_POLICY = "ScaleOutPolicy"
 SCALE_IN_POLICY = "ScaleInPolicy"
 SCALE_OUT_ALARM = "QueueBacklogAlarm"
@@ -65,6 +66,11 @@ def log_group(function_id: str) -> str:
 
 def group(affiliate: str) -> str:
     return f"Group{camel(affiliate)}"
+
+
+def job_role(affiliate: str) -> str:
+    """The role a lab's jobs run with (its name: contract.job_role_name)."""
+    return f"JobRole{camel(affiliate)}"
 
 
 def members(affiliate: str, part: int = 0) -> str:

@@ -5,7 +5,7 @@ import json
 
 from ncap_iac.worker import workspace
 
-from .helpers import BUCKET, LAB, WRITE_RESULT, cloud, context, decisions, handle, log_key, results_prefix, status_key  # noqa: F401
+from .helpers import BUCKET, LAB, WRITE_RESULT, cloud, context, decisions, handle, log_key, results_prefix, status_key, with_lab_s3  # noqa: F401
 
 ENV_DUMP = ("python3 -c 'import os, json, pathlib; o = pathlib.Path(os.environ[\"NCAP_OUTPUT_DIR\"]); "
             "(o / \"env.json\").write_text(json.dumps({k: v for k, v in os.environ.items() "
@@ -167,7 +167,7 @@ def test_a_failed_upload_is_retried(cloud, decisions, tmp_path):
 
     cloud.submit("j1")
     ctx = context(cloud, WRITE_RESULT, tmp_path)
-    ctx = replace(ctx, clients=replace(ctx.clients, s3=FailingUploads(ctx.clients.s3)))
+    ctx = with_lab_s3(ctx, FailingUploads)
     assert handle(ctx, cloud.receive()) == "retry"
     last_error = cloud.status("j1")["datasets"][f"{LAB}/inputs/j1.csv"]["last_error"]
     assert last_error == f"cannot upload {results_prefix('j1')}result.txt: ServiceUnavailable"
@@ -252,7 +252,7 @@ def test_an_error_of_the_agent_returns_the_message(cloud, decisions, tmp_path):
 
     cloud.submit("j1")
     ctx = context(cloud, "touch never", tmp_path)
-    ctx = replace(ctx, clients=replace(ctx.clients, s3=FailingStatusReads(ctx.clients.s3, 1)))
+    ctx = with_lab_s3(ctx, lambda s3: FailingStatusReads(s3, 1))
     assert handle(ctx, cloud.receive()) == "error"
     assert cloud.counts() == (1, 0) and cloud.status("j1")["status"] == "QUEUED"
     assert decisions.named("error")[0]["error"] == "InternalError"
@@ -263,7 +263,7 @@ def test_an_error_of_the_agent_on_the_last_attempt_fails_the_job(cloud, decision
 
     cloud.submit("j1")
     ctx = replace(context(cloud, "touch never", tmp_path), max_receives=1)
-    ctx = replace(ctx, clients=replace(ctx.clients, s3=FailingStatusReads(ctx.clients.s3, 1)))
+    ctx = with_lab_s3(ctx, lambda s3: FailingStatusReads(s3, 1))
     assert handle(ctx, cloud.receive()) == "error"
     status = cloud.status("j1")
     assert (status["status"], status["reason"]) == ("FAILED", "the worker failed: InternalError")

@@ -38,7 +38,7 @@ def test_the_wheel_carries_every_package_the_lambda_code_and_the_schema(installe
     wheel, _ = installed
     names = zipfile.ZipFile(wheel).namelist()
     assert all(any(n.startswith(p) for n in names) for p in PACKAGES)
-    for handler in ("submit_start.py", "folders.py", "credentials.py", "monitor.py", "requirements.txt", "Makefile"):
+    for handler in ("submit_start.py", "folders.py", "users.py", "monitor.py", "requirements.txt", "Makefile"):
         assert f"ncap_iac/lambda_repo/{handler}" in names
     assert "ncap_iac/config/stack_config.schema.json" in names
 

@@ -19,7 +19,8 @@ from deploy_helpers import (  # noqa: F401  (fixtures: demo, emulator)
 KEYS = "ncap/ncap-local-demo/keys/"
 
 
-def test_credentials_go_to_a_private_file_and_never_to_stdout(capsys, demo, tmp_path):
+def test_credentials_go_to_a_private_file_and_never_to_stdout(capsys, demo, tmp_path, monkeypatch):
+    monkeypatch.delenv("CI", raising=False)  # printing is refused in CI; the refusal has its own test
     assert deploy(capsys, demo)[0] == 0
     code, out, err = ncap(capsys, "credentials", demo, "--user", "alice")
     assert code == 0, err
@@ -31,7 +32,8 @@ def test_credentials_go_to_a_private_file_and_never_to_stdout(capsys, demo, tmp_
     assert secret["SecretAccessKey"] not in out + err and f"to {path.name}" in out
 
     code, out, err = ncap(capsys, "credentials", demo, "--stdout")
-    assert code == 0 and secret["SecretAccessKey"] in out and "[ncap-local-demo-bob]" in out
+    assert code == 0, err
+    assert secret["SecretAccessKey"] in out and "[ncap-local-demo-bob]" in out
     assert secret["SecretAccessKey"] not in err
 
     code, out, err = ncap(capsys, "credentials", demo, "--user", "mallory")
@@ -51,3 +53,13 @@ def test_missing_credentials_and_an_unreachable_endpoint_are_clean_errors(tmp_pa
     result = cli("credentials", folder, "--endpoint-url", "http://localhost:9", env=env)
     assert_clean_failure(result, "cannot read stack ncap-local-demo: cannot reach http://localhost:9/: is it running, "
                                  "and is the address right?")
+
+
+def test_printing_keys_is_refused_in_ci_unless_forced(capsys, demo, monkeypatch):
+    assert deploy(capsys, demo)[0] == 0
+    monkeypatch.setenv("CI", "true")
+    code, out, err = ncap(capsys, "credentials", demo, "--stdout")
+    assert (code, out) == (1, "") and "--stdout: refused because CI is set" in err
+    code, out, err = ncap(capsys, "credentials", demo, "--stdout", "--force")
+    assert code == 0, err
+    assert "[ncap-local-demo-alice]" in out and "[ncap-local-demo-bob]" in out

@@ -10,8 +10,6 @@ from botocore.exceptions import ClientError
 from ncap_iac.aws.clients import Aws
 from ncap_iac.emulator.provisioners import (
     COMPLETERS,
-    EVALUATED_CONDITIONS,
-    NOT_APPLIED,
     PROVISIONERS,
     SKIPPED_TYPES,
     alarm_name,
@@ -48,7 +46,6 @@ def test_every_type_moto_skips_has_a_provisioner():
         "AWS::IAM::Group", "AWS::AutoScaling::ScalingPolicy", "AWS::CloudWatch::Alarm",
         "AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy", "AWS::SNS::Subscription"}
     assert set(COMPLETERS) == {"AWS::S3::Bucket"}
-    assert EVALUATED_CONDITIONS == {"StringEquals"}
 
 
 # --- groups and membership ------------------------------------------------------------------
@@ -109,13 +106,13 @@ def bucket_policy(*statements):
     return {"Bucket": "prov-bucket", "PolicyDocument": {"Version": "2012-10-17", "Statement": list(statements)}}
 
 
-def test_the_bucket_policys_tls_only_statement_is_left_out_with_a_note(aws):
+def test_the_bucket_policy_is_applied_whole_and_its_tls_only_deny_never_matches(aws):
     policies = provisioner("AWS::S3::BucketPolicy")
     aws.s3.create_bucket(Bucket="prov-bucket")
-    physical = policies.create("PipelineBucketPolicy", bucket_policy(TLS_ONLY, OWN_ACCOUNT, READ), aws, STACK)
-    assert physical == NOT_APPLIED + "TlsOnly"
-    assert bucket_policy_sids(aws) == ["OwnAccountOnly", "Read"]
-    # the plain-HTTP emulator still serves the bucket: the Deny on http was not applied
+    written = bucket_policy(TLS_ONLY, OWN_ACCOUNT, READ)
+    assert policies.create("PipelineBucketPolicy", written, aws, STACK) == "prov-bucket"
+    assert json.loads(aws.s3.get_bucket_policy(Bucket="prov-bucket")["Policy"]) == written["PolicyDocument"]
+    # the emulator counts its plain-HTTP requests as TLS: the Deny on plain HTTP does not match
     aws.s3.put_object(Bucket="prov-bucket", Key="lab-a/inputs/x", Body=b"x")
     assert aws.s3.get_object(Bucket="prov-bucket", Key="lab-a/inputs/x")["Body"].read() == b"x"
 
@@ -133,12 +130,6 @@ def test_a_bucket_policy_without_conditions_is_applied_whole_and_updated_by_a_ne
     policies.delete("PipelineBucketPolicy", bucket_policy(READ), aws, STACK)
     assert bucket_policy_sids(aws) is None
     policies.delete("PipelineBucketPolicy", bucket_policy(READ), aws, STACK)  # already gone: no error
-
-
-def test_a_bucket_policy_of_only_unevaluated_statements_puts_no_policy(aws):
-    aws.s3.create_bucket(Bucket="prov-bucket")
-    physical = provisioner("AWS::S3::BucketPolicy").create("P", bucket_policy(TLS_ONLY), aws, STACK)
-    assert physical == NOT_APPLIED + "TlsOnly" and bucket_policy_sids(aws) is None
 
 
 def queue_policy(aws, url):

@@ -16,7 +16,7 @@ from .context import StackContext, live_context, stack_parameters, types_of
 from .custom_resources import Request, is_custom
 from .intrinsics import resolve
 from .order import dependency_order
-from .provisioners import COMPLETERS, NOT_APPLIED, PROVISIONERS
+from .provisioners import COMPLETERS, PROVISIONERS
 
 NESTED_STACK = "AWS::CloudFormation::Stack"
 
@@ -41,7 +41,6 @@ class Completed:
     answered: list = field(default_factory=list)  # "Logical Kind" of each custom-resource request
     provisioned: int = 0  # skipped resources made or changed
     removed: int = 0  # skipped resources removed
-    notes: list = field(default_factory=list)  # differences from AWS worth saying
 
     def summary(self) -> str:
         return (f"emulator: ran the handlers of {len(self.answered)} custom resource requests "
@@ -165,7 +164,6 @@ def _add(done: Completed, more: Completed) -> None:
     done.answered += more.answered
     done.provisioned += more.provisioned
     done.removed += more.removed
-    done.notes += more.notes
 
 
 def made_before(template: dict, context: StackContext, aws: Any) -> dict:
@@ -201,8 +199,6 @@ def _properties(resource: dict, context: StackContext) -> dict:
 
 def _record(change: _Change, name: str, physical: str, done: Completed, counted: bool) -> None:
     change.context.physical_ids[name] = physical
-    if physical.startswith(NOT_APPLIED):
-        done.notes.append(f"{name} statement(s) {physical[len(NOT_APPLIED):]} {NOT_APPLIED.strip(': ')}")
     done.provisioned += counted
 
 

@@ -15,22 +15,13 @@ from ..aws.errors import aws_errors, error_code
 from . import iam
 from .provisioners_base import GONE, Provisioner, ignore_gone
 
-# moto evaluates bucket policies on object requests but treats condition operators other than
-# StringEquals as always true, so the TLS-only Deny (Bool aws:SecureTransport false) would deny
-# every object request on the plain-HTTP emulator. Such statements are left out here.
-EVALUATED_CONDITIONS = {"StringEquals"}
-NOT_APPLIED = "not applied on the plain-HTTP emulator: "
-
-
 # --- bucket and queue policies, bucket settings ---------------------------------------------
 
 def _put_bucket_policy(logical_id: str, props: dict, aws: Any, stack: str) -> str:
-    document = dict(props["PolicyDocument"])
-    kept = [s for s in document["Statement"] if set(s.get("Condition", {})) <= EVALUATED_CONDITIONS]
-    left_out = [s.get("Sid", "?") for s in document["Statement"] if s not in kept]
-    if kept:
-        aws.s3.put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps({**document, "Statement": kept}))
-    return NOT_APPLIED + ", ".join(left_out) if left_out else props["Bucket"]
+    # applied whole: the emulator evaluates it as AWS does (enforce.py), its requests counting as
+    # TLS, so the TLS-only Deny never matches there
+    aws.s3.put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps(props["PolicyDocument"]))
+    return props["Bucket"]
 
 
 def _delete_bucket_policy(logical_id: str, props: dict, aws: Any, stack: str) -> None:

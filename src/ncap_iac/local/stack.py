@@ -52,8 +52,6 @@ def deploy(config: StackConfig, state_dir: Path, aws: Aws, say) -> LocalStack:
     say("stack created on the emulator; answering its custom resources with the real handlers")
     done = complete(Snapshot(), translated, aws, stack_id, template_path)
     say(f"created {done.provisioned} resources moto's CloudFormation skips (groups, policies, alarms, ...)")
-    for note in done.notes:
-        say(f"note: {note}")
     stack = wait_settled(aws.cloudformation, stack_id, SETTLE_SECONDS)
     if stack["StackStatus"] != "CREATE_COMPLETE":
         raise NcapError(f"the stack on the emulator ended {stack['StackStatus']}: "

@@ -4,8 +4,8 @@ the same (translated) template: one provisioner per resource type, with create, 
 moto's CloudFormation skips groups, group memberships, bucket and queue policies, scaling
 policies, alarms, secrets and subscriptions, and ignores some properties of the users and buckets
 it does make (group membership, login profiles; versioning, public access block, ownership,
-lifecycle). Provisioners take resolved properties and an `Aws` of the emulator; each returns the
-physical id CloudFormation would give the resource."""
+lifecycle, access logging). Provisioners take resolved properties and an `Aws` of the emulator;
+each returns the physical id CloudFormation would give the resource."""
 from __future__ import annotations
 
 import json
@@ -50,7 +50,8 @@ def _delete_queue_policy(logical_id: str, props: dict, aws: Any, stack: str) -> 
 
 
 def _bucket_settings(logical_id: str, props: dict, aws: Any, stack: str) -> str:
-    """Versioning, lifecycle, public access block and ownership of a bucket moto made."""
+    """Versioning, lifecycle, public access block, ownership and access logging of a bucket moto
+    made. moto accepts the logging only once the target bucket's policy grants the logging service."""
     name, s3 = props["BucketName"], aws.s3
     if "VersioningConfiguration" in props:
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
@@ -60,7 +61,15 @@ def _bucket_settings(logical_id: str, props: dict, aws: Any, stack: str) -> str:
         s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=props["OwnershipControls"])
     if "LifecycleConfiguration" in props:
         s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration=_lifecycle(props))
+    if "LoggingConfiguration" in props:
+        s3.put_bucket_logging(Bucket=name, BucketLoggingStatus=_logging(props["LoggingConfiguration"]))
     return name
+
+
+def _logging(configuration: dict) -> dict:
+    """CloudFormation's LoggingConfiguration in the S3 API's words."""
+    return {"LoggingEnabled": {"TargetBucket": configuration["DestinationBucketName"],
+                               "TargetPrefix": configuration.get("LogFilePrefix", "")}}
 
 
 def _lifecycle(props: dict) -> dict:
@@ -71,6 +80,10 @@ def _lifecycle(props: dict) -> dict:
         for key in ("AbortIncompleteMultipartUpload", "NoncurrentVersionExpiration"):
             if key in rule:
                 entry[key] = rule[key]
+        if "ExpirationInDays" in rule:
+            entry["Expiration"] = {"Days": rule["ExpirationInDays"]}
+        if "ExpiredObjectDeleteMarker" in rule:
+            entry["Expiration"] = {"ExpiredObjectDeleteMarker": rule["ExpiredObjectDeleteMarker"]}
         rules.append(entry)
     return {"Rules": rules}
 

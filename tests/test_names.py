@@ -49,3 +49,8 @@ def test_every_accepted_length_gives_a_valid_bucket_name(length):
     name = names.access_log_bucket_name(pipeline)
     assert len(name) <= 63 and is_valid_bucket_name(name), name
 
+
+def test_the_topic_key_alias_is_a_valid_kms_alias():
+    alias = names.topic_key_alias("ncap-dlc")
+    assert alias == "alias/ncap/ncap-dlc/notices"
+    assert re.fullmatch(r"alias/[a-zA-Z0-9/_-]{1,250}", alias) and not alias.startswith("alias/aws/")

@@ -33,6 +33,8 @@ SCALE_OUT_ALARM = "QueueBacklogAlarm"
 IDLE_ALARM = "QueueIdleAlarm"
 DEAD_LETTER_ALARM = "DeadLetterAlarm"
 TOPIC = "NotificationTopic"
+TOPIC_KEY = "NotificationTopicKey"
+TOPIC_KEY_ALIAS = "NotificationTopicKeyAlias"
 QUEUE_POLICY = "QueuesTlsOnly"
 INSTANCE_STATE_EVENT = "InstanceStateChange"
 
@@ -120,6 +122,10 @@ def trigger_dead_letter_queue_name(pipeline: str) -> str:
 
 def topic_name(pipeline: str) -> str:
     return f"{pipeline}-notices"
+
+
+def topic_key_alias(pipeline: str) -> str:
+    return f"alias/ncap/{pipeline}/notices"
 
 
 def access_log_bucket_name(pipeline: str) -> str:

@@ -1,6 +1,6 @@
 """The security stance, checked on every compiled template: least privilege written out, no
 secret anywhere, labs confined to their own folders, data retained by default, the bucket's access
-logged."""
+logged, notices encrypted."""
 import json
 import re
 
@@ -47,6 +47,10 @@ def _allows(compiled):
 
 def _listed(value) -> list:
     return value if isinstance(value, list) else [value]
+
+
+def _role_statements(compiled):
+    return [(i, s) for i, s in _allows(compiled) if _resources(compiled)[i]["Type"] == "AWS::IAM::Role"]
 
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
@@ -198,6 +202,58 @@ def test_only_the_logging_service_may_write_access_logs_for_this_bucket_and_acco
         ("*", ["s3:*"], {"Bool": {"aws:SecureTransport": "false"}})]
     assert denies[0]["Resource"] == [{"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{logs}"},
                                      {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{logs}/*"}]
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_topic_is_encrypted_with_a_rotating_key_of_its_own(name):
+    compiled = TEMPLATES[name]
+    resources = compiled.template["Resources"]
+    assert resources["NotificationTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "NotificationTopicKey"}
+    key = resources["NotificationTopicKey"]
+    assert key["Type"] == "AWS::KMS::Key" and key["Properties"]["EnableKeyRotation"] is True
+    assert resources["NotificationTopicKeyAlias"]["Properties"] == {
+        "AliasName": f"alias/ncap/{compiled.config.pipeline_name}/notices",
+        "TargetKeyId": {"Ref": "NotificationTopicKey"}}
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_topic_key_policy_names_the_account_and_this_accounts_alarms_only(name):
+    statements = TEMPLATES[name].template["Resources"]["NotificationTopicKey"]["Properties"]["KeyPolicy"]["Statement"]
+    by_principal = {json.dumps(s["Principal"], sort_keys=True): s for s in statements}
+    assert all(s["Effect"] == "Allow" for s in statements) and len(by_principal) == len(statements) == 2
+    account = by_principal[json.dumps({"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}})]
+    assert "kms:PutKeyPolicy" in account["Action"] and "kms:ScheduleKeyDeletion" in account["Action"]
+    assert not any("*" in action for action in account["Action"])
+    assert not {"kms:Encrypt", "kms:CreateGrant", "kms:ReEncryptFrom", "kms:ReEncryptTo"} & set(account["Action"])
+    alarms = by_principal[json.dumps({"Service": "cloudwatch.amazonaws.com"})]
+    assert sorted(alarms["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert alarms["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_every_publisher_may_use_the_topic_key_and_only_publishers_may(name):
+    compiled = TEMPLATES[name]
+    key_use = {"Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+               "Resource": [{"Fn::GetAtt": ["NotificationTopicKey", "Arn"]}]}
+    publishers = {i for i, s in _role_statements(compiled) if "sns:Publish" in s["Action"]}
+    key_users = {i for i, s in _role_statements(compiled) if any(a.startswith("kms:") for a in s["Action"])}
+    assert publishers == key_users and {"WorkerRole", "SubmitFunctionRole"} <= publishers
+    for logical_id, statement in _role_statements(compiled):
+        if any(a.startswith("kms:") for a in statement["Action"]):
+            assert {k: statement[k] for k in ("Action", "Resource")} == key_use, logical_id
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_workers_require_imdsv2_and_encrypt_their_volume(name):
+    data = TEMPLATES[name].template["Resources"]["WorkerLaunchTemplate"]["Properties"]["LaunchTemplateData"]
+    assert data["MetadataOptions"]["HttpTokens"] == "required"
+    assert all(m["Ebs"]["Encrypted"] for m in data["BlockDeviceMappings"])
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_queues_are_encrypted(name):
+    queues = [r for r in TEMPLATES[name].template["Resources"].values() if r["Type"] == "AWS::SQS::Queue"]
+    assert len(queues) == 3 and all(q["Properties"]["SqsManagedSseEnabled"] for q in queues)
 
 
 def test_user_data_quotes_the_command(compile_doc):

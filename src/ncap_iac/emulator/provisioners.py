@@ -4,14 +4,16 @@ the same (translated) template: one provisioner per resource type, with create, 
 moto's CloudFormation skips groups, group memberships, bucket and queue policies, scaling
 policies, alarms, secrets and subscriptions, and ignores some properties of the users and buckets
 it does make (group membership, login profiles; versioning, public access block, ownership,
-lifecycle, access logging). Provisioners take resolved properties and an `Aws` of the emulator;
-each returns the physical id CloudFormation would give the resource."""
+lifecycle, access logging) or keeps them in a form its own APIs cannot read (key policies).
+Provisioners take resolved properties and an `Aws` of the emulator; each returns the physical id
+CloudFormation would give the resource."""
 from __future__ import annotations
 
 import json
 from typing import Any
 
 from ..aws.errors import aws_errors, error_code
+from ..aws.stacks import stack_resources
 from . import iam
 from .provisioners_base import GONE, Provisioner, ignore_gone
 
@@ -86,6 +88,15 @@ def _lifecycle(props: dict) -> dict:
             entry["Expiration"] = {"ExpiredObjectDeleteMarker": rule["ExpiredObjectDeleteMarker"]}
         rules.append(entry)
     return {"Rules": rules}
+
+
+def _key_policy(logical_id: str, props: dict, aws: Any, stack: str) -> str:
+    """The policy of a KMS key moto made: its CloudFormation keeps the KeyPolicy object as it is,
+    where its KMS API expects JSON text (DescribeKey of the key fails), so it is put again as text."""
+    key_id = stack_resources(aws.cloudformation, stack)[logical_id]
+    if "KeyPolicy" in props:
+        aws.client("kms").put_key_policy(KeyId=key_id, PolicyName="default", Policy=json.dumps(props["KeyPolicy"]))
+    return str(key_id)
 
 
 # --- scaling, alarms, subscriptions ---------------------------------------------------------
@@ -172,5 +183,6 @@ PROVISIONERS: dict[str, Provisioner] = {
 # Types moto makes, with properties it ignores: completed after moto made (or changed) them.
 COMPLETERS: dict[str, Provisioner] = {
     "AWS::S3::Bucket": Provisioner(_bucket_settings, None, None),
+    "AWS::KMS::Key": Provisioner(_key_policy, None, None),
 }
 SKIPPED_TYPES = tuple(PROVISIONERS)

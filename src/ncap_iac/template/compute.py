@@ -30,7 +30,7 @@ from .. import names
 from ..config.model import StackConfig
 from . import iam
 from .agent import agent_arguments
-from .monitoring import queue_metric, sum_of_queues_alarm
+from .monitoring import queue_metric, sum_of_queues_alarm, topic_key_statement
 from .queue import job_queue_arn
 
 
@@ -55,6 +55,7 @@ def _role(config: StackConfig):
                                       "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
                       [job_queue_arn(config)]),
         iam.statement("NotifyLabs", ["sns:Publish"], [Ref(names.TOPIC)]),
+        topic_key_statement(),
     ])
 
 

@@ -21,6 +21,7 @@ from deploy_helpers import (  # noqa: F401  (fixtures: demo, emulator)
 )
 
 BUCKET = "ncap-local-demo"
+LOGS = "ncap-local-demo-access-logs"
 KEYS = "ncap/ncap-local-demo/keys/"
 
 
@@ -39,6 +40,8 @@ def test_create_then_update_adding_and_removing_a_lab_then_delete(capsys, demo):
     assert secret_names() == [KEYS + "alice", KEYS + "bob"]
     assert top_folders(BUCKET) == ["lab-a", "lab-b"]
     assert client("s3").get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"  # moto's CloudFormation ignores it
+    assert client("s3").get_bucket_logging(Bucket=BUCKET)["LoggingEnabled"] == {
+        "TargetBucket": LOGS, "TargetPrefix": "ncap-local-demo/"}  # and this
     alice_key = client("iam").list_access_keys(UserName="alice")["AccessKeyMetadata"][0]["AccessKeyId"]
 
     set_affiliates(demo, [{"AffiliateName": "lab-a", "UserNames": ["alice", "dev"], "ContactEmail": "lab-a@example.org"},
@@ -57,9 +60,11 @@ def test_create_then_update_adding_and_removing_a_lab_then_delete(capsys, demo):
     assert [k["AccessKeyId"] for k in client("iam").list_access_keys(UserName="alice")["AccessKeyMetadata"]] == \
         [alice_key], "an update never rotates a key"
 
+    client("s3").put_object(Bucket=LOGS, Key="ncap-local-demo/2026-01-01-00-00-00-0A1B2C3D", Body=b"a log record")
     code, out, err = ncap(capsys, "delete", demo, "--yes")
     assert code == 0, err
     assert "deleted: bucket ncap-local-demo and ALL lab data in it" in out
+    assert "deleted: bucket ncap-local-demo-access-logs and the pipeline bucket's access logs in it" in out
     assert "delete of ncap-local-demo: DELETE_COMPLETE" in out
     assert user_names() == [] and group_names() == [] and secret_names() == []
     assert [b["Name"] for b in client("s3").list_buckets()["Buckets"]] == [ARTIFACTS]

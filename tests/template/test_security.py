@@ -1,12 +1,15 @@
 """The security stance, checked on every compiled template: least privilege written out, no
-secret anywhere, labs confined to their own folders, data retained by default."""
+secret anywhere, labs confined to their own folders, data retained by default, the bucket's access
+logged, notices encrypted."""
 import json
 import re
 
 import pytest
 
+from ncap_iac import names
 from ncap_iac.compiler import compile_config
 from ncap_iac.config import load
+from ncap_iac.template.storage import ACCESS_LOG_EXPIRY_DAYS
 
 from conftest import SOURCES_FOR_TOOLS
 from factories import minimal_config
@@ -42,6 +45,14 @@ def _allows(compiled):
     return [(i, s) for i, s in _policy_statements(compiled) if s["Effect"] == "Allow"]
 
 
+def _listed(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _role_statements(compiled):
+    return [(i, s) for i, s in _allows(compiled) if _resources(compiled)[i]["Type"] == "AWS::IAM::Role"]
+
+
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
 def test_no_wildcard_actions_and_no_unscoped_resources(name):
     for logical_id, statement in _allows(TEMPLATES[name]):
@@ -59,13 +70,16 @@ def test_no_managed_policies(name):
 
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
-def test_every_s3_resource_is_this_pipelines_bucket(name):
+def test_every_s3_resource_is_this_pipelines_bucket_or_its_log_bucket(name):
     compiled = TEMPLATES[name]
-    bucket = compiled.config.pipeline_name
+    bucket, logs = compiled.config.pipeline_name, names.access_log_bucket_name(compiled.config.pipeline_name)
     for logical_id, statement in _allows(compiled):
-        for resource in statement["Resource"]:
+        for resource in _listed(statement["Resource"]):
             text = json.dumps(resource)
-            if ":s3:::" in text:
+            if re.search(rf":s3:::{re.escape(logs)}(/|\")", text):
+                # only the function that empties it on stack deletion, and the logging service
+                assert logical_id in ("FoldersFunctionRole", "AccessLogBucketPolicy"), (logical_id, text)
+            elif ":s3:::" in text:
                 assert re.search(rf":s3:::{re.escape(bucket)}(/|\")", text), (logical_id, text)
 
 
@@ -122,6 +136,111 @@ def test_bucket_is_retained_unless_the_config_opts_in(compile_doc, retain, polic
     assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == policy
     folders = compiled.template["Resources"]["AffiliateFolders"]["Properties"]
     assert folders["EmptyBucketOnDelete"] == str(not retain).lower()
+
+
+@pytest.mark.parametrize("retain, policy", [(True, "Retain"), (False, "Delete")])
+def test_access_logs_are_kept_exactly_when_the_lab_data_is(compile_doc, retain, policy):
+    resources = compile_doc(minimal_config(DataRetention={"RetainBucketOnDelete": retain})).template["Resources"]
+    for logical_id in ("AccessLogBucket", "AccessLogBucketPolicy"):
+        assert resources[logical_id]["DeletionPolicy"] == resources[logical_id]["UpdateReplacePolicy"] == policy
+    emptier = resources["AccessLogBucketEmptier"]
+    assert emptier["Type"] == "Custom::BucketEmptier"
+    assert emptier["Properties"]["BucketName"] == {"Ref": "AccessLogBucket"}
+    assert emptier["Properties"]["EmptyBucketOnDelete"] == str(not retain).lower()
+
+
+def test_log_bucket_goes_only_after_its_policy_and_the_policy_after_the_pipeline_bucket(compile_doc):
+    """Deleted in reverse: the pipeline bucket, then the policy (no more log deliveries), then the
+    emptier empties the log bucket, then the log bucket."""
+    resources = compile_doc(minimal_config(DataRetention={"RetainBucketOnDelete": False})).template["Resources"]
+    assert "AccessLogBucketPolicy" in resources["PipelineBucket"]["DependsOn"]
+    assert resources["AccessLogBucketPolicy"]["DependsOn"] == ["AccessLogBucketEmptier"]
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_pipeline_bucket_access_is_logged_into_the_log_bucket(name):
+    compiled = TEMPLATES[name]
+    resources = compiled.template["Resources"]
+    assert resources["PipelineBucket"]["Properties"]["LoggingConfiguration"] == {
+        "DestinationBucketName": {"Ref": "AccessLogBucket"},
+        "LogFilePrefix": f"{compiled.config.pipeline_name}/"}
+    unlogged = [i for i, r in _resources(compiled).items()
+                if r["Type"] == "AWS::S3::Bucket" and "LoggingConfiguration" not in r["Properties"]]
+    assert unlogged == ["AccessLogBucket"]  # a log bucket does not log into itself
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_log_bucket_is_sse_s3_encrypted_private_versioned_and_expires(name):
+    compiled = TEMPLATES[name]
+    logs = compiled.template["Resources"]["AccessLogBucket"]["Properties"]
+    assert logs["BucketName"] == names.access_log_bucket_name(compiled.config.pipeline_name)
+    assert logs["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
+        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]  # access logging takes no SSE-KMS
+    assert logs["PublicAccessBlockConfiguration"] == dict.fromkeys(
+        ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"], True)
+    assert logs["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert logs["VersioningConfiguration"] == {"Status": "Enabled"}
+    expiry = [r for r in logs["LifecycleConfiguration"]["Rules"] if "ExpirationInDays" in r]
+    assert [(r["ExpirationInDays"], r["Status"], "Prefix" in r) for r in expiry] == [
+        (ACCESS_LOG_EXPIRY_DAYS, "Enabled", False)]
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_only_the_logging_service_may_write_access_logs_for_this_bucket_and_account(name):
+    compiled = TEMPLATES[name]
+    pipeline, logs = compiled.config.pipeline_name, names.access_log_bucket_name(compiled.config.pipeline_name)
+    policy = compiled.template["Resources"]["AccessLogBucketPolicy"]["Properties"]
+    assert policy["Bucket"] == {"Ref": "AccessLogBucket"}
+    allows = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert allows == [{
+        "Sid": "AccessLogDelivery", "Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": ["s3:PutObject"], "Resource": {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{logs}/{pipeline}/*"},
+        "Condition": {"StringEquals": {"aws:SourceArn": {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{pipeline}"},
+                                       "aws:SourceAccount": {"Ref": "AWS::AccountId"}}}}]
+    denies = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert [(d["Principal"], d["Action"], d["Condition"]) for d in denies] == [
+        ("*", ["s3:*"], {"Bool": {"aws:SecureTransport": "false"}})]
+    assert denies[0]["Resource"] == [{"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{logs}"},
+                                     {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{logs}/*"}]
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_topic_is_encrypted_with_a_rotating_key_of_its_own(name):
+    compiled = TEMPLATES[name]
+    resources = compiled.template["Resources"]
+    assert resources["NotificationTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "NotificationTopicKey"}
+    key = resources["NotificationTopicKey"]
+    assert key["Type"] == "AWS::KMS::Key" and key["Properties"]["EnableKeyRotation"] is True
+    assert resources["NotificationTopicKeyAlias"]["Properties"] == {
+        "AliasName": f"alias/ncap/{compiled.config.pipeline_name}/notices",
+        "TargetKeyId": {"Ref": "NotificationTopicKey"}}
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_topic_key_policy_names_the_account_and_this_accounts_alarms_only(name):
+    statements = TEMPLATES[name].template["Resources"]["NotificationTopicKey"]["Properties"]["KeyPolicy"]["Statement"]
+    by_principal = {json.dumps(s["Principal"], sort_keys=True): s for s in statements}
+    assert all(s["Effect"] == "Allow" for s in statements) and len(by_principal) == len(statements) == 2
+    account = by_principal[json.dumps({"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}})]
+    assert "kms:PutKeyPolicy" in account["Action"] and "kms:ScheduleKeyDeletion" in account["Action"]
+    assert not any("*" in action for action in account["Action"])
+    assert not {"kms:Encrypt", "kms:CreateGrant", "kms:ReEncryptFrom", "kms:ReEncryptTo"} & set(account["Action"])
+    alarms = by_principal[json.dumps({"Service": "cloudwatch.amazonaws.com"})]
+    assert sorted(alarms["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert alarms["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_every_publisher_may_use_the_topic_key_and_only_publishers_may(name):
+    compiled = TEMPLATES[name]
+    key_use = {"Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+               "Resource": [{"Fn::GetAtt": ["NotificationTopicKey", "Arn"]}]}
+    publishers = {i for i, s in _role_statements(compiled) if "sns:Publish" in s["Action"]}
+    key_users = {i for i, s in _role_statements(compiled) if any(a.startswith("kms:") for a in s["Action"])}
+    assert publishers == key_users and {"WorkerRole", "SubmitFunctionRole"} <= publishers
+    for logical_id, statement in _role_statements(compiled):
+        if any(a.startswith("kms:") for a in statement["Action"]):
+            assert {k: statement[k] for k in ("Action", "Resource")} == key_use, logical_id
 
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))

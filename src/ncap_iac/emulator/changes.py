@@ -19,6 +19,7 @@ from .order import dependency_order
 from .provisioners import COMPLETERS, PROVISIONERS
 
 NESTED_STACK = "AWS::CloudFormation::Stack"
+KEPT = ("Retain", "RetainExceptOnCreate")  # DeletionPolicy values that keep a resource a change removes
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,8 @@ def _change(change: _Change, name: str, done: Completed) -> None:
 
 
 def _remove(change: _Change, name: str, resource: dict, context: StackContext, done: Completed) -> None:
+    if resource.get("DeletionPolicy") in KEPT:
+        return
     if resource["Type"] == NESTED_STACK:
         if name in change.before.children:
             _add(done, complete(change.before.children[name], {"Resources": {}}, change.aws,

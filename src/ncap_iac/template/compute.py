@@ -38,7 +38,7 @@ from ..config.model import StackConfig
 from ..lambda_repo.ncap_lambda.contract import job_role_path
 from . import iam
 from .agent import JOB_USER, agent_arguments
-from .monitoring import queue_metric, sum_of_queues_alarm
+from .monitoring import queue_metric, sum_of_queues_alarm, topic_key_statement
 from .queue import job_queue_arn
 
 
@@ -66,6 +66,7 @@ def _role(config: StackConfig):
         iam.statement("ConsumeJobs", ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
                                       "sqs:GetQueueAttributes", "sqs:SendMessage"], [job_queue_arn(config)]),
         iam.statement("NotifyLabs", ["sns:Publish"], [Ref(names.TOPIC)]),
+        topic_key_statement(),
         iam.statement("ProtectRunningJobs", ["autoscaling:CompleteLifecycleAction",
                                              "autoscaling:SetInstanceProtection"], [group]),
         # DescribeAutoScalingInstances takes no resource-level permission: "*" is its only resource.

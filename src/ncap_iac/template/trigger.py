@@ -9,6 +9,7 @@ from .. import names
 from ..config.model import StackConfig
 from . import iam
 from .functions import FunctionSpec, lambda_function
+from .monitoring import topic_key_statement
 from .queue import job_queue_arn
 
 MAX_SUBMIT_BYTES = 262144  # 256 KiB
@@ -76,4 +77,5 @@ def _statements(config: StackConfig) -> list[dict]:
         iam.statement("KeepFailedEvents", ["sqs:SendMessage"],
                       [GetAtt(names.TRIGGER_DEAD_LETTER_QUEUE, "Arn")]),
         iam.statement("NotifyLabs", ["sns:Publish"], [Ref(names.TOPIC)]),
+        topic_key_statement(),
     ]

@@ -17,7 +17,8 @@ from factories import minimal_config
 TEMPLATES = {name: compile_config(load(src), src.parent) for name, src in SOURCES_FOR_TOOLS.items()}
 # ec2:DescribeInstances takes no resource-level permission: "*" is its only possible resource.
 # take no resource-level permission: "*" is the only resource they accept
-UNSCOPABLE_ACTIONS = {"ec2:DescribeInstances", "iam:ListUsers"}
+# actions that take no resource-level permission: "*" is their only resource
+UNSCOPABLE_ACTIONS = {"ec2:DescribeInstances", "iam:ListUsers", "autoscaling:DescribeAutoScalingInstances"}
 
 
 def _templates(compiled) -> list[dict]:
@@ -265,3 +266,43 @@ def test_user_data_quotes_the_command(compile_doc):
     import shlex
     argv = shlex.split(exec_line.replace("${!", "${").replace("${JobQueue}", "URL"))
     assert argv[argv.index("--command") + 1] == hostile
+
+
+def _object_patterns(statement) -> list[str]:
+    """The object keys an S3 statement's resources name (after `bucket/`), as IAM wildcards."""
+    patterns = []
+    for resource in _listed(statement["Resource"]):
+        text = resource.get("Fn::Sub", "") if isinstance(resource, dict) else str(resource)
+        if text.startswith("arn:${AWS::Partition}:s3:::") and "/" in text:
+            patterns.append(text.split("/", 1)[1])
+    return patterns
+
+
+WRITES = {"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"}
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_workers_and_jobs_reach_only_their_labs_folders_and_never_write_a_submission(name):
+    """The worker role reaches no S3 at all; each lab's job role names its lab and folders
+    exactly: no pattern matches another lab's key, and no write matches a submission or an input
+    (IAM's `*` matches across `/`, so `*/results/*` would match `lab/submissions/results/x`)."""
+    from ncap_iac.emulator.conditions import matches
+
+    compiled = TEMPLATES[name]
+    labs = [lab.name for lab in compiled.config.affiliates]
+    statements = [(i, s) for i, s in _role_statements(compiled) if i == names.INSTANCE_ROLE or i.startswith("JobRole")]
+    assert {i for i, _ in statements} >= {names.INSTANCE_ROLE, *(names.job_role(lab) for lab in labs)}
+    for logical_id, statement in statements:
+        actions = set(statement["Action"])
+        if logical_id == names.INSTANCE_ROLE:
+            assert not any(a.startswith("s3:") for a in actions), statement
+            continue
+        lab = next(lab for lab in labs if names.job_role(lab) == logical_id)
+        others = [f"{other}/inputs/x" for other in labs if other != lab] + ["other-lab/results/job_1/x"]
+        for pattern in _object_patterns(statement):
+            assert pattern.startswith(f"{lab}/"), (logical_id, pattern)
+            assert not any(matches(pattern, key) for key in others), (logical_id, pattern)
+            if actions & WRITES:
+                for key in (f"{lab}/submissions/x_submit.json", f"{lab}/inputs/a/results/job_1/b",
+                            f"{lab}/submissions/results/job_1/x_submit.json", f"{lab}/configs/c.json"):
+                    assert not matches(pattern, key), (logical_id, pattern, key)

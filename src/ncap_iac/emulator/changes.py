@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import NcapError
 from . import custom_resources, records
 from .context import StackContext, live_context, stack_parameters, types_of
-from .custom_resources import Request, is_custom
+from .custom_resources import FunctionSettings, Request, is_custom
 from .intrinsics import resolve
 from .order import dependency_order
 from .provisioners import COMPLETERS, PROVISIONERS
@@ -75,10 +75,14 @@ class _Change:
     context: StackContext  # the stack now
     old_context: StackContext  # the stack before: old properties, removed resources
     recorded: dict  # the physical ids custom resources answered
+    as_function: FunctionSettings | None = None  # the AWS settings a handler runs with (None: `aws`'s)
 
 
-def complete(before: Snapshot, after: dict, aws: Any, stack_id: str, sam_template: Path) -> Completed:
-    """Finish a change the emulator has applied (`before` is an empty Snapshot for a new stack)."""
+def complete(before: Snapshot, after: dict, aws: Any, stack_id: str, sam_template: Path,
+             as_function: FunctionSettings | None = None) -> Completed:
+    """Finish a change the emulator has applied (`before` is an empty Snapshot for a new stack).
+    `as_function(name)` gives the AWS settings the handler of function `name` runs with (its own
+    role's credentials, as Lambda gives them); without it handlers run as `aws`."""
     context = live_context(aws, stack_id, after)
     old_context = context.with_resources(before.physical_ids, types_of(before.template))
     old_context.physical_ids.update(made_before(before.template, old_context, aws))
@@ -86,7 +90,8 @@ def complete(before: Snapshot, after: dict, aws: Any, stack_id: str, sam_templat
     recorded = records.load(aws, stack_id)
     context.physical_ids.update({k: v for k, v in recorded.items() if k in after.get("Resources", {})})
     old_context.physical_ids.update({k: v for k, v in recorded.items() if k in before.resources})
-    change = _Change(aws, stack_id, sam_template, before, after, context, old_context, dict(recorded))
+    change = _Change(aws, stack_id, sam_template, before, after, context, old_context, dict(recorded),
+                     as_function)
     steps, done = plan(before.resources, after["Resources"]), Completed()
     for name in dependency_order(after)["Resources"]:
         if name in steps["added"]:
@@ -160,7 +165,7 @@ def _nested(change: _Change, before: Snapshot, name: str, done: Completed) -> No
 
     child = change.context.physical_ids[name]
     _add(done, complete(before, deployed_template(change.aws.cloudformation, child), change.aws, child,
-                        change.sam_template))
+                        change.sam_template, change.as_function))
 
 
 def _add(done: Completed, more: Completed) -> None:
@@ -188,7 +193,7 @@ def made_before(template: dict, context: StackContext, aws: Any) -> dict:
 
 def _answer(change: _Change, request: Request, done: Completed) -> None:
     """Send one custom-resource request; keep the physical id it answered (moto forgets it)."""
-    physical = custom_resources.send(request, change.aws, change.stack_id, change.sam_template)
+    physical = custom_resources.send(request, change.aws, change.stack_id, change.sam_template, change.as_function)
     done.answered.append(f"{request.logical_id} {request.kind}")
     if request.kind == "Delete":
         change.recorded.pop(request.logical_id, None)

@@ -9,6 +9,8 @@ in `IAMRequestBase.check_action_permitted`. `install` puts policy.py's decision 
   s3:prefix, s3:delimiter and s3:max-keys when the request has them; for sts:AssumeRole
   sts:RoleSessionName and sts:ExternalId, and aws:SourceAccount when the AWS services' stand-in
   (services.py) asks. The emulator knows no aws:SourceArn: it is absent;
+- for SQS, SNS, sts:AssumeRole, Auto Scaling and Secrets Manager requests, the ARN the request
+  names (resources.py), where moto asks about `*`;
 - for S3 the bucket's policy; for sts:AssumeRole the role's trust policy (an assumed role's
   session ARN drops the role's path: arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION).
 It also checks what AWS checks besides the request's own action:
@@ -37,6 +39,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from .callers import SECURE_TRANSPORT, SESSION_POLICY_ARNS, Identity, identity_of, role_where
 from .policy import Caller, Policy, Request, decide, evaluate, parse, parse_document, trusts
+from .resources import resource_arn
 
 ALWAYS_ALLOWED = "sts:GetCallerIdentity"
 LISTINGS = ("s3:ListBucket", "s3:ListBucketVersions")
@@ -44,6 +47,10 @@ LISTING_KEYS = ("prefix", "delimiter", "max-keys")
 READS = ("s3:GetObject", "s3:GetObjectVersion")
 ANYONE = Caller("anonymous", "anonymous", "")
 # moto's pre-check names the action after the HTTP method
+# API calls AWS authorizes with another action's permission (moto asks for the call's own name)
+AUTHORIZED_AS = {"s3:HeadBucket": "s3:ListBucket", "sqs:SendMessageBatch": "sqs:SendMessage",
+                 "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+                 "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility"}
 PRE_CHECK_ACTIONS = {"s3:HeadObject": "s3:GetObject", "s3:PostObject": "s3:PutObject"}
 
 Checker = Callable[[str, str], Any]
@@ -52,6 +59,7 @@ _EACH_KEY: ContextVar[Checker | None] = ContextVar("ncap_each_key", default=None
 
 def install() -> None:
     """Patch moto's IAM checks (idempotent)."""
+    from moto.core.authorization import ActionAuthenticatorMixin
     from moto.iam.access_control import IAMRequestBase
     from moto.s3.models import FakeBucket
     from moto.s3.responses import S3Response
@@ -63,9 +71,23 @@ def install() -> None:
                (FakeBucket, "get_permission", bucket_permission),
                (TokenResponse, "assume_role", _recording_policy_arns(TokenResponse.assume_role)),
                (S3Response, "_bucket_response_delete_keys",
-                _checking_each_key(S3Response._bucket_response_delete_keys))]
+                _checking_each_key(S3Response._bucket_response_delete_keys)),
+               (ActionAuthenticatorMixin, "_authenticate_and_authorize_action",
+                _answers_unsigned(ActionAuthenticatorMixin._authenticate_and_authorize_action))]
     for owner, name, replacement in patches:
         setattr(owner, name, replacement)
+
+
+def _answers_unsigned(authorize: Callable) -> Callable:
+    """A custom resource's answer needs no signature: on AWS it goes to a presigned S3 URL, which
+    is its only credential (moto would ask an unsigned request for its Authorization header)."""
+    def authorizing(response: Any, *args: Any, **kwargs: Any) -> None:
+        if getattr(response, "querystring", {}).get("Action") == ["ProcessCfnResponse"] or \
+                "cfnresponse" in str(getattr(response, "uri", "")):
+            return
+        authorize(response, *args, **kwargs)
+
+    return authorizing
 
 
 def iam_enforced() -> bool:
@@ -83,7 +105,10 @@ def check_action_permitted(iam_request: Any, resource: str) -> None:
     if iam_request._action == ALWAYS_ALLOWED:
         return
     identity = identity_of(iam_request)
-    asked = Request(iam_request._action, resource, {**identity.context, **request_context(iam_request)})
+    if resource == "*" and iam_request._service != "s3":
+        resource = resource_arn(iam_request) or resource
+    action = AUTHORIZED_AS.get(iam_request._action, iam_request._action)
+    asked = Request(action, resource, {**identity.context, **request_context(iam_request)})
     if not (_allowed(iam_request, identity, asked) and _also_allowed(iam_request, identity, asked)):
         iam_request._raise_access_denied()
 

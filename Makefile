@@ -4,8 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP_RUN  := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
+# checkov pins boto3, packaging and networkx below the versions the project installs, so it gets a
+# venv of its own (tests/template/test_checkov.py runs it from there). A new version reinstalls it.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV    := .venv-checkov
+STAMP_CHECKOV   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: demo test lint fuzz bench goldens clean
+.PHONY: demo test lint checkov fuzz bench goldens clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +24,19 @@ $(STAMP_TEST): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(STAMP_RUN)
 
+$(STAMP_CHECKOV):
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
+	touch $@
+
+checkov: $(STAMP_CHECKOV)
+
 demo: $(STAMP_RUN)
 	$(BIN)/python -m ncap_iac.demo pipelines
 
-test: $(STAMP_TEST) lint
+test: $(STAMP_TEST) $(STAMP_CHECKOV) lint
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
 
 lint: $(STAMP_TEST)
@@ -47,4 +61,4 @@ goldens: $(STAMP_RUN)
 	$(BIN)/python tests/goldens/regenerate.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .hypothesis

@@ -10,7 +10,8 @@ Figures come from whole processes:
 
 - jobs/s = jobs / (end of the last job - start of the first job), from the workers' own JSON lines
   (worker start-up, mostly importing boto3, is reported apart); ratios against 1 worker.
-- agent overhead per job = wall time per job through 1 worker minus the time `true` takes to run
+- agent overhead per job (each job's own assumed session of its lab's job role and its
+  credentials endpoint included) = wall time per job through 1 worker minus the time `true` takes to run
   through subprocess in this process (the baseline, measured in the same invocation); also the
   median per-job agent time the workers log (job seconds - command seconds).
 Each worker count runs --repeat times (rounds interleaved); figures are medians. Target: overhead
@@ -32,6 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "lambda_repo"))
 BUCKET, LAB, REGION = "bench-pipeline", "lab-a", "us-east-1"
+ACCOUNT = "123456789012"  # moto's
 TARGET_MS = 50.0
 os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
 os.environ.pop("AWS_PROFILE", None)
@@ -57,7 +59,19 @@ def fresh_cloud(endpoint: str) -> tuple[object, str]:
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     queue = sqs.create_queue(QueueName="bench-jobs", Attributes={"RedrivePolicy": json.dumps(
         {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3})})["QueueUrl"]
+    make_job_role(boto3.client("iam", endpoint_url=endpoint))
     return (s3, sqs), queue
+
+
+def make_job_role(iam) -> None:
+    """The lab's job role the agent assumes for itself and for each job (IAM is not enforced
+    here: the figures are the agent's own work, the AssumeRole calls included)."""
+    from ncap_iac.lambda_repo.ncap_lambda.contract import job_role_name, job_role_path
+
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}}]}
+    iam.create_role(RoleName=job_role_name(BUCKET, LAB), Path=job_role_path(BUCKET),
+                    AssumeRolePolicyDocument=json.dumps(trust))
 
 
 def queue_jobs(clients, queue_url: str, count: int) -> None:
@@ -80,7 +94,8 @@ def queue_jobs(clients, queue_url: str, count: int) -> None:
 def run_workers(endpoint: str, queue_url: str, count: int, folder: Path) -> list[Path]:
     env = dict(os.environ, AWS_ENDPOINT_URL=endpoint)
     argv = [sys.executable, "-m", "ncap_iac.cli", "worker", "--queue-url", queue_url, "--bucket", BUCKET,
-            "--region", REGION, "--command", "true", "--idle-exit", "1.5", "--poll-seconds", "1"]
+            "--region", REGION, "--command", "true", "--idle-exit", "1.5", "--poll-seconds", "1",
+            "--job-roles", f"arn:aws:iam::{ACCOUNT}:role/ncap/{BUCKET}/jobs/"]
     logs, processes = [], []
     for n in range(count):
         logs.append(folder / f"worker-{count}-{n}.log")

@@ -6,10 +6,14 @@ name in CamelCase with other characters dropped; config checks refuse two names 
 """
 from __future__ import annotations
 
+import hashlib
 import re
 
 BUCKET = "PipelineBucket"
 BUCKET_POLICY = "PipelineBucketPolicy"
+ACCESS_LOG_BUCKET = "AccessLogBucket"
+ACCESS_LOG_BUCKET_POLICY = "AccessLogBucketPolicy"
+ACCESS_LOG_EMPTIER = "AccessLogBucketEmptier"
 SUBMIT_FUNCTION = "SubmitFunction"
 FOLDERS_FUNCTION = "FoldersFunction"
 USERS_FUNCTION = "UsersFunction"
@@ -23,12 +27,15 @@ INSTANCE_ROLE = "WorkerRole"
 INSTANCE_PROFILE = "WorkerInstanceProfile"
 LAUNCH_TEMPLATE = "WorkerLaunchTemplate"
 WORKER_GROUP = "WorkerGroup"
+TERMINATING_HOOK = "WorkerTerminatingHook"  # the lifecycle hook's name too (unique per group)
 SCALE_OUT_POLICY = "ScaleOutPolicy"
 SCALE_IN_POLICY = "ScaleInPolicy"
 SCALE_OUT_ALARM = "QueueBacklogAlarm"
 IDLE_ALARM = "QueueIdleAlarm"
 DEAD_LETTER_ALARM = "DeadLetterAlarm"
 TOPIC = "NotificationTopic"
+TOPIC_KEY = "NotificationTopicKey"
+TOPIC_KEY_ALIAS = "NotificationTopicKeyAlias"
 QUEUE_POLICY = "QueuesTlsOnly"
 INSTANCE_STATE_EVENT = "InstanceStateChange"
 BUDGET = "PipelineBudget"
@@ -41,6 +48,7 @@ PIPELINE_TAG = "ncap:pipeline"
 FOLDERS_TYPE = "Custom::AffiliateFolders"
 MEMBERS_TYPE = "Custom::LabMembers"
 PIPELINE_USERS_TYPE = "Custom::PipelineUsers"
+EMPTIER_TYPE = "Custom::BucketEmptier"  # the folders function answers it too
 
 # Stack outputs, which the local cloud and `ncap credentials` read
 BUCKET_OUTPUT = "BucketName"
@@ -72,6 +80,11 @@ def group(affiliate: str) -> str:
     return f"Group{camel(affiliate)}"
 
 
+def job_role(affiliate: str) -> str:
+    """The role a lab's jobs run with (its name: contract.job_role_name)."""
+    return f"JobRole{camel(affiliate)}"
+
+
 def members(affiliate: str, part: int = 0) -> str:
     """The lab's members resource (part 0), or one more part of a large lab."""
     return f"Members{camel(affiliate)}" + (f"Part{part + 1}" if part else "")
@@ -97,6 +110,11 @@ def operator_subscription(position: int) -> str:
 
 # Physical names -----------------------------------------------------------------------------
 
+BUCKET_NAME_MAX = 63  # S3's limit
+ACCESS_LOG_SUFFIX = "-access-logs"
+HASH_LENGTH = 8  # hex digits of the hash that keeps a shortened bucket name unique
+
+
 def function_name(pipeline: str, function_id: str) -> str:
     return pipeline + FUNCTION_SUFFIXES[function_id]
 
@@ -115,6 +133,26 @@ def trigger_dead_letter_queue_name(pipeline: str) -> str:
 
 def topic_name(pipeline: str) -> str:
     return f"{pipeline}-notices"
+
+
+def topic_key_alias(pipeline: str) -> str:
+    return f"alias/ncap/{pipeline}/notices"
+
+
+def access_log_bucket_name(pipeline: str) -> str:
+    """'<pipeline>-access-logs'; when that is longer than S3 allows, the pipeline name is cut and a
+    hash of the whole name keeps it unique: '<start of pipeline>-<hash>-access-logs'."""
+    name = pipeline + ACCESS_LOG_SUFFIX
+    if len(name) <= BUCKET_NAME_MAX:
+        return name
+    digest = hashlib.sha256(pipeline.encode("utf-8")).hexdigest()[:HASH_LENGTH]
+    keep = BUCKET_NAME_MAX - len(ACCESS_LOG_SUFFIX) - HASH_LENGTH - 1
+    return f"{pipeline[:keep].rstrip('-.')}-{digest}{ACCESS_LOG_SUFFIX}"
+
+
+def access_log_prefix(pipeline: str) -> str:
+    """Where in the log bucket the pipeline bucket's access logs go."""
+    return f"{pipeline}/"
 
 
 def user_path(pipeline: str) -> str:

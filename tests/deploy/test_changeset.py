@@ -21,6 +21,7 @@ from deploy_helpers import (  # noqa: F401  (fixtures: demo, emulator)
 )
 
 BUCKET = "ncap-local-demo"
+LOGS = "ncap-local-demo-access-logs"
 KEYS = "ncap/ncap-local-demo/keys/"
 
 
@@ -39,14 +40,17 @@ def test_create_then_update_adding_and_removing_a_lab_then_delete(capsys, demo):
     assert secret_names() == [KEYS + "alice", KEYS + "bob"]
     assert top_folders(BUCKET) == ["lab-a", "lab-b"]
     assert client("s3").get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"  # moto's CloudFormation ignores it
+    assert client("s3").get_bucket_logging(Bucket=BUCKET)["LoggingEnabled"] == {
+        "TargetBucket": LOGS, "TargetPrefix": "ncap-local-demo/"}  # and this
     alice_key = client("iam").list_access_keys(UserName="alice")["AccessKeyMetadata"][0]["AccessKeyId"]
 
     set_affiliates(demo, [{"AffiliateName": "lab-a", "UserNames": ["alice", "dev"], "ContactEmail": "lab-a@example.org"},
                           {"AffiliateName": "lab-c", "UserNames": ["carol", "dev"]}])
     code, out, err = deploy(capsys, demo)
     assert code == 0, err
-    assert "(UPDATE of stack ncap-local-demo): 2 to add, 3 to modify, 2 to remove" in out
+    assert "(UPDATE of stack ncap-local-demo): 3 to add, 3 to modify, 3 to remove" in out
     assert "- Remove  MembersLabB" in out and "+ Add     MembersLabC" in out
+    assert "- Remove  JobRoleLabB" in out and "+ Add     JobRoleLabC" in out, "a lab's job role is part of the lab"
     assert "! MembersLabB will be REMOVED: a lab's members" in out
     assert "MembersLabC Create" in out and "AffiliateFolders Update" in out and "MembersLabB Delete" in out
     assert user_names() == ["alice", "carol", "dev"]  # bob, in no lab now, is deleted; dev is made once
@@ -57,9 +61,11 @@ def test_create_then_update_adding_and_removing_a_lab_then_delete(capsys, demo):
     assert [k["AccessKeyId"] for k in client("iam").list_access_keys(UserName="alice")["AccessKeyMetadata"]] == \
         [alice_key], "an update never rotates a key"
 
+    client("s3").put_object(Bucket=LOGS, Key="ncap-local-demo/2026-01-01-00-00-00-0A1B2C3D", Body=b"a log record")
     code, out, err = ncap(capsys, "delete", demo, "--yes")
     assert code == 0, err
     assert "deleted: bucket ncap-local-demo and ALL lab data in it" in out
+    assert "deleted: bucket ncap-local-demo-access-logs and the pipeline bucket's access logs in it" in out
     assert "delete of ncap-local-demo: DELETE_COMPLETE" in out
     assert user_names() == [] and group_names() == [] and secret_names() == []
     assert [b["Name"] for b in client("s3").list_buckets()["Buckets"]] == [ARTIFACTS]

@@ -22,6 +22,7 @@ from deploy_helpers import (  # noqa: F401  (fixture: emulator)
 )
 
 BUCKET = "ncap-local-demo"
+LOGS = "ncap-local-demo-access-logs"
 LAB_FILE = "lab-a/inputs/trial_01.csv"
 
 
@@ -51,11 +52,14 @@ def test_delete_keeps_the_bucket_and_every_labs_data(capsys, deployed):
     assert ("kept: bucket ncap-local-demo with every lab's data (DeletionPolicy Retain; "
             "DataRetention.RetainBucketOnDelete is true). Delete it yourself once nobody needs the data") in out
     assert "deleted: IAM users alice, bob, their access keys and the secrets holding them: the labs lose access" in out
+    assert "kept: bucket ncap-local-demo-access-logs with the pipeline bucket's access logs (kept with the lab data)" \
+        in out
     assert "ALL lab data" not in out
     assert "delete of ncap-local-demo: DELETE_COMPLETE" in out
     assert stack_statuses() == ["DELETE_COMPLETE"]
     assert user_names() == [] and group_names() == [] and secret_names() == []
-    assert sorted(b["Name"] for b in client("s3").list_buckets()["Buckets"]) == sorted([ARTIFACTS, BUCKET])
+    assert sorted(b["Name"] for b in client("s3").list_buckets()["Buckets"]) == sorted([ARTIFACTS, BUCKET, LOGS])
+    assert client("s3").get_bucket_policy(Bucket=LOGS)["Policy"]  # kept with its bucket: the logging goes on
     assert client("s3").get_object(Bucket=BUCKET, Key=LAB_FILE)["Body"].read() == b"speed_cm_s\n1.5\n"
 
 

@@ -176,3 +176,25 @@ def test_update_and_delete_carry_the_physical_id_the_create_answered(moto_server
     remove_all(second, aws, stack_id, sam_template)
     assert [r[:2] for r in requests_seen(sam_template)] == [["Create", None], ["Update", "marker-1"],
                                                             ["Delete", "marker-1"]]
+
+
+def test_a_removed_resource_that_its_deletion_policy_keeps_is_left_alone(moto_server, sam_template):
+    """A bucket policy kept with its bucket (DeletionPolicy Retain) outlives the stack."""
+    from ncap_iac.aws.clients import Aws
+    from ncap_iac.emulator.changes import Snapshot, complete, remove_all
+
+    aws = Aws("us-east-1", moto_server, ("testing", "testing"))
+    statement = {"Sid": "Read", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                 "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::chg-bucket/*"}
+    template = {"Resources": {
+        "Bucket": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "Properties": {"BucketName": "chg-bucket"}},
+        "BucketPolicy": {"Type": "AWS::S3::BucketPolicy", "DeletionPolicy": "Retain", "Properties": {
+            "Bucket": {"Ref": "Bucket"}, "PolicyDocument": {"Version": "2012-10-17", "Statement": [statement]}}}}}
+    stack_id = aws.cloudformation.create_stack(StackName="chg", TemplateBody=json.dumps(template))["StackId"]
+    complete(Snapshot(), template, aws, stack_id, sam_template)
+    assert json.loads(aws.s3.get_bucket_policy(Bucket="chg-bucket")["Policy"])["Statement"] == [statement]
+
+    done = remove_all(template, aws, stack_id, sam_template)
+
+    assert done.removed == 0
+    assert json.loads(aws.s3.get_bucket_policy(Bucket="chg-bucket")["Policy"])["Statement"] == [statement]

@@ -175,3 +175,74 @@ def test_each_marker_decision_is_logged_as_json(s3, make_event, context, decisio
 
     put = [line for line in decisions() if line["decision"] == "put-marker"]
     assert put == [{"decision": "put-marker", "bucket": BUCKET, "key": "labA/inputs/"}]
+
+
+# --- Custom::BucketEmptier: the access-log bucket, emptied when the stack is deleted --------------
+
+def emptier_event(make_event, request_type, empty, bucket=BUCKET, **more):
+    event = make_event(request_type, {"BucketName": bucket, "EmptyBucketOnDelete": empty},
+                       logical_id="AccessLogBucketEmptier", **more)
+    event["ResourceType"] = folders.EMPTIER_TYPE
+    return event
+
+
+def put_log_records(s3):
+    for body in (b"first", b"second"):
+        s3.put_object(Bucket=BUCKET, Key="lab-pipeline/2026-01-01-00-00-00-0A1B", Body=body)
+    s3.delete_object(Bucket=BUCKET, Key="lab-pipeline/2026-01-01-00-00-00-0A1B")
+    s3.put_object(Bucket=BUCKET, Key="lab-pipeline/2026-01-02-00-00-00-0C2D", Body=b"third")
+
+
+def test_the_emptier_type_is_the_one_the_template_declares():
+    from ncap_iac import names
+
+    assert folders.EMPTIER_TYPE == names.EMPTIER_TYPE
+
+
+def test_emptier_create_puts_nothing_and_answers_its_own_id(s3, make_event, response_server, context):
+    folders.handler(emptier_event(make_event, "Create", "true"), context)
+
+    body = response_server.last()
+    assert (body["Status"], body["PhysicalResourceId"]) == ("SUCCESS", f"{BUCKET}-emptier")
+    assert keys(s3) == []
+
+
+def test_emptier_create_in_a_missing_bucket_answers_failed(aws, make_event, response_server, context):
+    folders.handler(emptier_event(make_event, "Create", "true", bucket="no-such-bucket"), context)
+
+    assert response_server.last()["Status"] == "FAILED"
+    assert "bucket no-such-bucket does not exist" in response_server.last()["Reason"]
+
+
+def test_emptier_delete_removes_every_version_so_the_bucket_can_go(versioned_s3, make_event, response_server,
+                                                                     context):
+    put_log_records(versioned_s3)
+
+    folders.handler(emptier_event(make_event, "Delete", "true", physical_id=f"{BUCKET}-emptier"), context)
+
+    assert response_server.last()["Status"] == "SUCCESS"
+    listed = versioned_s3.list_object_versions(Bucket=BUCKET)
+    assert listed.get("Versions", []) == [] and listed.get("DeleteMarkers", []) == []
+    versioned_s3.delete_bucket(Bucket=BUCKET)
+
+
+def test_emptier_delete_of_a_kept_bucket_deletes_nothing(versioned_s3, make_event, response_server, context):
+    put_log_records(versioned_s3)
+    before = versioned_s3.list_object_versions(Bucket=BUCKET)
+
+    folders.handler(emptier_event(make_event, "Delete", "false", physical_id=f"{BUCKET}-emptier"), context)
+
+    assert response_server.last()["Status"] == "SUCCESS"
+    after = versioned_s3.list_object_versions(Bucket=BUCKET)
+    assert (len(after["Versions"]), len(after["DeleteMarkers"])) == (len(before["Versions"]), 1)
+
+
+def test_emptier_update_of_its_flag_deletes_nothing(versioned_s3, make_event, response_server, context):
+    put_log_records(versioned_s3)
+    event = emptier_event(make_event, "Update", "false", physical_id=f"{BUCKET}-emptier",
+                          old={"BucketName": BUCKET, "EmptyBucketOnDelete": "true"})
+
+    folders.handler(event, context)
+
+    assert response_server.last()["Status"] == "SUCCESS"
+    assert len(versioned_s3.list_object_versions(Bucket=BUCKET)["Versions"]) == 3

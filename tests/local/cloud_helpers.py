@@ -254,9 +254,15 @@ def local_cloud(pipeline_dir: Path, state_dir: Path, workers: int = 0, port: int
 # --- jobs ----------------------------------------------------------------------------------
 
 def read_json(s3, bucket: str, key: str) -> dict | None:
+    """The JSON document at `key`, None while there is none. A lab member may list only under its
+    own prefix, so reading a key that does not exist is AccessDenied for it (as on AWS), not
+    NoSuchKey: whether it exists is asked by listing it."""
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1).get("Contents", [])
+    if not listed or listed[0]["Key"] != key:
+        return None
     try:
         return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-    except s3.exceptions.NoSuchKey:
+    except s3.exceptions.NoSuchKey:  # deleted since it was listed
         return None
 
 

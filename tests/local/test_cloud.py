@@ -158,7 +158,7 @@ class Resources:
         self.resources = self.template["Resources"]
         self.c = {name: cloud.client(name) for name in (
             "s3", "sqs", "sns", "iam", "logs", "events", "ec2", "autoscaling", "cloudwatch", "secretsmanager",
-            "cloudformation")}
+            "cloudformation", "kms")}
         self.c["lambda"] = lambda_client(cloud)
         summaries = self.c["cloudformation"].list_stack_resources(StackName=self.stack)["StackResourceSummaries"]
         self.physical = {s["LogicalResourceId"]: s.get("PhysicalResourceId")
@@ -176,6 +176,14 @@ class Resources:
             return self.physical[logical]
         return value
 
+    def resolved(self, value):
+        """The template's intrinsic functions in `value` resolved as the emulator resolves them."""
+        from ncap_iac.emulator.context import placeholder_context
+        from ncap_iac.emulator.intrinsics import resolve
+
+        account = self.cloud.client("sts").get_caller_identity()["Account"]
+        return resolve(value, placeholder_context(self.template, self.cloud.info["region"], account, self.stack))
+
     def check(self, logical: str) -> str:
         kind = self.resources[logical]["Type"]
         props = self.resources[logical].get("Properties", {})
@@ -191,25 +199,12 @@ class Resources:
         return f"bucket {props['BucketName']} (SSE AES256)"
 
     def _AWS_S3_BucketPolicy(self, logical, props):
-        """gaps.py leaves out the statements with conditions moto cannot evaluate (the TLS-only Deny:
-        moto treats Bool conditions as always true, which would deny every request on plain
-        HTTP); the rest must be the bucket's policy, and no policy at all when nothing is left."""
-        from ncap_iac.emulator.provisioners import EVALUATED_CONDITIONS
-
-        statements = props["PolicyDocument"]["Statement"]
-        kept = [s.get("Sid") for s in statements if set(s.get("Condition", {})) <= EVALUATED_CONDITIONS]
-        left_out = [s.get("Sid") for s in statements if s.get("Sid") not in kept]
+        """The bucket's policy is the template's, whole (the emulator counts its requests as TLS,
+        so the TLS-only Deny stands and never matches there)."""
         bucket = self.name(props["Bucket"])
-        try:
-            policy = json.loads(self.c["s3"].get_bucket_policy(Bucket=bucket)["Policy"])
-            found = [s.get("Sid") for s in policy["Statement"]]
-        except ClientError as error:
-            assert error.response["Error"]["Code"] == "NoSuchBucketPolicy"
-            found = []
-        assert found == kept
-        if left_out:  # and `up` said so
-            assert f"{logical} statement(s) {', '.join(left_out)} not applied" in self.cloud.output
-        return f"policy of {bucket}: {kept or 'none'} applied; left out on plain HTTP: {left_out}"
+        policy = json.loads(self.c["s3"].get_bucket_policy(Bucket=bucket)["Policy"])
+        assert policy == self.resolved(props["PolicyDocument"])
+        return f"policy of {bucket}: {[s.get('Sid') for s in policy['Statement']]} applied as written"
 
     def _AWS_SQS_Queue(self, logical, props):
         sqs = self.c["sqs"]
@@ -236,7 +231,24 @@ class Resources:
         return next(a for a in arns if a.rsplit(":", 1)[1] == name)
 
     def _AWS_SNS_Topic(self, logical, props):
-        return f"topic {self.topic_arn({'Ref': logical})}"
+        arn = self.topic_arn({"Ref": logical})
+        attributes = self.c["sns"].get_topic_attributes(TopicArn=arn)["Attributes"]
+        assert attributes.get("KmsMasterKeyId") == self.physical[props["KmsMasterKeyId"]["Ref"]]
+        return f"topic {arn} (encrypted with {attributes['KmsMasterKeyId']})"
+
+    def _AWS_KMS_Key(self, logical, props):
+        kms, key_id = self.c["kms"], self.physical[logical]
+        metadata = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+        assert metadata["Enabled"] and metadata["KeyManager"] == "CUSTOMER"
+        assert kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"] is props["EnableKeyRotation"]
+        policy = json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
+        assert [s["Sid"] for s in policy["Statement"]] == [s["Sid"] for s in props["KeyPolicy"]["Statement"]]
+        return f"key {key_id} (rotation on)"
+
+    def _AWS_KMS_Alias(self, logical, props):
+        aliases = {a["AliasName"]: a for a in self.c["kms"].list_aliases()["Aliases"]}
+        assert aliases[props["AliasName"]]["TargetKeyId"] == self.physical[props["TargetKeyId"]["Ref"]]
+        return f"alias {props['AliasName']}"
 
     def _AWS_SNS_Subscription(self, logical, props):
         subscriptions = self.c["sns"].list_subscriptions_by_topic(TopicArn=self.topic_arn(props["TopicArn"]))
@@ -333,6 +345,12 @@ class Resources:
             assert [o["Key"] for o in listed] == [marker], marker
         return f"{len(markers)} folder markers"
 
+    def _custom_BucketEmptier(self, logical, props):
+        """Nothing to see until the stack is deleted: the bucket it would empty exists."""
+        bucket = self.name(props["BucketName"])
+        self.c["s3"].head_bucket(Bucket=bucket)
+        return f"{bucket} emptied on stack deletion: {props['EmptyBucketOnDelete']}"
+
     def _custom_LabMembers(self, logical, props):
         """The users handler's effect: each user made under the pipeline's path with its access
         key in its own secret (and a console password where the lab has console logins), and in
@@ -401,6 +419,41 @@ def test_bucket_settings_match_the_template(cloud):
     assert s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
     assert s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"] == \
         props["OwnershipControls"]["Rules"]
+    logs = resources.resources["AccessLogBucket"]["Properties"]["BucketName"]
+    assert s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"] == {
+        "TargetBucket": logs, "TargetPrefix": props["LoggingConfiguration"]["LogFilePrefix"]}
+    assert [r["Expiration"] for r in s3.get_bucket_lifecycle_configuration(Bucket=logs)["Rules"]] == [
+        {"Days": 365}, {"ExpiredObjectDeleteMarker": True}]
+
+
+@pytest.mark.slow
+def test_job_notices_reach_the_encrypted_topics_subscribers(cloud):
+    """The worker (SUCCESS) and the submit function (REJECTED) publish to the topic encrypted with
+    the pipeline's key; a queue subscribed to it receives both, with the lab's attribute."""
+    sns, sqs = cloud.client("sns"), cloud.client("sqs")
+    topic = cloud.client("cloudformation").describe_stacks(StackName=cloud.info["stack_name"])["Stacks"][0]
+    arn = next(o["OutputValue"] for o in topic["Outputs"] if o["OutputKey"] == "NotificationTopicArn")
+    assert sns.get_topic_attributes(TopicArn=arn)["Attributes"]["KmsMasterKeyId"]
+    probe = sqs.create_queue(QueueName="notice-probe")["QueueUrl"]
+    probe_arn = sqs.get_queue_attributes(QueueUrl=probe, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=probe_arn)
+    s3, bucket, lab = cloud.client("s3", "alice"), cloud.bucket, cloud.affiliate_of("alice")
+    data = put(s3, bucket, f"{lab}/inputs/notice.csv", (SAMPLE / "trial_01.csv").read_bytes())
+    configname = put(s3, bucket, f"{lab}/configs/notice.json", json.dumps({"columns": ["speed_cm_s"]}))
+    put(s3, bucket, f"{lab}/submissions/notice_submit.json",
+        json.dumps({"dataname": data, "configname": configname, "timestamp": "notice-ok"}))
+    put(s3, bucket, f"{lab}/submissions/notice_rejected_submit.json",
+        json.dumps({"configname": configname, "timestamp": "notice-rejected"}))
+    notices: dict = {}
+
+    def both_arrived():
+        for message in sqs.receive_message(QueueUrl=probe, MaxNumberOfMessages=10).get("Messages", []):
+            envelope = json.loads(message["Body"])
+            notices[envelope["Subject"]] = envelope["MessageAttributes"]["affiliate"]["Value"]
+        return {"NCAP job notice-ok SUCCESS", "NCAP job notice-rejected REJECTED"} <= set(notices)
+
+    wait_for(both_arrived, timeout=60, what="the SUCCESS and REJECTED notices")
+    assert notices["NCAP job notice-ok SUCCESS"] == notices["NCAP job notice-rejected REJECTED"] == lab
 
 
 @pytest.mark.slow

@@ -1,21 +1,17 @@
 """Lab isolation on the local cloud, with the credentials the stack generated for each lab user and
-IAM enforced by the emulator: the generated policies alone decide.
+IAM enforced by the emulator as AWS enforces it (emulator/enforce.py): the generated policies alone
+decide.
 
 For every pair of labs (A, B) and every user of A, every S3 action a lab member might try on B's
 folders (get, put, delete, copy into B from A's own object, copy out of B into A's folder, list B's
-prefix) and on the bucket itself (delete it, put a bucket policy, put versioning) is denied, and
-the actions A's own folders need (put to inputs/configs/submissions, get its own results, list its
-own prefix) are allowed. The whole table is printed (`pytest -s` or `-rA` shows it).
+prefix, get a key B does not have) and on the bucket itself (delete it, put a bucket policy, put
+versioning, list it whole) is denied, and the actions A's own folders need (put to
+inputs/configs/submissions, get its own results, list its own prefix) are allowed. The whole table
+is printed (`pytest -s` or `-rA` shows it).
 
-Two emulator gaps are reported as such, not hidden; their rows are marked "not enforced by the
-emulator" and asserted as what they are (ALLOWED), so that the day moto enforces them this test
-says so:
-- moto checks the actions and resources of identity policies but not their conditions (docs/architecture.md,
-  "the local emulator"), and what keeps a lab from listing another lab's keys is the `s3:prefix` condition
-  of its ListBucket statement: listing B's prefix (or the whole bucket) is ALLOWED locally;
-- moto authorizes CopyObject as s3:PutObject on the target only; AWS also requires s3:GetObject
-  on the source. Copying B's object into A's own inputs is ALLOWED locally, although the same
-  user's plain GetObject of that object is DENIED (the policy grants no read of B's keys).
+What keeps a lab from listing another lab's keys is the `s3:prefix` condition of its ListBucket
+statement; what keeps it from copying another lab's object into its own folder is that a copy reads
+its source (s3:GetObject). The emulator enforces both, as AWS does.
 """
 import itertools
 import json
@@ -29,9 +25,6 @@ LABS = {"lab-a": ["alice", "ann"], "lab-b": ["bob", "ben"], "lab-c": ["carol", "
 USERS = [(user, lab) for lab, users in LABS.items() for user in users]
 PAIRS = [(user, lab, other) for user, lab in USERS for other in LABS if other != lab]
 DENIED, ALLOWED = "DENIED", "ALLOWED"
-NOT_ENFORCED = "not enforced by the emulator (moto ignores the s3:prefix condition)"
-NOT_ENFORCED_COPY = ("not enforced by the emulator (moto checks only s3:PutObject on the copy's target, "
-                     "not s3:GetObject on its source; the policy denies that read: see 'get inputs')")
 SEED = {"inputs": "seed.csv", "configs": "seed.json", "submissions": "seed.txt",
         "results": "job_seed/process_results/summary.json"}
 
@@ -77,27 +70,26 @@ def attempt(call) -> str:
 
 
 def cross_lab_probes(s3, bucket, user, lab, other):
-    """(action, target, what the policy says, note, call) a member of `lab` might try on `other`'s
-    folders. A note marks what the emulator does not enforce: there it is ALLOWED locally."""
+    """(action, target, what the policy says, call) a member of `lab` might try on `other`'s folders."""
     own_object = f"{lab}/inputs/{SEED['inputs']}"
     theirs = {folder: f"{other}/{folder}/{name}" for folder, name in SEED.items()}
-    probes = [(f"get {folder}", key, DENIED, "", lambda k=key: s3.get_object(Bucket=bucket, Key=k)["Body"].read())
+    probes = [(f"get {folder}", key, DENIED, lambda k=key: s3.get_object(Bucket=bucket, Key=k)["Body"].read())
               for folder, key in theirs.items()]
-    probes += [(f"put {folder}", f"{other}/{folder}/from-{user}.txt", DENIED, "",
+    probes += [(f"put {folder}", f"{other}/{folder}/from-{user}.txt", DENIED,
                 lambda f=folder: s3.put_object(Bucket=bucket, Key=f"{other}/{f}/from-{user}.txt", Body=b"x"))
                for folder in ("inputs", "configs", "submissions", "results")]
     probes += [
-        ("delete inputs", theirs["inputs"], DENIED, "", lambda: s3.delete_object(Bucket=bucket, Key=theirs["inputs"])),
-        ("delete results", theirs["results"], DENIED, "",
-         lambda: s3.delete_object(Bucket=bucket, Key=theirs["results"])),
-        ("copy into B (from A's own object)", f"{other}/inputs/copied-by-{user}.csv", DENIED, "",
+        ("delete inputs", theirs["inputs"], DENIED, lambda: s3.delete_object(Bucket=bucket, Key=theirs["inputs"])),
+        ("delete results", theirs["results"], DENIED, lambda: s3.delete_object(Bucket=bucket, Key=theirs["results"])),
+        ("copy into B (from A's own object)", f"{other}/inputs/copied-by-{user}.csv", DENIED,
          lambda: s3.copy_object(Bucket=bucket, Key=f"{other}/inputs/copied-by-{user}.csv",
                                 CopySource={"Bucket": bucket, "Key": own_object})),
-        ("copy out of B (into A's inputs)", f"{lab}/inputs/taken-from-{other}.csv", DENIED, NOT_ENFORCED_COPY,
+        ("copy out of B (into A's inputs)", f"{lab}/inputs/taken-from-{other}.csv", DENIED,
          lambda: s3.copy_object(Bucket=bucket, Key=f"{lab}/inputs/taken-from-{other}.csv",
                                 CopySource={"Bucket": bucket, "Key": theirs["inputs"]})),
-        ("list B's prefix", f"{other}/", DENIED, NOT_ENFORCED,
-         lambda: s3.list_objects_v2(Bucket=bucket, Prefix=f"{other}/")),
+        ("list B's prefix", f"{other}/", DENIED, lambda: s3.list_objects_v2(Bucket=bucket, Prefix=f"{other}/")),
+        ("get a key B does not have", f"{other}/inputs/none.csv", DENIED,
+         lambda: s3.get_object(Bucket=bucket, Key=f"{other}/inputs/none.csv")),
     ]
     return probes
 
@@ -107,29 +99,32 @@ def bucket_probes(s3, bucket, user):
         "Sid": "Takeover", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
         "Resource": f"arn:aws:s3:::{bucket}/*"}]})
     return [
-        ("delete bucket", bucket, DENIED, "", lambda: s3.delete_bucket(Bucket=bucket)),
-        ("put bucket policy", bucket, DENIED, "", lambda: s3.put_bucket_policy(Bucket=bucket, Policy=policy)),
-        ("put bucket versioning", bucket, DENIED, "", lambda: s3.put_bucket_versioning(
+        ("delete bucket", bucket, DENIED, lambda: s3.delete_bucket(Bucket=bucket)),
+        ("put bucket policy", bucket, DENIED, lambda: s3.put_bucket_policy(Bucket=bucket, Policy=policy)),
+        ("put bucket versioning", bucket, DENIED, lambda: s3.put_bucket_versioning(
             Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})),
-        ("list whole bucket", bucket, DENIED, NOT_ENFORCED, lambda: s3.list_objects_v2(Bucket=bucket)),
+        ("list whole bucket", bucket, DENIED, lambda: s3.list_objects_v2(Bucket=bucket)),
     ]
 
 
 def own_probes(s3, bucket, user, lab):
     return [
-        ("put own inputs", f"{lab}/inputs/{user}.csv", ALLOWED, "",
+        ("put own inputs", f"{lab}/inputs/{user}.csv", ALLOWED,
          lambda: s3.put_object(Bucket=bucket, Key=f"{lab}/inputs/{user}.csv", Body=b"t,x\n0,1\n")),
-        ("put own configs", f"{lab}/configs/{user}.json", ALLOWED, "",
+        ("put own configs", f"{lab}/configs/{user}.json", ALLOWED,
          lambda: s3.put_object(Bucket=bucket, Key=f"{lab}/configs/{user}.json", Body=b"{}")),
-        ("put own submissions", f"{lab}/submissions/{user}.txt", ALLOWED, "",
+        ("put own submissions", f"{lab}/submissions/{user}.txt", ALLOWED,
          lambda: s3.put_object(Bucket=bucket, Key=f"{lab}/submissions/{user}.txt", Body=b"note")),
-        ("get own results", f"{lab}/results/{SEED['results']}", ALLOWED, "",
+        ("get own results", f"{lab}/results/{SEED['results']}", ALLOWED,
          lambda: s3.get_object(Bucket=bucket, Key=f"{lab}/results/{SEED['results']}")["Body"].read()),
-        ("get own inputs", f"{lab}/inputs/{SEED['inputs']}", ALLOWED, "",
+        ("get own inputs", f"{lab}/inputs/{SEED['inputs']}", ALLOWED,
          lambda: s3.get_object(Bucket=bucket, Key=f"{lab}/inputs/{SEED['inputs']}")["Body"].read()),
-        ("list own prefix", f"{lab}/", ALLOWED, "", lambda: s3.list_objects_v2(Bucket=bucket, Prefix=f"{lab}/")),
-        ("put own results (the workers write those)", f"{lab}/results/{user}.json", DENIED, "",
+        ("list own prefix", f"{lab}/", ALLOWED, lambda: s3.list_objects_v2(Bucket=bucket, Prefix=f"{lab}/")),
+        ("put own results (the workers write those)", f"{lab}/results/{user}.json", DENIED,
          lambda: s3.put_object(Bucket=bucket, Key=f"{lab}/results/{user}.json", Body=b"{}")),
+        # a lab may list only under its prefix, so a key it does not have is 403, not 404 (as on AWS)
+        ("get own missing key", f"{lab}/results/none.json", DENIED,
+         lambda: s3.get_object(Bucket=bucket, Key=f"{lab}/results/none.json")),
     ]
 
 
@@ -143,15 +138,14 @@ def table(cloud):
         probes += [("bucket", *p) for p in bucket_probes(s3, cloud.bucket, user)]
         probes += [(other, *p) for other in LABS if other != lab
                    for p in cross_lab_probes(s3, cloud.bucket, user, lab, other)]
-        for target_lab, action, target, policy, note, call in probes:
+        for target_lab, action, target, policy, call in probes:
             rows.append({"user": user, "lab": lab, "on": target_lab, "action": action, "target": target,
-                         "policy": policy, "expected": ALLOWED if note else policy, "got": attempt(call),
-                         "note": note})
+                         "policy": policy, "got": attempt(call)})
     return rows
 
 
 def render(rows) -> str:
-    columns = ("user", "lab", "on", "action", "target", "policy", "got", "note")
+    columns = ("user", "lab", "on", "action", "target", "policy", "got")
     titles = {"on": "on", "policy": "AWS (policy)", "got": "emulator"}
     widths = {c: max(len(titles.get(c, c)), *(len(str(r[c])) for r in rows)) for c in columns}
     lines = ["  ".join(titles.get(c, c).ljust(widths[c]) for c in columns),
@@ -162,12 +156,11 @@ def render(rows) -> str:
 
 @pytest.mark.slow
 def test_print_isolation_table(table, cloud):
-    wrong = [r for r in table if r["got"] != r["expected"]]
+    wrong = [r for r in table if r["got"] != r["policy"]]
     print(f"\nLab isolation on the local cloud ({len(LABS)} labs, {len(USERS)} users, "
           f"{len(table)} requests, each with the user's own generated credentials):")
     print(render(table))
-    print(f"{len(table) - len(wrong)} of {len(table)} as expected; {sum(1 for r in table if r['note'])} rows "
-          "not enforced by the emulator (the generated policy denies them; moto lets them through)")
+    print(f"{len(table) - len(wrong)} of {len(table)} as the policies say")
     assert table and not wrong, render(wrong)
 
 
@@ -175,12 +168,8 @@ def test_print_isolation_table(table, cloud):
 @pytest.mark.parametrize("user, lab, other", PAIRS, ids=[f"{u}({a})-on-{b}" for u, a, b in PAIRS])
 def test_other_labs_folders_are_denied(table, cloud, user, lab, other):
     rows = [r for r in table if (r["user"], r["on"]) == (user, other)]
-    enforced = [r for r in rows if not r["note"]]
-    assert len(enforced) == 11  # 4 gets, 4 puts, 2 deletes, copy into B
-    assert all(r["got"] == DENIED for r in enforced), render(rows)
-    # the gaps the emulator leaves, asserted as they are: a real account denies both
-    assert {r["action"]: r["got"] for r in rows if r["note"]} == {
-        "copy out of B (into A's inputs)": ALLOWED, "list B's prefix": ALLOWED}, render(rows)
+    assert len(rows) == 14  # 4 gets, 4 puts, 2 deletes, 2 copies, a listing, a missing key
+    assert all(r["got"] == DENIED for r in rows), render(rows)
     # ... because of what the user's policies say, as the emulator holds them: listing only under
     # the lab's own prefix, reading only the lab's own keys (a copy's source is read)
     statements = user_statements(cloud, user)
@@ -214,8 +203,9 @@ def _list(value) -> list:
 @pytest.mark.slow
 @pytest.mark.parametrize("user, lab", USERS, ids=[u for u, _ in USERS])
 def test_bucket_itself_is_denied(table, cloud, user, lab):
-    rows = [r for r in table if (r["user"], r["on"]) == (user, "bucket") and not r["note"]]
-    assert [r["action"] for r in rows] == ["delete bucket", "put bucket policy", "put bucket versioning"]
+    rows = [r for r in table if (r["user"], r["on"]) == (user, "bucket")]
+    assert [r["action"] for r in rows] == ["delete bucket", "put bucket policy", "put bucket versioning",
+                                           "list whole bucket"]
     assert all(r["got"] == DENIED for r in rows), render(rows)
     assert bucket_settings(cloud.client("s3"), cloud.bucket) == cloud.bucket_settings  # nothing changed
 
@@ -227,20 +217,20 @@ def test_own_folders_allow_what_the_lab_needs(table, user, lab):
     assert {r["action"]: r["got"] for r in rows} == {
         "put own inputs": ALLOWED, "put own configs": ALLOWED, "put own submissions": ALLOWED,
         "get own results": ALLOWED, "get own inputs": ALLOWED, "list own prefix": ALLOWED,
-        "put own results (the workers write those)": DENIED}, render(rows)
+        "put own results (the workers write those)": DENIED, "get own missing key": DENIED}, render(rows)
 
 
 @pytest.mark.slow
 def test_nothing_crossed_labs(cloud, table):
     """After every probe, no lab's folders hold an object another lab's user tried to put or copy
-    there, and every seeded object is intact (checked by the operator). (The copies out of other
-    labs into a lab's own inputs exist: the emulator gap above.)"""
+    there, nor a copy taken out of another lab's folder, and every seeded object is intact (checked
+    by the operator)."""
     admin = cloud.client("s3")
     keys = [o["Key"] for page in admin.get_paginator("list_objects_v2").paginate(Bucket=cloud.bucket)
             for o in page.get("Contents", [])]
     intruders = [k for k in keys for u, lab in USERS if k.split("/")[0] != lab and
                  (f"from-{u}." in k or f"copied-by-{u}." in k)]
-    assert not intruders
+    assert not intruders and not [k for k in keys if "/taken-from-" in k]
     for lab, (folder, name) in itertools.product(LABS, SEED.items()):
         body = admin.get_object(Bucket=cloud.bucket, Key=f"{lab}/{folder}/{name}")["Body"].read()
         assert body == f"{lab} {folder}".encode()

@@ -16,7 +16,7 @@ def test_fifty_labs_of_five_users_compile_within_limits(compile_doc):
 
 
 def test_labs_that_do_not_fit_one_template_go_into_nested_stacks(compile_doc):
-    small, big = compile_doc(many_labs_config(150, 5)), compile_doc(many_labs_config(200, 5))
+    small, big = compile_doc(many_labs_config(100, 5)), compile_doc(many_labs_config(200, 5))
     assert not small.nested and big.nested and len(big.children) == 200
     assert big.resource_count == parent_count_for(200, compile_doc) <= 500
 

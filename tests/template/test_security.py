@@ -1,12 +1,15 @@
 """The security stance, checked on every compiled template: least privilege written out, no
-secret anywhere, labs confined to their own folders, data retained by default."""
+secret anywhere, labs confined to their own folders, data retained by default, the bucket's access
+logged, notices encrypted."""
 import json
 import re
 
 import pytest
 
+from ncap_iac import names
 from ncap_iac.compiler import compile_config
 from ncap_iac.config import load
+from ncap_iac.template.storage import ACCESS_LOG_EXPIRY_DAYS
 
 from conftest import SOURCES_FOR_TOOLS
 from factories import minimal_config
@@ -14,7 +17,9 @@ from factories import minimal_config
 TEMPLATES = {name: compile_config(load(src), src.parent) for name, src in SOURCES_FOR_TOOLS.items()}
 # ec2:DescribeInstances takes no resource-level permission: "*" is its only possible resource.
 # take no resource-level permission: "*" is the only resource they accept
-UNSCOPABLE_ACTIONS = {"ec2:DescribeInstances", "iam:ListUsers", "autoscaling:DescribeAutoScalingGroups"}
+# actions that take no resource-level permission: "*" is their only resource
+UNSCOPABLE_ACTIONS = {"ec2:DescribeInstances", "iam:ListUsers", "autoscaling:DescribeAutoScalingGroups",
+                      "autoscaling:DescribeAutoScalingInstances"}
 
 
 def _templates(compiled) -> list[dict]:
@@ -42,6 +47,14 @@ def _allows(compiled):
     return [(i, s) for i, s in _policy_statements(compiled) if s["Effect"] == "Allow"]
 
 
+def _listed(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _role_statements(compiled):
+    return [(i, s) for i, s in _allows(compiled) if _resources(compiled)[i]["Type"] == "AWS::IAM::Role"]
+
+
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
 def test_no_wildcard_actions_and_no_unscoped_resources(name):
     for logical_id, statement in _allows(TEMPLATES[name]):
@@ -59,13 +72,16 @@ def test_no_managed_policies(name):
 
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
-def test_every_s3_resource_is_this_pipelines_bucket(name):
+def test_every_s3_resource_is_this_pipelines_bucket_or_its_log_bucket(name):
     compiled = TEMPLATES[name]
-    bucket = compiled.config.pipeline_name
+    bucket, logs = compiled.config.pipeline_name, names.access_log_bucket_name(compiled.config.pipeline_name)
     for logical_id, statement in _allows(compiled):
-        for resource in statement["Resource"]:
+        for resource in _listed(statement["Resource"]):
             text = json.dumps(resource)
-            if ":s3:::" in text:
+            if re.search(rf":s3:::{re.escape(logs)}(/|\")", text):
+                # only the function that empties it on stack deletion, and the logging service
+                assert logical_id in ("FoldersFunctionRole", "AccessLogBucketPolicy"), (logical_id, text)
+            elif ":s3:::" in text:
                 assert re.search(rf":s3:::{re.escape(bucket)}(/|\")", text), (logical_id, text)
 
 
@@ -124,6 +140,111 @@ def test_bucket_is_retained_unless_the_config_opts_in(compile_doc, retain, polic
     assert folders["EmptyBucketOnDelete"] == str(not retain).lower()
 
 
+@pytest.mark.parametrize("retain, policy", [(True, "Retain"), (False, "Delete")])
+def test_access_logs_are_kept_exactly_when_the_lab_data_is(compile_doc, retain, policy):
+    resources = compile_doc(minimal_config(DataRetention={"RetainBucketOnDelete": retain})).template["Resources"]
+    for logical_id in ("AccessLogBucket", "AccessLogBucketPolicy"):
+        assert resources[logical_id]["DeletionPolicy"] == resources[logical_id]["UpdateReplacePolicy"] == policy
+    emptier = resources["AccessLogBucketEmptier"]
+    assert emptier["Type"] == "Custom::BucketEmptier"
+    assert emptier["Properties"]["BucketName"] == {"Ref": "AccessLogBucket"}
+    assert emptier["Properties"]["EmptyBucketOnDelete"] == str(not retain).lower()
+
+
+def test_log_bucket_goes_only_after_its_policy_and_the_policy_after_the_pipeline_bucket(compile_doc):
+    """Deleted in reverse: the pipeline bucket, then the policy (no more log deliveries), then the
+    emptier empties the log bucket, then the log bucket."""
+    resources = compile_doc(minimal_config(DataRetention={"RetainBucketOnDelete": False})).template["Resources"]
+    assert "AccessLogBucketPolicy" in resources["PipelineBucket"]["DependsOn"]
+    assert resources["AccessLogBucketPolicy"]["DependsOn"] == ["AccessLogBucketEmptier"]
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_pipeline_bucket_access_is_logged_into_the_log_bucket(name):
+    compiled = TEMPLATES[name]
+    resources = compiled.template["Resources"]
+    assert resources["PipelineBucket"]["Properties"]["LoggingConfiguration"] == {
+        "DestinationBucketName": {"Ref": "AccessLogBucket"},
+        "LogFilePrefix": f"{compiled.config.pipeline_name}/"}
+    unlogged = [i for i, r in _resources(compiled).items()
+                if r["Type"] == "AWS::S3::Bucket" and "LoggingConfiguration" not in r["Properties"]]
+    assert unlogged == ["AccessLogBucket"]  # a log bucket does not log into itself
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_log_bucket_is_sse_s3_encrypted_private_versioned_and_expires(name):
+    compiled = TEMPLATES[name]
+    logs = compiled.template["Resources"]["AccessLogBucket"]["Properties"]
+    assert logs["BucketName"] == names.access_log_bucket_name(compiled.config.pipeline_name)
+    assert logs["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
+        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]  # access logging takes no SSE-KMS
+    assert logs["PublicAccessBlockConfiguration"] == dict.fromkeys(
+        ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"], True)
+    assert logs["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert logs["VersioningConfiguration"] == {"Status": "Enabled"}
+    expiry = [r for r in logs["LifecycleConfiguration"]["Rules"] if "ExpirationInDays" in r]
+    assert [(r["ExpirationInDays"], r["Status"], "Prefix" in r) for r in expiry] == [
+        (ACCESS_LOG_EXPIRY_DAYS, "Enabled", False)]
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_only_the_logging_service_may_write_access_logs_for_this_bucket_and_account(name):
+    compiled = TEMPLATES[name]
+    pipeline, logs = compiled.config.pipeline_name, names.access_log_bucket_name(compiled.config.pipeline_name)
+    policy = compiled.template["Resources"]["AccessLogBucketPolicy"]["Properties"]
+    assert policy["Bucket"] == {"Ref": "AccessLogBucket"}
+    allows = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert allows == [{
+        "Sid": "AccessLogDelivery", "Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": ["s3:PutObject"], "Resource": {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{logs}/{pipeline}/*"},
+        "Condition": {"StringEquals": {"aws:SourceArn": {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{pipeline}"},
+                                       "aws:SourceAccount": {"Ref": "AWS::AccountId"}}}}]
+    denies = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert [(d["Principal"], d["Action"], d["Condition"]) for d in denies] == [
+        ("*", ["s3:*"], {"Bool": {"aws:SecureTransport": "false"}})]
+    assert denies[0]["Resource"] == [{"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{logs}"},
+                                     {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{logs}/*"}]
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_topic_is_encrypted_with_a_rotating_key_of_its_own(name):
+    compiled = TEMPLATES[name]
+    resources = compiled.template["Resources"]
+    assert resources["NotificationTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "NotificationTopicKey"}
+    key = resources["NotificationTopicKey"]
+    assert key["Type"] == "AWS::KMS::Key" and key["Properties"]["EnableKeyRotation"] is True
+    assert resources["NotificationTopicKeyAlias"]["Properties"] == {
+        "AliasName": f"alias/ncap/{compiled.config.pipeline_name}/notices",
+        "TargetKeyId": {"Ref": "NotificationTopicKey"}}
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_topic_key_policy_names_the_account_and_this_accounts_alarms_only(name):
+    statements = TEMPLATES[name].template["Resources"]["NotificationTopicKey"]["Properties"]["KeyPolicy"]["Statement"]
+    by_principal = {json.dumps(s["Principal"], sort_keys=True): s for s in statements}
+    assert all(s["Effect"] == "Allow" for s in statements) and len(by_principal) == len(statements) == 2
+    account = by_principal[json.dumps({"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}})]
+    assert "kms:PutKeyPolicy" in account["Action"] and "kms:ScheduleKeyDeletion" in account["Action"]
+    assert not any("*" in action for action in account["Action"])
+    assert not {"kms:Encrypt", "kms:CreateGrant", "kms:ReEncryptFrom", "kms:ReEncryptTo"} & set(account["Action"])
+    alarms = by_principal[json.dumps({"Service": "cloudwatch.amazonaws.com"})]
+    assert sorted(alarms["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert alarms["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_every_publisher_may_use_the_topic_key_and_only_publishers_may(name):
+    compiled = TEMPLATES[name]
+    key_use = {"Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+               "Resource": [{"Fn::GetAtt": ["NotificationTopicKey", "Arn"]}]}
+    publishers = {i for i, s in _role_statements(compiled) if "sns:Publish" in s["Action"]}
+    key_users = {i for i, s in _role_statements(compiled) if any(a.startswith("kms:") for a in s["Action"])}
+    assert publishers == key_users and {"WorkerRole", "SubmitFunctionRole"} <= publishers
+    for logical_id, statement in _role_statements(compiled):
+        if any(a.startswith("kms:") for a in statement["Action"]):
+            assert {k: statement[k] for k in ("Action", "Resource")} == key_use, logical_id
+
+
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
 def test_workers_require_imdsv2_and_encrypt_their_volume(name):
     data = TEMPLATES[name].template["Resources"]["WorkerLaunchTemplate"]["Properties"]["LaunchTemplateData"]
@@ -146,3 +267,43 @@ def test_user_data_quotes_the_command(compile_doc):
     import shlex
     argv = shlex.split(exec_line.replace("${!", "${").replace("${JobQueue}", "URL"))
     assert argv[argv.index("--command") + 1] == hostile
+
+
+def _object_patterns(statement) -> list[str]:
+    """The object keys an S3 statement's resources name (after `bucket/`), as IAM wildcards."""
+    patterns = []
+    for resource in _listed(statement["Resource"]):
+        text = resource.get("Fn::Sub", "") if isinstance(resource, dict) else str(resource)
+        if text.startswith("arn:${AWS::Partition}:s3:::") and "/" in text:
+            patterns.append(text.split("/", 1)[1])
+    return patterns
+
+
+WRITES = {"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload"}
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_workers_and_jobs_reach_only_their_labs_folders_and_never_write_a_submission(name):
+    """The worker role reaches no S3 at all; each lab's job role names its lab and folders
+    exactly: no pattern matches another lab's key, and no write matches a submission or an input
+    (IAM's `*` matches across `/`, so `*/results/*` would match `lab/submissions/results/x`)."""
+    from ncap_iac.emulator.conditions import matches
+
+    compiled = TEMPLATES[name]
+    labs = [lab.name for lab in compiled.config.affiliates]
+    statements = [(i, s) for i, s in _role_statements(compiled) if i == names.INSTANCE_ROLE or i.startswith("JobRole")]
+    assert {i for i, _ in statements} >= {names.INSTANCE_ROLE, *(names.job_role(lab) for lab in labs)}
+    for logical_id, statement in statements:
+        actions = set(statement["Action"])
+        if logical_id == names.INSTANCE_ROLE:
+            assert not any(a.startswith("s3:") for a in actions), statement
+            continue
+        lab = next(lab for lab in labs if names.job_role(lab) == logical_id)
+        others = [f"{other}/inputs/x" for other in labs if other != lab] + ["other-lab/results/job_1/x"]
+        for pattern in _object_patterns(statement):
+            assert pattern.startswith(f"{lab}/"), (logical_id, pattern)
+            assert not any(matches(pattern, key) for key in others), (logical_id, pattern)
+            if actions & WRITES:
+                for key in (f"{lab}/submissions/x_submit.json", f"{lab}/inputs/a/results/job_1/b",
+                            f"{lab}/submissions/results/job_1/x_submit.json", f"{lab}/configs/c.json"):
+                    assert not matches(pattern, key), (logical_id, pattern, key)

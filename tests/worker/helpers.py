@@ -1,5 +1,6 @@
 """A moto cloud for the worker tests (versioned bucket, job queue with a dead-letter queue, SNS
-topic with a queue subscribed), jobs queued by the real submit handler, and ways to run the agent:
+topic with a queue subscribed, each lab's job role as the template makes it, with its policy),
+jobs queued by the real submit handler, and ways to run the agent:
 in this process (handle one delivery, or an Agent until --max-jobs / --idle-exit) or as real
 `ncap worker` processes."""
 from __future__ import annotations
@@ -14,12 +15,17 @@ from pathlib import Path
 
 import boto3
 
+from ncap_iac.worker.endpoint import Endpoint
+
 REPO = Path(__file__).resolve().parents[2]
 LAMBDA_ROOT = REPO / "lambda_repo"
 if str(LAMBDA_ROOT) not in sys.path:
     sys.path.insert(0, str(LAMBDA_ROOT))
 
 BUCKET, LAB, REGION = "lab-pipeline", "labA", "us-east-1"
+LABS = (LAB, "labB")
+ACCOUNT = "123456789012"  # moto's
+JOB_ROLES = f"arn:aws:iam::{ACCOUNT}:role/ncap/{BUCKET}/jobs/"
 NCAP = [sys.executable, "-m", "ncap_iac.cli"]
 # Writes one result file derived from the dataname, and records the environment it saw.
 WRITE_RESULT = ("python3 -c 'import os, pathlib; o = pathlib.Path(os.environ[\"NCAP_OUTPUT_DIR\"]); "
@@ -34,8 +40,9 @@ class Cloud:
         self.uploaded: set[str] = set()
         self.s3.create_bucket(Bucket=BUCKET)
         self.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        for lab in (LAB, "labB"):  # the folders function's markers: what makes them labs of the pipeline
+        for lab in LABS:  # the folders function's markers: what makes them labs of the pipeline
             self.s3.put_object(Bucket=BUCKET, Key=f"{lab}/submissions/", Body=b"")
+        make_job_roles(shared_client("iam"), LABS)
         suffix = ".fifo" if fifo else ""
         fifo_attributes = {"FifoQueue": "true"} if fifo else {}
         self.dlq = self.sqs.create_queue(QueueName=f"jobs-dlq{suffix}", Attributes=fifo_attributes)["QueueUrl"]
@@ -128,7 +135,8 @@ class Cloud:
     def worker_args(self, command: str, workdir: Path, **options) -> list[str]:
         """`ncap worker` arguments for this cloud; options as flag=value (underscores -> dashes)."""
         argv = ["worker", "--queue-url", self.queue, "--bucket", BUCKET, "--region", REGION,
-                "--command", command, "--workdir", str(workdir), "--topic-arn", self.topic]
+                "--command", command, "--workdir", str(workdir), "--topic-arn", self.topic,
+                "--job-roles", JOB_ROLES]
         defaults = {"heartbeat": 3, "poll_seconds": 1}
         for name, value in {**defaults, **options}.items():
             if value is not None:
@@ -137,6 +145,45 @@ class Cloud:
 
 
 CLIENTS: dict = {}
+ENDPOINT = Endpoint()  # the in-process agents' credentials endpoint (started on first use)
+
+
+def make_job_roles(iam, labs) -> None:
+    """Each lab's job role with the template's own policy (template/jobs.py), once per server."""
+    from ncap_iac.config import load_document
+    from ncap_iac.lambda_repo.ncap_lambda.contract import job_role_name, job_role_path
+    from ncap_iac.template.jobs import job_role
+
+    from factories import minimal_config
+
+    config = load_document(minimal_config(PipelineName=BUCKET, UXData={"Affiliates": [
+        {"AffiliateName": lab, "UserNames": [f"user-{lab}"]} for lab in labs]}), REPO)
+    for affiliate in config.affiliates:
+        lab = affiliate.name
+        name = job_role_name(BUCKET, lab)
+        try:
+            iam.get_role(RoleName=name)
+            continue
+        except iam.exceptions.NoSuchEntityException:
+            pass
+        role = job_role(config, affiliate, f"arn:aws:iam::{ACCOUNT}:role/worker").to_dict()["Properties"]
+        iam.create_role(RoleName=name, Path=job_role_path(BUCKET), AssumeRolePolicyDocument=json.dumps(
+            role["AssumeRolePolicyDocument"]))
+        for policy in role["Policies"]:
+            iam.put_role_policy(RoleName=name, PolicyName=policy["PolicyName"],
+                                PolicyDocument=json.dumps(resolved(policy["PolicyDocument"])))
+
+
+def resolved(value):
+    """A policy with its Fn::Sub ARNs as moto's account and region make them."""
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
+        return (value["Fn::Sub"].replace("${AWS::Partition}", "aws").replace("${AWS::AccountId}", ACCOUNT)
+                .replace("${AWS::Region}", REGION))
+    if isinstance(value, dict):
+        return {k: resolved(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolved(v) for v in value]
+    return value
 
 
 def shared_client(service: str):
@@ -186,7 +233,7 @@ def results_prefix(job_id: str, lab: str = LAB) -> str:
 
 
 def log_key(job_id: str, name: str = "job_log.txt", lab: str = LAB) -> str:
-    return f"{lab}/results/job_{job_id}/logs/{name}"
+    return f"{lab}/logs/job_{job_id}/{name}"
 
 
 def message(job_id: str = "j1", lab: str = LAB, **changes) -> dict:
@@ -222,17 +269,39 @@ class Decisions(logging.Handler):
 def context(cloud: Cloud, command: str, workdir: Path, **settings):
     """A worker Context on this cloud (heartbeat 3 s, poll 1 s unless given)."""
     from ncap_iac.worker.context import Context
+    from ncap_iac.worker.credentials import JobRoles
     from ncap_iac.worker.queue import max_receive_count
     from ncap_iac.worker.runner import Interrupt
     from ncap_iac.worker.settings import Settings, check
 
-    base = Settings(queue_url=cloud.queue, bucket=BUCKET, region=REGION, command=command,
+    base = Settings(queue_url=cloud.queue, bucket=BUCKET, region=REGION, command=command, job_roles=JOB_ROLES,
                     heartbeat=3, poll_seconds=1, topic_arn=cloud.topic, workdir=workdir)
     values = replace(base, **settings)
     check(values)
     clients = worker_clients(values.concurrency, values.poll_seconds)
+    roles = JobRoles(clients.sts, JOB_ROLES, BUCKET, "test-worker", values.folders, clients.lab_s3)
     return Context(values, clients, max_receive_count(clients.sqs, cloud.queue), Interrupt(),
-                   workdir, "test-worker")
+                   workdir, "test-worker", roles, ENDPOINT)
+
+
+class WrappedRoles:
+    """A context's job roles whose agent S3 clients are wrapped (to inject faults)."""
+
+    def __init__(self, roles, wrap):
+        self._roles, self._wrap, self._wrapped = roles, wrap, {}
+
+    def agent_s3(self, affiliate: str):
+        if affiliate not in self._wrapped:
+            self._wrapped[affiliate] = self._wrap(self._roles.agent_s3(affiliate))
+        return self._wrapped[affiliate]
+
+    def __getattr__(self, name):
+        return getattr(self._roles, name)
+
+
+def with_lab_s3(ctx, wrap):
+    """`ctx` with every lab S3 client of the agent wrapped by `wrap`."""
+    return replace(ctx, roles=WrappedRoles(ctx.roles, wrap))
 
 
 def handle(ctx, delivery) -> str:

@@ -5,7 +5,19 @@ import json
 
 from ncap_iac.worker import workspace
 
-from .helpers import BUCKET, LAB, WRITE_RESULT, cloud, context, decisions, handle, log_key, results_prefix, status_key  # noqa: F401
+from .helpers import (  # noqa: F401
+    BUCKET,
+    LAB,
+    WRITE_RESULT,
+    cloud,
+    context,
+    decisions,
+    handle,
+    log_key,
+    results_prefix,
+    status_key,
+    with_lab_s3,
+)
 
 ENV_DUMP = ("python3 -c 'import os, json, pathlib; o = pathlib.Path(os.environ[\"NCAP_OUTPUT_DIR\"]); "
             "(o / \"env.json\").write_text(json.dumps({k: v for k, v in os.environ.items() "
@@ -163,11 +175,10 @@ class FailingUploads:
 
 
 def test_a_failed_upload_is_retried(cloud, decisions, tmp_path):
-    from dataclasses import replace
 
     cloud.submit("j1")
     ctx = context(cloud, WRITE_RESULT, tmp_path)
-    ctx = replace(ctx, clients=replace(ctx.clients, s3=FailingUploads(ctx.clients.s3)))
+    ctx = with_lab_s3(ctx, FailingUploads)
     assert handle(ctx, cloud.receive()) == "retry"
     last_error = cloud.status("j1")["datasets"][f"{LAB}/inputs/j1.csv"]["last_error"]
     assert last_error == f"cannot upload {results_prefix('j1')}result.txt: ServiceUnavailable"
@@ -221,12 +232,30 @@ def test_a_notice_that_cannot_be_sent_does_not_fail_the_job(cloud, decisions, tm
     assert decisions.named("notice-failed") and cloud.status("j1")["status"] == "SUCCESS"
 
 
-def test_an_interrupted_job_goes_back_at_once(cloud, decisions, tmp_path):
+def test_an_interrupted_job_goes_back_at_once_as_a_new_message(cloud, decisions, tmp_path):
     cloud.submit("j1")
     ctx = context(cloud, "touch never", tmp_path)
-    ctx.interrupt.fire()
-    assert handle(ctx, cloud.receive()) == "returned"
+    ctx.interrupt.fire("spot interruption notice")
+    first = cloud.receive()
+    assert handle(ctx, first) == "requeued"
     assert cloud.counts() == (1, 0) and cloud.status("j1")["status"] == "RUNNING"
+    again = cloud.receive()
+    assert again.message_id != first.message_id and again.receive_count == 1
+    entry = cloud.status("j1")["datasets"]["labA/inputs/j1.csv"]
+    assert entry["interruptions"] == 1 and "spot interruption notice" in entry["last_error"]
+
+
+def test_a_job_interrupted_three_times_still_ends_success_and_is_not_dead_lettered(cloud, decisions, tmp_path):
+    """The queue dead-letters after 3 receives; interruptions are not failed receives."""
+    cloud.submit("j1")
+    for _ in range(3):
+        ctx = context(cloud, "touch never", tmp_path)
+        ctx.interrupt.fire("the group's terminating lifecycle hook")
+        assert handle(ctx, cloud.receive()) == "requeued"
+    assert handle(context(cloud, WRITE_RESULT, tmp_path), cloud.receive()) == "success"
+    status = cloud.status("j1")
+    assert status["status"] == "SUCCESS" and status["datasets"]["labA/inputs/j1.csv"]["interruptions"] == 3
+    assert cloud.counts() == (0, 0) and cloud.counts(cloud.dlq) == (0, 0)
 
 
 class FailingStatusReads:
@@ -248,11 +277,10 @@ class FailingStatusReads:
 
 
 def test_an_error_of_the_agent_returns_the_message(cloud, decisions, tmp_path):
-    from dataclasses import replace
 
     cloud.submit("j1")
     ctx = context(cloud, "touch never", tmp_path)
-    ctx = replace(ctx, clients=replace(ctx.clients, s3=FailingStatusReads(ctx.clients.s3, 1)))
+    ctx = with_lab_s3(ctx, lambda s3: FailingStatusReads(s3, 1))
     assert handle(ctx, cloud.receive()) == "error"
     assert cloud.counts() == (1, 0) and cloud.status("j1")["status"] == "QUEUED"
     assert decisions.named("error")[0]["error"] == "InternalError"
@@ -263,7 +291,7 @@ def test_an_error_of_the_agent_on_the_last_attempt_fails_the_job(cloud, decision
 
     cloud.submit("j1")
     ctx = replace(context(cloud, "touch never", tmp_path), max_receives=1)
-    ctx = replace(ctx, clients=replace(ctx.clients, s3=FailingStatusReads(ctx.clients.s3, 1)))
+    ctx = with_lab_s3(ctx, lambda s3: FailingStatusReads(s3, 1))
     assert handle(ctx, cloud.receive()) == "error"
     status = cloud.status("j1")
     assert (status["status"], status["reason"]) == ("FAILED", "the worker failed: InternalError")

@@ -5,6 +5,9 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from .helpers import LAB, NCAP, WRITE_RESULT, WorkerProcess, cloud, results_prefix, wait_until  # noqa: F401
 
@@ -60,7 +63,7 @@ def test_sigterm_lets_the_running_job_finish_within_the_grace_period(cloud, tmp_
     assert [line["outcome"] for line in agent.decisions() if line["decision"] == "job"] == ["success"]
 
 
-def test_sigterm_after_the_grace_period_kills_the_job_and_returns_the_message(cloud, tmp_path):
+def test_sigterm_after_the_grace_period_kills_the_job_and_queues_it_again(cloud, tmp_path):
     cloud.submit("j1")
     marks = tmp_path / "marks"
     agent = worker(cloud, tmp_path, slow_job(marks, 120, child=True), grace=1)
@@ -71,11 +74,11 @@ def test_sigterm_after_the_grace_period_kills_the_job_and_returns_the_message(cl
     finally:
         agent.stop()
     assert cloud.counts() == (1, 0), "visible again at once"
-    assert [line["outcome"] for line in agent.decisions() if line["decision"] == "job"] == ["returned"]
+    assert [line["outcome"] for line in agent.decisions() if line["decision"] == "job"] == ["requeued"]
     assert cloud.status("j1")["status"] == "RUNNING"
     wait_until(lambda: not alive(int((tmp_path / "marks.child").read_text())), 10, what="the job's child is gone")
     again = cloud.receive()
-    assert again.receive_count == 2
+    assert again.receive_count == 1, "an interruption is not a failed receive"
 
 
 def test_a_killed_workers_job_is_taken_over_after_the_heartbeat_step(cloud, tmp_path):
@@ -213,15 +216,63 @@ def test_a_sigterm_during_start_up_is_kept_and_ends_the_agent(cloud, tmp_path, m
 
 
 def test_options_that_cannot_work_are_clean_errors(tmp_path):
-    base = [*NCAP, "worker", "--queue-url", "http://localhost:1/q", "--bucket", "b", "--region", "us-east-1"]
+    base = [*NCAP, "worker", "--queue-url", "http://localhost:1/q", "--bucket", "b", "--region", "us-east-1",
+            "--job-roles", "arn:aws:iam::123456789012:role/ncap/p/jobs/"]
     taken = tmp_path / "a-file"
     taken.write_text("not a folder")
     cases = {("--command", "run {} {} {} {} {}"): "--command: 5 positional {} slots",
              ("--command", "true", "--log-name", "../x"): "--log-name: '../x' must be a plain file name",
              ("--command", "true", "--heartbeat", "1"): "--heartbeat: must be at least 2, got 1",
              ("--command", "true", "--command-dir", str(tmp_path / "no")): "is not a folder",
-             ("--command", "true", "--workdir", str(taken)): f"--workdir: cannot make {taken}: File exists"}
+             ("--command", "true", "--workdir", str(taken)): f"--workdir: cannot make {taken}: File exists",
+             ("--command", "true", "--job-roles", "arn:aws:iam::1:role/x"): "--job-roles: 'arn:aws:iam::1:role/x' is "
+                                                                             "not a role ARN prefix",
+             ("--command", "true", "--run-as", "no-such-user-here"): "--run-as: no user 'no-such-user-here'",
+             ("--command", "true", "--run-as", "root"): "--run-as: 'root' must be another, unprivileged user",
+             ("--command", "true", "--run-as", "nobody", "--concurrency", "2"): "--run-as: runs one job at a time",
+             ("--command", "true", "--instance-id", "i-1"): "--lifecycle-hook and --instance-id need --group"}
     for extra, message in cases.items():
         result = subprocess.run([*base, *extra], capture_output=True, text=True, timeout=60)
         assert result.returncode == 1 and len(result.stderr.splitlines()) == 1, result.stderr
         assert message in result.stderr and result.stdout == ""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="starting a command as another user needs root (CI runs as root)")
+def test_run_as_starts_the_command_as_the_unprivileged_user_in_a_folder_only_it_can_read(cloud):
+    """`--run-as nobody`: the command's uid and groups are nobody's (none of root's), its job folder
+    is its own and private, the agent's other files are out of its reach, and nothing of it is left
+    running after the job."""
+    import pwd
+    import shutil
+    import tempfile
+
+    nobody = pwd.getpwnam("nobody")
+    base = Path(tempfile.mkdtemp(prefix="ncap-run-as-"))
+    os.chmod(base, 0o711)  # pytest's own folders are root's alone
+    try:
+        secret = base / "agent-secret.txt"
+        secret.write_text("agent only")
+        os.chmod(secret, 0o600)
+        script = ("import os, pathlib, subprocess; o = pathlib.Path(os.environ['NCAP_OUTPUT_DIR']); "
+                  f"blocked = not os.access({str(secret)!r}, os.R_OK); "
+                  "here = os.stat(os.getcwd()); "
+                  "subprocess.Popen(['sleep', '300'], start_new_session=True); "
+                  "(o / 'who.txt').write_text(f'{os.getuid()} {os.getgid()} {sorted(os.getgroups())} {blocked} "
+                  "{here.st_uid} {oct(here.st_mode & 0o777)}')")
+        process = WorkerProcess(cloud.worker_args(f"/usr/bin/python3 -c {json.dumps(script)}", base / "work",
+                                                  run_as="nobody", max_jobs=1), base / "worker.log")
+        try:
+            cloud.submit("j1")
+            assert process.wait(60) == 0, (base / "worker.log").read_text()
+        finally:
+            process.stop()
+        assert cloud.status("j1")["status"] == "SUCCESS"
+        ids, blocked, owner, mode = cloud.get(results_prefix("j1") + "who.txt").decode().rsplit(" ", 3)
+        uid, gid, groups = ids.split(" ", 2)
+        assert (int(uid), int(gid)) == (nobody.pw_uid, nobody.pw_gid) and blocked == "True"
+        assert int(owner) == nobody.pw_uid and mode == "0o700"
+        assert 0 not in json.loads(groups)
+        left = subprocess.run(["pgrep", "-u", "nobody", "-f", "sleep 300"], capture_output=True, text=True)
+        assert left.stdout == "", "the job's processes are killed after it"
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

@@ -1,6 +1,7 @@
 """`ncap delete`: say what goes and what stays, ask, delete the stack, follow it to the end."""
 from __future__ import annotations
 
+from .. import names
 from ..aws.stacks import deployed_template, describe_stack
 from ..emulator import changes as emulator
 from ..errors import DeployError, NcapError
@@ -69,8 +70,16 @@ def what_happens(template: dict, users: tuple[str, ...] = ()) -> list[str]:
 
 def _bucket_line(logical_id: str, resource: dict) -> str:
     name = resource.get("Properties", {}).get("BucketName", logical_id)
+    if logical_id == names.ACCESS_LOG_BUCKET:
+        return _log_bucket_line(name, resource)
     if resource.get("DeletionPolicy") in KEPT_POLICIES:
         return (f"kept: bucket {name} with every lab's data (DeletionPolicy {resource['DeletionPolicy']}; "
                 f"DataRetention.RetainBucketOnDelete is true). Delete it yourself once nobody needs the data")
     return (f"deleted: bucket {name} and ALL lab data in it (DataRetention.RetainBucketOnDelete is false, "
             f"DeletionPolicy {resource.get('DeletionPolicy', 'Delete')})")
+
+
+def _log_bucket_line(name: str, resource: dict) -> str:
+    if resource.get("DeletionPolicy") in KEPT_POLICIES:
+        return f"kept: bucket {name} with the pipeline bucket's access logs (kept with the lab data)"
+    return f"deleted: bucket {name} and the pipeline bucket's access logs in it"

@@ -13,12 +13,13 @@ from typing import Any
 from ..errors import NcapError
 from . import custom_resources, records
 from .context import StackContext, live_context, stack_parameters, types_of
-from .custom_resources import Request, is_custom
+from .custom_resources import FunctionSettings, Request, is_custom
 from .intrinsics import resolve
 from .order import dependency_order
-from .provisioners import COMPLETERS, NOT_APPLIED, PROVISIONERS
+from .provisioners import COMPLETERS, PROVISIONERS
 
 NESTED_STACK = "AWS::CloudFormation::Stack"
+KEPT = ("Retain", "RetainExceptOnCreate")  # DeletionPolicy values that keep a resource a change removes
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,6 @@ class Completed:
     answered: list = field(default_factory=list)  # "Logical Kind" of each custom-resource request
     provisioned: int = 0  # skipped resources made or changed
     removed: int = 0  # skipped resources removed
-    notes: list = field(default_factory=list)  # differences from AWS worth saying
 
     def summary(self) -> str:
         return (f"emulator: ran the handlers of {len(self.answered)} custom resource requests "
@@ -75,10 +75,14 @@ class _Change:
     context: StackContext  # the stack now
     old_context: StackContext  # the stack before: old properties, removed resources
     recorded: dict  # the physical ids custom resources answered
+    as_function: FunctionSettings | None = None  # the AWS settings a handler runs with (None: `aws`'s)
 
 
-def complete(before: Snapshot, after: dict, aws: Any, stack_id: str, sam_template: Path) -> Completed:
-    """Finish a change the emulator has applied (`before` is an empty Snapshot for a new stack)."""
+def complete(before: Snapshot, after: dict, aws: Any, stack_id: str, sam_template: Path,
+             as_function: FunctionSettings | None = None) -> Completed:
+    """Finish a change the emulator has applied (`before` is an empty Snapshot for a new stack).
+    `as_function(name)` gives the AWS settings the handler of function `name` runs with (its own
+    role's credentials, as Lambda gives them); without it handlers run as `aws`."""
     context = live_context(aws, stack_id, after)
     old_context = context.with_resources(before.physical_ids, types_of(before.template))
     old_context.physical_ids.update(made_before(before.template, old_context, aws))
@@ -86,7 +90,8 @@ def complete(before: Snapshot, after: dict, aws: Any, stack_id: str, sam_templat
     recorded = records.load(aws, stack_id)
     context.physical_ids.update({k: v for k, v in recorded.items() if k in after.get("Resources", {})})
     old_context.physical_ids.update({k: v for k, v in recorded.items() if k in before.resources})
-    change = _Change(aws, stack_id, sam_template, before, after, context, old_context, dict(recorded))
+    change = _Change(aws, stack_id, sam_template, before, after, context, old_context, dict(recorded),
+                     as_function)
     steps, done = plan(before.resources, after["Resources"]), Completed()
     for name in dependency_order(after)["Resources"]:
         if name in steps["added"]:
@@ -135,6 +140,8 @@ def _change(change: _Change, name: str, done: Completed) -> None:
 
 
 def _remove(change: _Change, name: str, resource: dict, context: StackContext, done: Completed) -> None:
+    if resource.get("DeletionPolicy") in KEPT:
+        return
     if resource["Type"] == NESTED_STACK:
         if name in change.before.children:
             _add(done, complete(change.before.children[name], {"Resources": {}}, change.aws,
@@ -158,14 +165,13 @@ def _nested(change: _Change, before: Snapshot, name: str, done: Completed) -> No
 
     child = change.context.physical_ids[name]
     _add(done, complete(before, deployed_template(change.aws.cloudformation, child), change.aws, child,
-                        change.sam_template))
+                        change.sam_template, change.as_function))
 
 
 def _add(done: Completed, more: Completed) -> None:
     done.answered += more.answered
     done.provisioned += more.provisioned
     done.removed += more.removed
-    done.notes += more.notes
 
 
 def made_before(template: dict, context: StackContext, aws: Any) -> dict:
@@ -187,7 +193,7 @@ def made_before(template: dict, context: StackContext, aws: Any) -> dict:
 
 def _answer(change: _Change, request: Request, done: Completed) -> None:
     """Send one custom-resource request; keep the physical id it answered (moto forgets it)."""
-    physical = custom_resources.send(request, change.aws, change.stack_id, change.sam_template)
+    physical = custom_resources.send(request, change.aws, change.stack_id, change.sam_template, change.as_function)
     done.answered.append(f"{request.logical_id} {request.kind}")
     if request.kind == "Delete":
         change.recorded.pop(request.logical_id, None)
@@ -201,8 +207,6 @@ def _properties(resource: dict, context: StackContext) -> dict:
 
 def _record(change: _Change, name: str, physical: str, done: Completed, counted: bool) -> None:
     change.context.physical_ids[name] = physical
-    if physical.startswith(NOT_APPLIED):
-        done.notes.append(f"{name} statement(s) {physical[len(NOT_APPLIED):]} {NOT_APPLIED.strip(': ')}")
     done.provisioned += counted
 
 

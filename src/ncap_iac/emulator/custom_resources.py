@@ -4,6 +4,7 @@ function in this process. The handler PUTs its answer to the emulator's cfnrespo
 it would to CloudFormation's presigned URL."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,11 +69,16 @@ def service_function(resource: dict, context: StackContext, sam_template: Path) 
     raise DeployError(f"custom resource: ServiceToken {token!r} names no function of {sam_template}")
 
 
-def send(request: Request, aws: Any, stack_id: str, sam_template: Path) -> str:
+FunctionSettings = Callable[[str], dict]  # a function's name -> the AWS settings its handler runs with
+
+
+def send(request: Request, aws: Any, stack_id: str, sam_template: Path,
+         as_function: FunctionSettings | None = None) -> str:
     """Run the handler for one request; the physical id it answered. DeployError when it does
     not answer SUCCESS."""
     spec = function_spec(sam_template, service_function(request.resource, request.context, sam_template), {})
-    outcome = invoke(spec, event(request, stack_id, aws.endpoint), aws.region, environment(aws))
+    settings = environment(aws) if as_function is None else as_function(spec.name)
+    outcome = invoke(spec, event(request, stack_id, aws.endpoint), aws.region, settings)
     answer = outcome.result if outcome.ok and isinstance(outcome.result, dict) else {}
     if answer.get("Status") != "SUCCESS":
         reason = answer.get("Reason") or (outcome.error or {}).get("errorMessage") or "no answer"

@@ -125,6 +125,7 @@ def _function_process_state(spec: FunctionSpec, region: str, aws: dict | None = 
     """Environment and import path as Lambda sets them (`aws`: AWS settings to use instead of
     this process's), restored afterwards."""
     saved_env, saved_path = dict(os.environ), list(sys.path)
+    _fresh_default_session()
     if aws:  # these settings only: no profile, no per-service endpoint from this process
         for name in [n for n in os.environ if n == "AWS_PROFILE" or n.startswith("AWS_ENDPOINT_URL_")]:
             del os.environ[name]
@@ -141,10 +142,19 @@ def _function_process_state(spec: FunctionSpec, region: str, aws: dict | None = 
     finally:
         os.environ.clear()
         os.environ.update(saved_env)
+        _fresh_default_session()
         sys.path[:] = saved_path
         for name in [n for n in sys.modules if n.split(".")[0] in modules]:
             del sys.modules[name]
         sys.modules.update(saved_modules)
+
+
+def _fresh_default_session() -> None:
+    """Forget boto3's default session: it keeps the credentials it first found, and each call
+    runs with its own function's (as each Lambda function has a process of its own)."""
+    import boto3
+
+    boto3.DEFAULT_SESSION = None
 
 
 def _own_modules(code_dir: Path) -> set[str]:
@@ -176,10 +186,13 @@ def _call(handler, spec: FunctionSpec, event, region: str) -> Invocation:
                                  "stackTrace": traceback.format_exception(exc)[1:]})
 
 
-def load_for_process(spec: FunctionSpec, region: str):
-    """Set the function's environment and import path for the rest of this process and return
-    a callable event -> outcome (as invoke's), safe to call from several threads at once. For a
-    process that runs only this function from now on (the local cloud's upload router)."""
+def load_for_process(spec: FunctionSpec, region: str, aws: dict | None = None):
+    """Set the function's environment (and `aws`, its AWS settings, as invoke's) and import path
+    for the rest of this process and return a callable event -> outcome (as invoke's), safe to
+    call from several threads at once. For a process that runs only this function from now on
+    (the local cloud's upload router)."""
+    if aws:
+        os.environ.update(aws)
     os.environ.update(spec.environment)
     os.environ.setdefault("AWS_REGION", region)
     os.environ.setdefault("AWS_DEFAULT_REGION", region)

@@ -4,33 +4,26 @@ the same (translated) template: one provisioner per resource type, with create, 
 moto's CloudFormation skips groups, group memberships, bucket and queue policies, scaling
 policies, alarms, secrets and subscriptions, and ignores some properties of the users and buckets
 it does make (group membership, login profiles; versioning, public access block, ownership,
-lifecycle). Provisioners take resolved properties and an `Aws` of the emulator; each returns the
-physical id CloudFormation would give the resource."""
+lifecycle, access logging) or keeps them in a form its own APIs cannot read (key policies).
+Provisioners take resolved properties and an `Aws` of the emulator; each returns the physical id
+CloudFormation would give the resource."""
 from __future__ import annotations
 
 import json
 from typing import Any
 
 from ..aws.errors import aws_errors, error_code
+from ..aws.stacks import stack_resources
 from . import iam
 from .provisioners_base import GONE, Provisioner, ignore_gone
-
-# moto evaluates bucket policies on object requests but treats condition operators other than
-# StringEquals as always true, so the TLS-only Deny (Bool aws:SecureTransport false) would deny
-# every object request on the plain-HTTP emulator. Such statements are left out here.
-EVALUATED_CONDITIONS = {"StringEquals"}
-NOT_APPLIED = "not applied on the plain-HTTP emulator: "
-
 
 # --- bucket and queue policies, bucket settings ---------------------------------------------
 
 def _put_bucket_policy(logical_id: str, props: dict, aws: Any, stack: str) -> str:
-    document = dict(props["PolicyDocument"])
-    kept = [s for s in document["Statement"] if set(s.get("Condition", {})) <= EVALUATED_CONDITIONS]
-    left_out = [s.get("Sid", "?") for s in document["Statement"] if s not in kept]
-    if kept:
-        aws.s3.put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps({**document, "Statement": kept}))
-    return NOT_APPLIED + ", ".join(left_out) if left_out else props["Bucket"]
+    # applied whole: the emulator evaluates it as AWS does (enforce.py), its requests counting as
+    # TLS, so the TLS-only Deny never matches there
+    aws.s3.put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps(props["PolicyDocument"]))
+    return props["Bucket"]
 
 
 def _delete_bucket_policy(logical_id: str, props: dict, aws: Any, stack: str) -> None:
@@ -50,7 +43,8 @@ def _delete_queue_policy(logical_id: str, props: dict, aws: Any, stack: str) -> 
 
 
 def _bucket_settings(logical_id: str, props: dict, aws: Any, stack: str) -> str:
-    """Versioning, lifecycle, public access block and ownership of a bucket moto made."""
+    """Versioning, lifecycle, public access block, ownership and access logging of a bucket moto
+    made. moto accepts the logging only once the target bucket's policy grants the logging service."""
     name, s3 = props["BucketName"], aws.s3
     if "VersioningConfiguration" in props:
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
@@ -60,7 +54,15 @@ def _bucket_settings(logical_id: str, props: dict, aws: Any, stack: str) -> str:
         s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=props["OwnershipControls"])
     if "LifecycleConfiguration" in props:
         s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration=_lifecycle(props))
+    if "LoggingConfiguration" in props:
+        s3.put_bucket_logging(Bucket=name, BucketLoggingStatus=_logging(props["LoggingConfiguration"]))
     return name
+
+
+def _logging(configuration: dict) -> dict:
+    """CloudFormation's LoggingConfiguration in the S3 API's words."""
+    return {"LoggingEnabled": {"TargetBucket": configuration["DestinationBucketName"],
+                               "TargetPrefix": configuration.get("LogFilePrefix", "")}}
 
 
 def _lifecycle(props: dict) -> dict:
@@ -71,8 +73,21 @@ def _lifecycle(props: dict) -> dict:
         for key in ("AbortIncompleteMultipartUpload", "NoncurrentVersionExpiration"):
             if key in rule:
                 entry[key] = rule[key]
+        if "ExpirationInDays" in rule:
+            entry["Expiration"] = {"Days": rule["ExpirationInDays"]}
+        if "ExpiredObjectDeleteMarker" in rule:
+            entry["Expiration"] = {"ExpiredObjectDeleteMarker": rule["ExpiredObjectDeleteMarker"]}
         rules.append(entry)
     return {"Rules": rules}
+
+
+def _key_policy(logical_id: str, props: dict, aws: Any, stack: str) -> str:
+    """The policy of a KMS key moto made: its CloudFormation keeps the KeyPolicy object as it is,
+    where its KMS API expects JSON text (DescribeKey of the key fails), so it is put again as text."""
+    key_id = stack_resources(aws.cloudformation, stack)[logical_id]
+    if "KeyPolicy" in props:
+        aws.client("kms").put_key_policy(KeyId=key_id, PolicyName="default", Policy=json.dumps(props["KeyPolicy"]))
+    return str(key_id)
 
 
 # --- scaling, alarms, subscriptions ---------------------------------------------------------
@@ -159,5 +174,6 @@ PROVISIONERS: dict[str, Provisioner] = {
 # Types moto makes, with properties it ignores: completed after moto made (or changed) them.
 COMPLETERS: dict[str, Provisioner] = {
     "AWS::S3::Bucket": Provisioner(_bucket_settings, None, None),
+    "AWS::KMS::Key": Provisioner(_key_policy, None, None),
 }
 SKIPPED_TYPES = tuple(PROVISIONERS)

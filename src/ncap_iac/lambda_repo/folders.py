@@ -1,4 +1,5 @@
-"""Custom::AffiliateFolders: every lab's folders in the pipeline bucket.
+"""Custom::AffiliateFolders: every lab's folders in the pipeline bucket; Custom::BucketEmptier: a
+bucket emptied when the stack is deleted (the pipeline's access-log bucket).
 
 Properties: BucketName, Affiliates (lab names), Folders (folder names), EmptyBucketOnDelete
 ("true"/"false"). A folder is an empty marker object `<affiliate>/<folder>/`.
@@ -8,6 +9,10 @@ Properties: BucketName, Affiliates (lab names), Folders (folder names), EmptyBuc
   else lies under them. Lab data is never deleted.
 - Delete: with EmptyBucketOnDelete "false", removes the markers of empty folders only; with
   "true", deletes every object version and delete marker so that the bucket itself can go.
+
+Custom::BucketEmptier takes BucketName and EmptyBucketOnDelete only: it is a folders resource
+without folders. Create and Update check that the bucket exists; Delete, with "true", deletes every
+object version and delete marker.
 
 Permissions used: s3:ListBucket on the bucket, s3:PutObject and s3:DeleteObject on `*/`;
 with EmptyBucketOnDelete "true" also s3:ListBucketVersions, s3:DeleteObject and
@@ -25,6 +30,7 @@ from ncap_lambda.properties import flag, name_list, text
 LOG = get_logger("folders")
 DELETE_BATCH = 1000  # objects per delete_objects call (the S3 maximum)
 MISSING_BUCKET = ("404", "NoSuchBucket", "NotFound")
+EMPTIER_TYPE = "Custom::BucketEmptier"
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,10 @@ def checked_segment(kind, name):
     if "/" in name or name in (".", ".."):
         raise ValueError(f"{kind} name {name!r} cannot be a key segment")
     return name
+
+
+def read_emptier_spec(properties):
+    return FolderSpec(text(properties, "BucketName"), (), flag(properties, "EmptyBucketOnDelete"))
 
 
 def read_spec(properties):
@@ -153,14 +163,16 @@ def delete(s3, spec):
 @custom_resource
 def handler(event, context):
     request = event["RequestType"]
-    spec = read_spec(event["ResourceProperties"])
+    emptier = event.get("ResourceType") == EMPTIER_TYPE
+    read = read_emptier_spec if emptier else read_spec
+    spec = read(event["ResourceProperties"])
     s3 = boto3.client("s3")
     if request == "Create":
         create(s3, spec)
     elif request == "Update":
-        update(s3, spec, read_spec(event.get("OldResourceProperties", {})))
+        update(s3, spec, read(event.get("OldResourceProperties", {})))
     elif request == "Delete":
         delete(s3, spec)
     else:
         raise ValueError(f"unknown RequestType {request!r}")
-    return f"{spec.bucket}-folders", {"Bucket": spec.bucket}
+    return f"{spec.bucket}-{'emptier' if emptier else 'folders'}", {"Bucket": spec.bucket}

@@ -19,8 +19,10 @@ from ..emulator.context import FUNCTION_TYPES
 from ..emulator.functions import function_spec, load_for_process
 from ..emulator.intrinsics import resolve
 from ..errors import NcapError
+from ..lambda_repo.ncap_lambda.contract import job_role_path
 from ..template.agent import agent_arguments
 from . import server, state
+from .identities import Identities, instances
 from .router import Router, route_notifications
 from .stack import LocalStack, deploy
 
@@ -93,15 +95,17 @@ def _bring_up(config, pipeline_dir: Path, folder: Path, workers: int, running: R
     os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID=admin[0], AWS_SECRET_ACCESS_KEY=admin[1],
                       AWS_DEFAULT_REGION=config.region, AWS_REGION=config.region)
     aws = Aws(config.region, endpoint, admin)
-    stack = deploy(config, folder, aws, say)
-    environments = _function_environments(stack)
-    running.router = _start_router(config, stack, aws, environments)
+    identities = Identities.on(aws)
     server.post(endpoint, "/moto-api/reset-auth", b"0")
     say("IAM enforced on the emulator: every request is checked against its caller's policies")
+    stack = deploy(config, folder, aws, say, identities.as_function)
+    environments = _function_environments(stack)
+    running.router = _start_router(config, stack, aws, environments, identities)
     info = _local_json(config, stack, aws, admin, environments)
-    running.workers = _start_workers(config, stack, pipeline_dir, folder, workers)
+    group = stack.outputs[names.WORKER_GROUP_OUTPUT]
+    running.workers = _start_workers(config, stack, pipeline_dir, folder, identities, instances(aws, group, workers))
     _check_workers_started(running.workers, folder)
-    say(f"{workers} worker agent(s) polling {info['queue_url']}")
+    say(f"{workers} worker agent(s) polling {info['queue_url']}, each an instance of {group} with the worker role")
     state.write_private(folder / "pids.json", {"up": os.getpid(), "moto": running.server.process.pid,
                                                 "workers": [w.pid for w in running.workers]})
     state.write_private(folder / "local.json", info)
@@ -117,13 +121,14 @@ def _admin(aws: Aws) -> tuple[str, str]:
     return key["AccessKeyId"], key["SecretAccessKey"]
 
 
-def _start_router(config, stack: LocalStack, aws: Aws, environments: dict) -> Router:
+def _start_router(config, stack: LocalStack, aws: Aws, environments: dict, identities: Identities) -> Router:
+    """The submit function behind the bucket's notifications, on its own role's credentials."""
     bucket = stack.template["Resources"][names.BUCKET]["Properties"]
     lambdas = bucket.get("NotificationConfiguration", {}).get("LambdaConfigurations", [])
     dead_letter = stack.context.get_att(names.TRIGGER_DEAD_LETTER_QUEUE, "Arn")
     url = route_notifications(aws, config.pipeline_name, lambdas, dead_letter)
     spec = function_spec(stack.template_path, names.SUBMIT_FUNCTION, environments)
-    router = Router(aws.sqs, url, load_for_process(spec, config.region))
+    router = Router(aws.sqs, url, load_for_process(spec, config.region, identities.as_function(spec.name)))
     router.start()
     return router
 
@@ -158,14 +163,22 @@ def _users(config, aws: Aws) -> dict:
             for user, key in read_keys(aws, config.pipeline_name, list(config.created_users)).items()}
 
 
-def _start_workers(config, stack: LocalStack, pipeline_dir: Path, folder: Path, count: int) -> list:
-    arguments = agent_arguments(config, stack.outputs[names.QUEUE_OUTPUT], stack.outputs[names.TOPIC_OUTPUT])
+def _start_workers(config, stack: LocalStack, pipeline_dir: Path, folder: Path, identities: Identities,
+                   instance_ids: list[str]) -> list:
+    """One agent per instance: its id in NCAP_INSTANCE_ID, the worker role's credentials in its
+    environment (a session named after the instance, as EC2 names it)."""
+    job_roles = f"arn:{stack.context.partition}:iam::{stack.context.account}:role{job_role_path(config.pipeline_name)}"
+    arguments = agent_arguments(config, stack.outputs[names.QUEUE_OUTPUT], stack.outputs[names.TOPIC_OUTPUT],
+                                job_roles)
     argv = [sys.executable, "-m", "ncap_iac.cli", *arguments, "--command-dir", str(pipeline_dir),
             "--heartbeat", str(HEARTBEAT_SECONDS), "--poll-seconds", str(POLL_SECONDS), "--grace", str(GRACE_SECONDS)]
+    role = identities.role_arn(stack.context.physical_ids[names.INSTANCE_ROLE])
+    base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     return [subprocess.Popen([*argv, "--workdir", str(folder / f"worker-{n}")], stdin=subprocess.DEVNULL,
                              stdout=(folder / f"worker-{n}.log").open("ab"), stderr=subprocess.STDOUT,
+                             env={**base, **identities.role_environment(role, instance), "NCAP_INSTANCE_ID": instance},
                              start_new_session=True)  # Ctrl-C reaches `up`, which stops them in order
-            for n in range(count)]
+            for n, instance in enumerate(instance_ids)]
 
 
 def _check_workers_started(workers: list, folder: Path, timeout: float = 20.0) -> None:

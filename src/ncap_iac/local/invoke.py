@@ -2,7 +2,7 @@
 `sam local invoke`, with the same event and --env-vars files). Values the template computes at
 deploy time come from the env-vars file when one is given, else from the pipeline's local cloud
 when one runs (`ncap local up` wrote them into its local.json; AWS calls then go to that cloud,
-as its administrator), else they are asked for."""
+with the function's own role's credentials), else they are asked for."""
 from __future__ import annotations
 
 import json
@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import names
+from ..aws.clients import Aws
+from ..aws.errors import aws_errors, explain
 from ..emulator.functions import Invocation, function_spec, invoke, read_template
 from ..errors import NcapError
 from . import state
+from .identities import Identities
 
 
 @dataclass(frozen=True)
@@ -51,11 +54,14 @@ def _mapping(value) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def cloud_environment(cloud: dict, region: str) -> dict:
-    """AWS settings that point a handler at a running local cloud, as its administrator."""
-    return {"AWS_ENDPOINT_URL": cloud["endpoint_url"], "AWS_ACCESS_KEY_ID": cloud["admin"]["access_key_id"],
-            "AWS_SECRET_ACCESS_KEY": cloud["admin"]["secret_access_key"], "AWS_REGION": region,
-            "AWS_DEFAULT_REGION": region}
+def function_environment(cloud: dict, region: str, function_name: str) -> dict:
+    """AWS settings that point a handler at a running local cloud, with its function's role's
+    credentials (as Lambda gives them; the cloud's administrator only looks the role up)."""
+    admin = Aws(region, cloud["endpoint_url"], (cloud["admin"]["access_key_id"], cloud["admin"]["secret_access_key"]))
+    try:
+        return Identities.on(admin).as_function(function_name)
+    except aws_errors() as exc:
+        raise explain(exc, f"{function_name}: taking its role on the local cloud") from None
 
 
 def running_cloud(template: Path, given_state: str | None) -> dict | None:
@@ -82,5 +88,5 @@ def run(options: InvokeOptions, say) -> Invocation:
               or os.environ.get("AWS_REGION") or "us-east-1")
     if cloud:
         say(f"ncap invoke: using the local cloud at {cloud['endpoint_url']} (stack {cloud['stack_name']}): "
-            f"its resource names, as its administrator")
-    return invoke(spec, event, region, cloud_environment(cloud, region) if cloud else None)
+            f"its resource names, with the function's own role")
+    return invoke(spec, event, region, function_environment(cloud, region, spec.name) if cloud else None)

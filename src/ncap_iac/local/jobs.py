@@ -61,6 +61,11 @@ def _upload(s3, bucket: str, key: str, path: Path) -> str:
 
 
 def _read_status(s3, bucket: str, key: str) -> dict | None:
+    """The job's status.json, None while there is none. A lab user may list only under its lab,
+    so a read of a key not written yet is AccessDenied for it (as on AWS): a listing asks first."""
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1).get("Contents", [])
+    if not listed or listed[0]["Key"] != key:
+        return None
     try:
         return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     except s3.exceptions.NoSuchKey:

@@ -15,6 +15,7 @@ from ..compiler import CAPABILITIES, TEMPLATE_NAME, compile_config, stack_tags, 
 from ..config.model import StackConfig
 from ..emulator.changes import Snapshot, complete
 from ..emulator.context import StackContext, live_context
+from ..emulator.custom_resources import FunctionSettings
 from ..emulator.order import dependency_order
 from ..errors import NcapError
 from ..translate import translate
@@ -32,7 +33,10 @@ class LocalStack:
     outputs: dict
 
 
-def deploy(config: StackConfig, state_dir: Path, aws: Aws, say) -> LocalStack:
+def deploy(config: StackConfig, state_dir: Path, aws: Aws, say,
+           as_function: FunctionSettings | None = None) -> LocalStack:
+    """The stack on the emulator, its custom resources answered by the real handlers (each with
+    the AWS settings `as_function` gives it; without it, as `aws`)."""
     template_path = state_dir / TEMPLATE_NAME
     compiled = compile_config(config, state_dir)
     write_code(state_dir)
@@ -50,10 +54,8 @@ def deploy(config: StackConfig, state_dir: Path, aws: Aws, say) -> LocalStack:
     stack_id = once.create_stack(StackName=config.pipeline_name, TemplateBody=json.dumps(translated),
                                  Capabilities=list(CAPABILITIES), Tags=tags)["StackId"]
     say("stack created on the emulator; answering its custom resources with the real handlers")
-    done = complete(Snapshot(), translated, aws, stack_id, template_path)
+    done = complete(Snapshot(), translated, aws, stack_id, template_path, as_function)
     say(f"created {done.provisioned} resources moto's CloudFormation skips (groups, policies, alarms, ...)")
-    for note in done.notes:
-        say(f"note: {note}")
     stack = wait_settled(aws.cloudformation, stack_id, SETTLE_SECONDS)
     if stack["StackStatus"] != "CREATE_COMPLETE":
         raise NcapError(f"the stack on the emulator ended {stack['StackStatus']}: "

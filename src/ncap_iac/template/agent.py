@@ -2,12 +2,18 @@
 what the local cloud starts as its worker processes (with its own local options added)."""
 from __future__ import annotations
 
+from .. import names
 from ..config.model import StackConfig
 
+JOB_USER = "ncap-job"  # the unprivileged user the analysis runs as on a worker instance
 
-def agent_arguments(config: StackConfig, queue_url: str, topic_arn: str) -> list[str]:
-    """`worker ...` arguments (after the agent command) for the pipeline's job queue."""
-    w = config.workers
+
+def agent_arguments(config: StackConfig, queue_url: str, topic_arn: str, job_roles: str) -> list[str]:
+    """`worker ...` arguments (after the agent command) for the pipeline's job queue; `job_roles`
+    is the ARN prefix of the labs' job roles."""
+    w, f = config.workers, config.folders
     return ["worker", "--queue-url", queue_url, "--bucket", config.pipeline_name, "--region", config.region,
             "--command", w.command, "--job-timeout", str(w.job_timeout), "--log-name", w.log_file,
-            "--topic-arn", topic_arn]
+            "--topic-arn", topic_arn, "--job-roles", job_roles,
+            "--folders", ",".join((f.inputs, f.configs, f.results, f.logs)),
+            "--group", names.worker_group_name(config.pipeline_name), "--lifecycle-hook", names.TERMINATING_HOOK]

@@ -1,6 +1,12 @@
 """The worker group: instance role and profile, launch template (IMDSv2, encrypted root volume,
-user data that starts the worker agent), the auto scaling group from zero, and step scaling driven
-by CloudWatch alarms on the job queue."""
+user data that makes the jobs' unprivileged user, shuts it out of the metadata service and starts
+the worker agent), the auto scaling group from zero with a terminating lifecycle hook (a running
+job is queued again before its instance goes), and step scaling driven by CloudWatch alarms on the
+job queue.
+
+The instance role reaches no lab data: it takes jobs from the queue, sends notices, protects its
+instance from scale-in while a job runs, and assumes the labs' job roles (jobs.py), through which
+the agent does everything in S3."""
 from __future__ import annotations
 
 import shlex
@@ -11,6 +17,7 @@ from troposphere.autoscaling import (
     InstancesDistribution,
     LaunchTemplate,
     LaunchTemplateSpecification,
+    LifecycleHookSpecification,
     MixedInstancesPolicy,
     ScalingPolicy,
     StepAdjustments,
@@ -29,9 +36,10 @@ from troposphere.iam import InstanceProfile
 
 from .. import names
 from ..config.model import StackConfig
+from ..lambda_repo.ncap_lambda.contract import job_role_path
 from . import iam
-from .agent import agent_arguments
-from .monitoring import queue_metric, sum_of_queues_alarm
+from .agent import JOB_USER, agent_arguments
+from .monitoring import queue_metric, sum_of_queues_alarm, topic_key_statement
 from .queue import job_queue_arn
 from .tags import pipeline_tags
 
@@ -46,30 +54,65 @@ def outputs(config: StackConfig) -> list[Output]:
                    Value=Ref(names.WORKER_GROUP))]
 
 
+def job_roles_prefix() -> str:
+    """The ARN prefix of the labs' job roles, as a Sub string (the agent's --job-roles)."""
+    return "arn:${AWS::Partition}:iam::${AWS::AccountId}:role"
+
+
 def _role(config: StackConfig):
-    bucket, f = config.pipeline_name, config.folders
+    pipeline = config.pipeline_name
+    group = Sub("arn:${AWS::Partition}:autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*:"
+                f"autoScalingGroupName/{names.worker_group_name(pipeline)}")
     return iam.service_role(names.INSTANCE_ROLE, "ec2.amazonaws.com", "worker", [
-        iam.statement("ReadJobInputs", ["s3:GetObject"],
-                      [iam.object_arn(bucket, f"*/{folder}/*") for folder in (f.inputs, f.configs, f.results)]),
-        iam.statement("WriteJobResults", ["s3:PutObject"],
-                      [iam.object_arn(bucket, f"*/{folder}/*") for folder in (f.results, f.logs)]),
-        iam.statement("ConsumeJobs", ["sqs:ReceiveMessage", "sqs:DeleteMessage",
-                                      "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
-                      [job_queue_arn(config)]),
+        iam.statement("AssumeJobRoles", ["sts:AssumeRole"], [iam.iam_arn(f"role{job_role_path(pipeline)}*")]),
+        iam.statement("ConsumeJobs", ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                                      "sqs:GetQueueAttributes", "sqs:SendMessage"], [job_queue_arn(config)]),
         iam.statement("NotifyLabs", ["sns:Publish"], [Ref(names.TOPIC)]),
+        topic_key_statement(),
+        iam.statement("ProtectRunningJobs", ["autoscaling:CompleteLifecycleAction",
+                                             "autoscaling:SetInstanceProtection"], [group]),
+        # DescribeAutoScalingInstances takes no resource-level permission: "*" is its only resource.
+        iam.statement("WatchOwnInstance", ["autoscaling:DescribeAutoScalingInstances"], ["*"]),
     ])
 
 
+# The analysis runs as JOB_USER, made here, whose packets to the instance metadata service (and so
+# to the instance role's credentials) are rejected; the agent stays root for the rest. No firewall
+# tool: the script stops before the agent starts, so that no job ever runs unfenced.
+JOB_USER_SETUP = f"""\
+id {JOB_USER} >/dev/null 2>&1 || useradd --system --user-group --create-home --home-dir /var/lib/{JOB_USER} \\
+  --shell /usr/sbin/nologin {JOB_USER}
+if command -v iptables >/dev/null; then
+  iptables -I OUTPUT -d 169.254.169.254 -m owner --uid-owner {JOB_USER} -j REJECT
+  if command -v ip6tables >/dev/null; then
+    ip6tables -I OUTPUT -d fd00:ec2::254 -m owner --uid-owner {JOB_USER} -j REJECT || true
+  fi
+elif command -v nft >/dev/null; then
+  nft add table inet ncap
+  nft add chain inet ncap output '{{ type filter hook output priority 0; }}'
+  nft add rule inet ncap output meta skuid {JOB_USER} ip daddr 169.254.169.254 reject
+  nft add rule inet ncap output meta skuid {JOB_USER} ip6 daddr fd00:ec2::254 reject
+else
+  echo "ncap: neither iptables nor nft: cannot keep jobs from the instance metadata service" >&2
+  exit 1
+fi
+"""
+
+
 def user_data(config: StackConfig) -> Base64:
-    """A shell script that starts the agent; the command is quoted, never spliced unquoted."""
-    argv = [config.workers.agent_command, *agent_arguments(config, "@QUEUE@", "@TOPIC@")]
+    """A shell script that fences the jobs' user off and starts the agent; the command is quoted,
+    never spliced unquoted."""
+    argv = [config.workers.agent_command, *agent_arguments(config, "@QUEUE@", "@TOPIC@", "@ROLES@"),
+            "--run-as", JOB_USER]
     line = " ".join(shlex.quote(a) for a in argv).replace("${", "${!")
-    line = line.replace("@QUEUE@", "${JobQueue}").replace("@TOPIC@", "${Topic}")
+    line = line.replace("@QUEUE@", "${JobQueue}").replace("@TOPIC@", "${Topic}").replace("@ROLES@", "${JobRoles}")
     script = ("#!/bin/bash\n"
               f"# Starts the ncap worker agent of pipeline {config.pipeline_name}.\n"
               "set -eu\n"
+              f"{JOB_USER_SETUP}"
               f"exec {line}\n")
-    return Base64(Sub(script, JobQueue=Ref(names.JOB_QUEUE), Topic=Ref(names.TOPIC)))
+    return Base64(Sub(script, JobQueue=Ref(names.JOB_QUEUE), Topic=Ref(names.TOPIC),
+                      JobRoles=Sub(job_roles_prefix() + job_role_path(config.pipeline_name))))
 
 
 def _launch_template(config: StackConfig) -> AWSObject:
@@ -103,6 +146,11 @@ def _security_groups(data: LaunchTemplateData, groups: tuple[str, ...]) -> None:
         data.SecurityGroups = named
 
 
+# How long a terminating instance waits for its agent to queue its running job again (the agent
+# continues the termination as soon as it has; a Spot interruption gives two minutes in all).
+TERMINATING_HOOK_SECONDS = 180
+
+
 def _group(config: StackConfig) -> AutoScalingGroup:
     w = config.workers
     template = LaunchTemplateSpecification(LaunchTemplateId=Ref(names.LAUNCH_TEMPLATE),
@@ -110,6 +158,9 @@ def _group(config: StackConfig) -> AutoScalingGroup:
     group = AutoScalingGroup(
         names.WORKER_GROUP, AutoScalingGroupName=names.worker_group_name(config.pipeline_name),
         MinSize=str(w.min_size), MaxSize=str(w.max_size),
+        LifecycleHookSpecificationList=[LifecycleHookSpecification(
+            LifecycleHookName=names.TERMINATING_HOOK, LifecycleTransition="autoscaling:EC2_INSTANCE_TERMINATING",
+            HeartbeatTimeout=TERMINATING_HOOK_SECONDS, DefaultResult="CONTINUE")],
         Tags=Tags(Name=names.worker_group_name(config.pipeline_name), NcapPipeline=config.pipeline_name,
                   **{names.PIPELINE_TAG: config.pipeline_name}))
     if w.subnets:
@@ -117,6 +168,7 @@ def _group(config: StackConfig) -> AutoScalingGroup:
     else:
         group.AvailabilityZones = GetAZs("")
     if w.spot:
+        group.CapacityRebalance = True  # a replacement starts when Spot signals a raised risk
         group.MixedInstancesPolicy = MixedInstancesPolicy(
             LaunchTemplate=LaunchTemplate(LaunchTemplateSpecification=template),
             InstancesDistribution=InstancesDistribution(

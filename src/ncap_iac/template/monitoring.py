@@ -1,9 +1,16 @@
 """Notices and watching: the SNS topic (operators get everything, each lab only its own job
-notices), the dead-letter alarm, and the monitor function fed by EC2 instance state changes."""
+notices), the key it is encrypted with, the dead-letter alarm, and the monitor function fed by EC2
+instance state changes.
+
+The topic is encrypted with a customer managed key of its own: CloudWatch alarms cannot publish to
+a topic encrypted with the AWS managed key alias/aws/sns, whose policy nobody can change. Whoever
+publishes to the topic needs kms:GenerateDataKey and kms:Decrypt on that key
+(`topic_key_statement`)."""
 from __future__ import annotations
 
 from troposphere import AWSObject, GetAtt, Output, Ref
 from troposphere.cloudwatch import Alarm, Metric, MetricDataQuery, MetricDimension, MetricStat
+from troposphere.kms import Alias, Key
 from troposphere.serverless import EventBridgeRuleEvent
 from troposphere.sns import SubscriptionResource as Subscription
 from troposphere.sns import Topic
@@ -16,15 +23,53 @@ from .functions import FunctionSpec, lambda_function
 from .tags import pipeline_tags
 
 INSTANCE_LOG_PREFIX = "logs/instances/"
+ALARMS_SERVICE = "cloudwatch.amazonaws.com"
+# What the account's administrators may do with the key through IAM policies: manage it, and let
+# the publishers (whose roles name the key) encrypt and decrypt notices. Nothing else: no
+# kms:Encrypt or re-encryption, no grants.
+KEY_ADMINISTRATION = [
+    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey",
+    "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus", "kms:ListGrants", "kms:ListKeyPolicies", "kms:ListKeyRotations",
+    "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RevokeGrant", "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+]
+PUBLISHER_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
 
 
 def resources(config: StackConfig) -> list[AWSObject]:
-    """The topic, the operators' subscriptions, the dead-letter alarm and (unless MONITOR is
-    false) the instance-state monitor."""
-    found = [Topic(names.TOPIC, TopicName=names.topic_name(config.pipeline_name), Tags=pipeline_tags(config)),
-             *_subscriptions(config),
-             _dead_letter_alarm(config)]
+    """The topic and its key, the operators' subscriptions, the dead-letter alarm and (unless
+    MONITOR is false) the instance-state monitor."""
+    topic = Topic(names.TOPIC, TopicName=names.topic_name(config.pipeline_name), KmsMasterKeyId=Ref(names.TOPIC_KEY),
+                  Tags=pipeline_tags(config))
+    found = [topic, *_topic_key(config), *_subscriptions(config), _dead_letter_alarm(config)]
     return found + _monitor(config) if config.monitor else found
+
+
+def topic_key_statement() -> dict:
+    """The use of the topic's key that publishing needs, on that key only: every role with
+    sns:Publish on the topic has this statement too."""
+    return iam.statement("EncryptNotices", PUBLISHER_KEY_ACTIONS, [iam.arn_of(names.TOPIC_KEY)])
+
+
+def _topic_key(config: StackConfig) -> list[AWSObject]:
+    key = Key(names.TOPIC_KEY, Description=f"Encrypts the notices topic of ncap pipeline {config.pipeline_name}",
+              EnableKeyRotation=True, KeyPolicy=_key_policy(), Tags=pipeline_tags(config))
+    alias = Alias(names.TOPIC_KEY_ALIAS, AliasName=names.topic_key_alias(config.pipeline_name),
+                  TargetKeyId=Ref(names.TOPIC_KEY))
+    return [key, alias]
+
+
+def _key_policy() -> dict:
+    """The account administers the key (and lets the publishers' roles use it); CloudWatch alarms
+    of this account may use it to publish. In a key policy "*" as the resource means this key."""
+    account = {"Sid": "AccountAdministers", "Effect": "Allow", "Principal": {"AWS": iam.iam_arn("root")},
+               "Action": sorted(KEY_ADMINISTRATION + PUBLISHER_KEY_ACTIONS), "Resource": "*"}
+    alarms = {"Sid": "AlarmsPublish", "Effect": "Allow", "Principal": {"Service": ALARMS_SERVICE},
+              "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+              "Condition": {"StringEquals": {"aws:SourceAccount": Ref("AWS::AccountId")}}}
+    return iam.document(account, alarms)
 
 
 def _monitor(config: StackConfig) -> list[AWSObject]:

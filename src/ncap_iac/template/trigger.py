@@ -15,6 +15,7 @@ from ..config.model import StackConfig
 from ..lambda_repo.ncap_lambda.contract import LEDGER_PREFIX
 from . import iam
 from .functions import FunctionSpec, lambda_function
+from .monitoring import topic_key_statement
 from .queue import job_queue_arn
 
 MAX_SUBMIT_BYTES = 262144  # 256 KiB
@@ -102,6 +103,7 @@ def _statements(config: StackConfig) -> list[dict]:
         iam.statement("KeepFailedEvents", ["sqs:SendMessage"],
                       [GetAtt(names.TRIGGER_DEAD_LETTER_QUEUE, "Arn")]),
         iam.statement("NotifyLabs", ["sns:Publish"], [Ref(names.TOPIC)]),
+        topic_key_statement(),
         *(_ledger_statements(config) if config.has_budgets else []),
         *(_capacity_statements(config) if config.workers.launch else []),
     ]

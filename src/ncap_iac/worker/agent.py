@@ -1,11 +1,15 @@
 """The agent's loop: K slots, each long-polling the queue for one message at a time and handling
 it (job.handle). SIGTERM or SIGINT: stop receiving, give running jobs --grace seconds, then
-interrupt them (their messages go back to the queue at once); exit 0. --idle-exit: exit 0 after
-that many seconds with no message and no job running. --max-jobs: exit 0 after that many messages."""
+interrupt them (they are queued again at once); exit 0. In a group (--group): scale-in protection
+while a job runs, and an interruption notice (Spot, or the terminating lifecycle hook) stops
+receiving and interrupts running jobs at once, then lets the termination go on. --idle-exit: exit 0
+after that many seconds with no message and no job running. --max-jobs: exit 0 after that many
+messages."""
 from __future__ import annotations
 
 import logging
 import math
+import os
 import shutil
 import signal
 import tempfile
@@ -17,10 +21,14 @@ from ..errors import NcapError
 from . import background, queue, workspace
 from .aws import describe, make_clients
 from .context import Context, worker_name
+from .credentials import JobRoles
+from .endpoint import Endpoint
+from .instance import Instance, Metadata, group_notice, metadata_notice
 from .job import handle
 from .log import decision, to_stderr
+from .messages import BadMessage, parse
 from .runner import Interrupt
-from .settings import from_args
+from .settings import Settings, from_args
 
 RECEIVE_BACKOFF_CAP = 30.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -36,12 +44,15 @@ class Agent:
         self.handled = 0
         self.last_activity = time.monotonic()
         self._grace_timer: threading.Timer | None = None
+        self.notice: str | None = None  # why the instance is going away, once it is
 
     def run(self) -> int:
         slots = [threading.Thread(target=self.slot, name=f"slot-{n}", daemon=True)
                  for n in range(self.ctx.settings.concurrency)]
         for thread in slots:
             thread.start()
+        if self.ctx.instance is not None:
+            threading.Thread(target=self.watch, name="notices", daemon=True).start()
         for thread in slots:
             while thread.is_alive():
                 thread.join(0.5)
@@ -49,8 +60,30 @@ class Agent:
             self._grace_timer.cancel()
         background.settle()  # deletions of finished jobs' messages
         workspace.settle()
+        self.leave()
         decision("stopped", worker=self.ctx.worker, handled=self.handled)
         return 0
+
+    def leave(self) -> None:
+        """Unprotected and, when the group is terminating the instance, let it go on."""
+        instance = self.ctx.instance
+        if instance is not None:
+            instance.protect(False)
+            instance.settle()
+            if self.notice == "terminating":
+                instance.continue_termination()
+        self.ctx.endpoint.stop()
+
+    def watch(self) -> None:
+        """Look for an interruption notice until the agent stops; on one, interrupt at once."""
+        instance = self.ctx.instance
+        while instance is not None and not self.stopping.wait(self.ctx.settings.watch_seconds):
+            notice = instance.notice()
+            if notice:
+                self.notice = notice
+                self.stop("interrupted", notice=notice)
+                self.ctx.interrupt.fire(f"the instance is going away ({notice})")
+                return
 
     def on_signal(self, number, _frame=None) -> None:
         """SIGTERM/SIGINT: stop taking jobs; interrupt running ones after the grace period."""
@@ -107,6 +140,8 @@ class Agent:
             else:
                 self.running += 1
                 self.last_activity = time.monotonic()
+                if self.running == 1 and self.ctx.instance is not None:
+                    self.ctx.instance.protect(True)
         return delivery
 
     def poll_wait(self) -> int | None:
@@ -133,11 +168,19 @@ class Agent:
                 self.running -= 1
                 self.handled += 1
                 self.last_activity = time.monotonic()
+                if self.running == 0 and self.ctx.instance is not None:
+                    self.ctx.instance.protect(False)
 
     def give_back(self, delivery) -> None:
-        """A message that arrived after the agent began to stop goes back at once, unrun."""
+        """A message that arrived after the agent began to stop goes back at once, unrun (queued
+        again as a new message, so that it does not count as a failed receive)."""
         s = self.ctx.settings
-        queue.set_visibility(self.ctx.clients.sqs, s.queue_url, delivery, 0)
+        try:
+            task = parse(delivery.body, s.bucket)
+        except BadMessage:
+            queue.set_visibility(self.ctx.clients.sqs, s.queue_url, delivery, 0)
+        else:
+            queue.requeue(self.ctx.clients.sqs, s.queue_url, delivery, task.affiliate if self.ctx.fifo else None)
         decision("returned-unrun", message_id=delivery.message_id, why="the agent is stopping")
 
     def receive_failed(self, error: Exception, failures: int) -> None:
@@ -167,24 +210,55 @@ def serve(args) -> int:
             shutil.rmtree(ctx.workdir, ignore_errors=True)
 
 
-def connect(settings) -> tuple[Context, bool]:
+def connect(settings: Settings) -> tuple[Context, bool]:
     """The agent's Context, and whether its working folder is a temporary one."""
-    workdir, temporary = working_folder(settings.workdir)
+    workdir, temporary = working_folder(settings.workdir, settings.run_as is not None)
     clients = make_clients(settings.region, settings.concurrency, settings.poll_seconds)
     max_receives = queue.max_receive_count(clients.sqs, settings.queue_url)
-    return Context(settings, clients, max_receives, Interrupt(), workdir, worker_name()), temporary
+    instance = in_group(settings, clients)
+    name = instance.instance_id if instance is not None else worker_name()
+    roles = JobRoles(clients.sts, settings.job_roles, settings.bucket, name, settings.folders, clients.lab_s3)
+    return Context(settings, clients, max_receives, Interrupt(), workdir, worker_name(), roles, Endpoint(),
+                   instance), temporary
 
 
-def working_folder(given: Path | None) -> tuple[Path, bool]:
-    """(folder for job folders, whether it is a temporary one to remove at exit)."""
+def in_group(settings: Settings, clients) -> Instance | None:
+    """This instance in its group (--group), its notices from the metadata service on EC2, or from
+    the group when the id was given (--instance-id, NCAP_INSTANCE_ID: the local cloud)."""
+    group = settings.group
+    if not group:
+        return None
+    if settings.instance_id:
+        instance_id = settings.instance_id
+
+        def notice():
+            return group_notice(clients.autoscaling, instance_id, group)
+    else:
+        metadata = Metadata()
+        try:
+            instance_id = str(metadata.get("/latest/meta-data/instance-id") or "")
+        except OSError as error:
+            raise NcapError(f"--group: no --instance-id and no instance metadata service ({error})") from None
+
+        def notice():
+            return metadata_notice(metadata)
+    return Instance(clients.autoscaling, instance_id, group, settings.lifecycle_hook, notice)
+
+
+def working_folder(given: Path | None, shared: bool = False) -> tuple[Path, bool]:
+    """(folder for job folders, whether it is a temporary one to remove at exit). `shared`: the
+    command runs as another user, who may pass through it to its job's folder (but not list it)."""
     try:
         if given is None:
-            return Path(tempfile.mkdtemp(prefix="ncap-worker-")), True
-        given.mkdir(parents=True, exist_ok=True)
+            folder, temporary = Path(tempfile.mkdtemp(prefix="ncap-worker-")), True
+        else:
+            given.mkdir(parents=True, exist_ok=True)
+            folder, temporary = given.resolve(), False
+        os.chmod(folder, 0o711 if shared else 0o700)
     except OSError as error:
         raise NcapError(f"--workdir: cannot make {given or 'a temporary folder'}: "
                         f"{error.strerror or error}") from None
-    return given.resolve(), False
+    return folder, temporary
 
 
 def announce(ctx: Context) -> None:

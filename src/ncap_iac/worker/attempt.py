@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..lambda_repo.ncap_lambda.contract import job_log_key
 from . import runner, storage, workspace
 from .aws import describe
+from .credentials import CredentialsError
 from .placeholders import command_argv
 from .storage import TransferError, Uploaded
 
@@ -20,40 +22,54 @@ class Attempt:
     uploaded: Uploaded | None = None
 
 
-def log_key(task, log_name: str, several: bool) -> str:
-    """Where the job log goes; a job of several datasets has one log per dataset."""
+def log_key(task, settings, several: bool) -> str:
+    """Where the job log goes (the lab's logs folder); a job of several datasets has one log per
+    dataset."""
+    log_name = settings.log_name
     if several:
         log_name = f"{task.dataname.rsplit('/', 1)[-1]}-{log_name}"
-    return task.logs_prefix + log_name
+    return job_log_key(task.affiliate, settings.folders.logs, task.job_id, log_name)
 
 
-def execute(ctx, task, space, key: str, fetching: workspace.Fetch) -> Attempt:
-    error = fetching.wait()
-    if error is not None:
-        reason = str(error) if isinstance(error, TransferError) else f"cannot download: {describe(error)}"
-        runner.note(space.log, reason)
-        return with_log(ctx, task, space, key, Attempt(False, reason, reason))
-    run = run_command(ctx, task, space)
+def execute(ctx, s3, task, space, key: str, fetching: workspace.Fetch, assuming: workspace.Assume) -> Attempt:
+    problem = prepared(fetching, assuming)
+    if problem is not None:
+        runner.note(space.log, problem)
+        return with_log(s3, task, space, key, Attempt(False, problem, problem))
+    token = ctx.endpoint.register(assuming.credentials())
+    try:
+        run = run_command(ctx, task, space, token)
+    finally:
+        ctx.endpoint.withdraw(token)
     if not run.ok:
         reason = run_reason(run, ctx.settings.job_timeout)
         detail = with_tail(reason, runner.tail(space.log))
         runner.note(space.log, reason)
-        return with_log(ctx, task, space, key, Attempt(
+        return with_log(s3, task, space, key, Attempt(
             False, reason, detail, interrupted=run.interrupted, command_seconds=run.seconds))
     runner.note(space.log, f"exit code 0 after {run.seconds:.1f} s")
-    return upload(ctx, task, space, key, run)
+    return upload(s3, task, space, key, run)
 
 
-def run_command(ctx, task, space) -> runner.Run:
+def prepared(fetching: workspace.Fetch, assuming: workspace.Assume) -> str | None:
+    """Why the command cannot run (a download failed, the job role could not be assumed), or None."""
+    error = fetching.wait() or assuming.wait()
+    if error is None:
+        return None
+    if isinstance(error, (TransferError, CredentialsError)):
+        return str(error)
+    return f"cannot download: {describe(error)}"
+
+
+def run_command(ctx, task, space, token: str) -> runner.Run:
     settings = ctx.settings
     argv = command_argv(settings.command, workspace.values(task))
     cwd = settings.command_dir or space.root
-    return runner.run(argv, workspace.environment(task, space), cwd, space.log,
-                      settings.job_timeout, ctx.interrupt)
+    env = workspace.environment(task, space, ctx.endpoint.url, token, settings.region)
+    return runner.run(argv, env, cwd, space.log, settings.job_timeout, ctx.interrupt, settings.run_as)
 
 
-def upload(ctx, task, space, key: str, run: runner.Run) -> Attempt:
-    s3 = ctx.clients.s3
+def upload(s3, task, space, key: str, run: runner.Run) -> Attempt:
     try:
         uploaded = storage.upload_outputs(s3, task.bucket, task.resultpath, space.output_dir)
         storage.upload_log(s3, task.bucket, key, space.log)
@@ -62,10 +78,10 @@ def upload(ctx, task, space, key: str, run: runner.Run) -> Attempt:
     return Attempt(True, command_seconds=run.seconds, uploaded=uploaded)
 
 
-def with_log(ctx, task, space, key: str, attempt: Attempt) -> Attempt:
+def with_log(s3, task, space, key: str, attempt: Attempt) -> Attempt:
     """Upload the log of a failed attempt too, so that the lab sees why; a failure is noted."""
     try:
-        storage.upload_log(ctx.clients.s3, task.bucket, key, space.log)
+        storage.upload_log(s3, task.bucket, key, space.log)
     except TransferError as error:
         return Attempt(attempt.ok, attempt.reason, f"{attempt.detail}\n({error})",
                        attempt.interrupted, attempt.command_seconds)
@@ -74,7 +90,7 @@ def with_log(ctx, task, space, key: str, attempt: Attempt) -> Attempt:
 
 def run_reason(run: runner.Run, timeout: float) -> str:
     if run.interrupted:
-        return "the worker was stopped (SIGTERM) and its grace period ran out"
+        return run.interrupted_by or "the worker was stopped"
     if run.timed_out:
         return f"timed out after {timeout:g} s"
     if run.exit_code is not None and run.exit_code < 0:

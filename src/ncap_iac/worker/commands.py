@@ -9,7 +9,13 @@ DESCRIPTION = (
     "everything written to $NCAP_OUTPUT_DIR to the job's result path and the log beside status.json, "
     "sets SUCCESS and only then deletes the message. Failures are retried by SQS redelivery; on the "
     "queue's last allowed receive the job is marked FAILED and goes to the dead-letter queue. "
-    "SIGTERM stops taking jobs and gives the running one --grace seconds. Placeholders in COMMAND: "
+    "SIGTERM stops taking jobs and gives the running one --grace seconds; a job stopped that way, or "
+    "by a Spot interruption notice or the group's terminating lifecycle hook (with --group), is queued "
+    "again at once without counting as a failed attempt. Each job runs with its lab's job role (see "
+    "--job-roles): the agent reaches the lab's data only through it, and the command gets a session "
+    "of it narrowed to reading the lab's inputs and configs and writing the job's result path, served "
+    "(and renewed) on a loopback endpoint named by AWS_CONTAINER_CREDENTIALS_FULL_URI; none of the "
+    "agent's own credentials reach the command. Placeholders in COMMAND: "
     "four positional {} (bucket, dataname, resultpath, configname) or {bucket} {dataname} "
     "{resultpath} {configname}. The command also finds NCAP_BUCKET, NCAP_DATANAME, NCAP_CONFIGNAME, "
     "NCAP_RESULTPATH, NCAP_JOB_ID, NCAP_INPUT_PATH, NCAP_INPUT_DIR, NCAP_CONFIG_PATH and "
@@ -24,10 +30,15 @@ def register(commands, common) -> dict:
     add("--bucket", required=True, help="the pipeline's bucket; messages naming another are refused")
     add("--command", dest="job_command", metavar="COMMAND", required=True,
         help="the command to run for each job (see above)")
+    add("--job-roles", required=True, metavar="ARN_PREFIX",
+        help="ARN prefix of the labs' job roles, e.g. arn:aws:iam::123456789012:role/ncap/PIPELINE/jobs/ "
+             "(the role of lab L is that prefix and the name the template gives it)")
+    add("--folders", default="inputs,configs,results,logs", metavar="I,C,R,L",
+        help="the labs' inputs, configs, results and logs folder names (default inputs,configs,results,logs)")
     add("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION, else the queue URL's)")
     add("--job-timeout", type=int, default=86400, metavar="SECONDS", help="per-job time limit; 0: none (default 86400)")
     add("--log-name", default="job_log.txt",
-        help="name of the job log under results/job_ID/logs/ (default job_log.txt)")
+        help="name of the job log under LAB/logs/job_ID/ (default job_log.txt)")
     add("--workdir", metavar="DIR", help="folder for the jobs' working folders (default: a temporary folder)")
     add("--command-dir", metavar="DIR", help="folder the command runs in (default: the job's fresh working folder)")
     add("--max-jobs", type=int, metavar="N", help="exit after handling N messages")
@@ -40,6 +51,15 @@ def register(commands, common) -> dict:
         help="after SIGTERM, how long a running job may go on (default 90)")
     add("--poll-seconds", type=int, default=20, metavar="SECONDS", help="long-poll wait, 1-20 (default 20)")
     add("--topic-arn", help="SNS topic for the labs' job notices (optional)")
+    add("--group", metavar="NAME",
+        help="this instance's auto scaling group: scale-in protection while a job runs, and interruption "
+             "notices (Spot, terminating lifecycle hook) return running jobs at once")
+    add("--instance-id", metavar="ID",
+        help="this instance's id (default: NCAP_INSTANCE_ID, else the instance metadata service)")
+    add("--lifecycle-hook", metavar="NAME", help="the group's terminating lifecycle hook, continued once jobs are back")
+    add("--watch-seconds", type=float, default=5.0, metavar="SECONDS",
+        help="how often interruption notices are looked for (default 5)")
+    add("--run-as", metavar="USER", help="run the command as this unprivileged user (the agent must be root)")
     return {"worker": handler}
 
 

@@ -1,5 +1,6 @@
-"""What every job of one agent shares: its settings, AWS clients, the queue's maxReceiveCount,
-the SIGTERM interrupt, the working folder and the worker's name in logs and status.json."""
+"""What every job of one agent shares: its settings, AWS clients, the labs' job roles and the
+credentials endpoint, the queue's maxReceiveCount, the interrupt, the working folder, the worker's
+name in logs and status.json, and its instance in the group (None when it runs outside one)."""
 from __future__ import annotations
 
 import os
@@ -8,6 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .aws import Clients
+from .credentials import JobRoles
+from .endpoint import Endpoint
+from .instance import Instance
 from .runner import Interrupt
 from .settings import Settings
 
@@ -22,6 +26,17 @@ class Context:
     interrupt: Interrupt
     workdir: Path
     worker: str
+    roles: JobRoles
+    endpoint: Endpoint
+    instance: Instance | None = None
+
+    @property
+    def fifo(self) -> bool:
+        return self.settings.queue_url.endswith(".fifo")
+
+    def lab_s3(self, affiliate: str):
+        """The agent's S3 client for one lab (its job role)."""
+        return self.roles.agent_s3(affiliate)
 
     def last_attempt(self, receive_count: int) -> bool:
         return self.max_receives is not None and receive_count >= self.max_receives

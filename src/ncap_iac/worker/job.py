@@ -1,12 +1,17 @@
 """One message, in order: check it; with the heartbeat on, read the status (a dataset already
-SUCCESS or FAILED is acknowledged without running) and set RUNNING, while the inputs download
-alongside (cancelled if the job does not run); run; upload the outputs and the log; set SUCCESS;
-only then delete the message, in the background (background.py) while the slot polls again.
+SUCCESS or FAILED is acknowledged without running) and set RUNNING, while the inputs download and
+the job's own credentials are assumed alongside (both cancelled if the job does not run); run; upload
+the outputs and the log; set SUCCESS; only then delete the message, in the background
+(background.py) while the slot polls again. Everything in S3 is done with the lab's job role
+(credentials.py), never with the instance role.
 
 A failed attempt (non-zero exit, timeout, a transfer error) makes the message visible again for a
 retry (after a short backoff); on the queue's last allowed receive it sets FAILED with the reason
 and makes the message visible at once, so that the next receive moves it to the dead-letter queue.
-A bad message never runs: FAILED where its status key is safe to write, visible again at once."""
+An interrupted attempt (the agent was stopped, or its instance is going away) is queued again as a
+new message, so that it does not count toward the queue's limit of receives, and status.json counts
+the interruptions. A bad message never runs: FAILED where its status key is safe to write, visible
+again at once."""
 from __future__ import annotations
 
 import logging
@@ -42,29 +47,31 @@ def handle(ctx, delivery) -> str:
 
 
 def work(ctx, delivery, task: Task, beat, started: float, fields: dict) -> str:
-    space = workspace.create(ctx.workdir, ctx.settings.log_name)
-    fetching = workspace.Fetch(ctx.clients.s3, task, space)  # alongside the status read and write
+    s3 = ctx.lab_s3(task.affiliate)
+    space = workspace.create(ctx.workdir, ctx.settings.log_name, ctx.settings.run_as)
+    fetching = workspace.Fetch(s3, task, space)  # alongside the status read and write
+    credentials = workspace.Assume(ctx.roles, task)  # likewise
     try:
-        begun = begin(ctx, delivery, task)
+        begun = begin(ctx, s3, delivery, task)
         if not begun.changed:
             fetching.cancel()
             return acknowledge(ctx, delivery, task, beat, begun.snapshot, started, fields)
         several = len(begun.snapshot.document.get("datasets") or {}) > 1
-        key = log_key(task, ctx.settings.log_name, several)
-        result = execute(ctx, task, space, key, fetching)
+        key = log_key(task, ctx.settings, several)
+        result = execute(ctx, s3, task, space, key, fetching, credentials)
     finally:
         fetching.cancel()
         workspace.remove(space)
     ending = succeed if result.ok else fail
-    return ending(ctx, delivery, task, beat, result, key, begun.snapshot, started, fields)
+    return ending(ctx, s3, delivery, task, beat, result, key, begun.snapshot, started, fields)
 
 
-def begin(ctx, delivery, task: Task) -> status_store.Written:
+def begin(ctx, s3, delivery, task: Task) -> status_store.Written:
     """Set the dataset RUNNING; not changed when it is final already (SUCCESS or FAILED)."""
-    current = status_store.read(ctx.clients.s3, task)
+    current = status_store.read(s3, task)
     if contract.is_final(current.document, task.dataname):
         return status_store.Written(current, False, current.document.get("status"))
-    return status_store.update(ctx.clients.s3, task, {
+    return status_store.update(s3, task, {
         "status": contract.RUNNING, "attempt": delivery.receive_count, "worker": ctx.worker,
         "started": contract.now()}, current)
 
@@ -77,9 +84,9 @@ def acknowledge(ctx, delivery, task, beat, snapshot, started: float, fields: dic
     return done(fields, "already-final", started, status=state)
 
 
-def succeed(ctx, delivery, task, beat, result: Attempt, key, known, started, fields) -> str:
+def succeed(ctx, s3, delivery, task, beat, result: Attempt, key, known, started, fields) -> str:
     uploaded = result.uploaded or Uploaded()
-    written = status_store.update(ctx.clients.s3, task, {
+    written = status_store.update(s3, task, {
         "status": contract.SUCCESS, "attempt": delivery.receive_count, "log_key": key,
         "finished": contract.now(), "outputs": uploaded.files, "reason": None}, known)
     beat.stop()
@@ -99,21 +106,35 @@ def finish(ctx, delivery, task, written, fields: dict) -> None:
     background.submit("notices", notify_if_ended, ctx, task, written, None)
 
 
-def fail(ctx, delivery, task, beat, result: Attempt, key, known, started, fields) -> str:
+def fail(ctx, s3, delivery, task, beat, result: Attempt, key, known, started, fields) -> str:
+    if result.interrupted:
+        return requeue(ctx, s3, delivery, task, beat, result, key, known, started, fields)
     last = ctx.last_attempt(delivery.receive_count)
-    if result.interrupted and not last:
-        return release(ctx, delivery, beat, 0, fields, "returned", started, result)
     if last:
-        written = status_store.update(ctx.clients.s3, task, {
+        written = status_store.update(s3, task, {
             "status": contract.FAILED, "attempt": delivery.receive_count, "log_key": key,
             "finished": contract.now(), "reason": result.detail}, known)
         notify_if_ended(ctx, task, written, result.reason)
         return release(ctx, delivery, beat, 0, fields, "failed", started, result)
-    status_store.update(ctx.clients.s3, task, {
+    status_store.update(s3, task, {
         "status": contract.RUNNING, "attempt": delivery.receive_count, "log_key": key,
         "last_error": result.reason}, known)
     delay = ctx.retry_delay(delivery.receive_count)
     return release(ctx, delivery, beat, delay, fields, "retry", started, result, retry_in=delay)
+
+
+def requeue(ctx, s3, delivery, task, beat, result: Attempt, key, known, started, fields) -> str:
+    """An interrupted attempt: counted in status.json, then queued again as a new message (its
+    receives start from one) and only then the old one deleted."""
+    entry = (known.document.get("datasets") or {}).get(task.dataname) if known else None
+    count = int((entry or {}).get("interruptions") or 0) + 1
+    status_store.update(s3, task, {
+        "status": contract.RUNNING, "log_key": key, "interruptions": count,
+        "last_error": f"interrupted: {result.reason}; queued again"}, known)
+    beat.stop()
+    queue.requeue(ctx.clients.sqs, ctx.settings.queue_url, delivery, task.affiliate if ctx.fifo else None, **fields)
+    return done(fields, "requeued", started, logging.WARNING, reason=result.reason,
+                command_seconds=result.command_seconds, interruptions=count)
 
 
 def release(ctx, delivery, beat, seconds, fields, outcome, started, result, **extra) -> str:
@@ -145,7 +166,7 @@ def mark_bad(ctx, bad: BadMessage, fields: dict) -> bool:
                 submit_key=None, dataname=bad.dataset, datanames=(), configname=None,
                 resultpath=None, status_key=str(bad.status_key))
     try:
-        return status_store.update(ctx.clients.s3, task, {
+        return status_store.update(ctx.lab_s3(str(bad.affiliate)), task, {
             "status": contract.FAILED, "reason": f"bad message: {bad.reason}",
             "finished": contract.now()}).changed
     except Exception as error:
@@ -162,8 +183,8 @@ def give_back(ctx, delivery, task: Task, error: Exception, started: float, field
     delay = 0 if last else ctx.retry_delay(delivery.receive_count)
     try:
         if last:
-            status_store.update(ctx.clients.s3, task, {"status": contract.FAILED, "reason": reason,
-                                                       "attempt": delivery.receive_count})
+            status_store.update(ctx.lab_s3(task.affiliate), task, {
+                "status": contract.FAILED, "reason": reason, "attempt": delivery.receive_count})
         queue.set_visibility(ctx.clients.sqs, ctx.settings.queue_url, delivery, delay, **fields)
     except Exception as again:
         decision("error", logging.ERROR, error=describe(again), step="give-back", **fields)

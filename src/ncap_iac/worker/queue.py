@@ -1,5 +1,6 @@
-"""The job queue (SQS), through the four actions the worker role allows: ReceiveMessage,
-DeleteMessage, ChangeMessageVisibility, GetQueueAttributes."""
+"""The job queue (SQS), through the five actions the worker role allows: ReceiveMessage,
+DeleteMessage, ChangeMessageVisibility, GetQueueAttributes, and SendMessage (a job queued again
+after an interruption)."""
 from __future__ import annotations
 
 import json
@@ -57,6 +58,17 @@ def set_visibility(sqs, queue_url: str, delivery: Delivery, seconds: int, **fiel
             raise
         decision("visibility-too-late", logging.WARNING, error=describe(error), **fields)
         return False
+
+
+def requeue(sqs, queue_url: str, delivery: Delivery, group: str | None, **fields) -> None:
+    """Queue the message again as a new one (its receive count starts over), then delete this
+    one. `group`: the FIFO message group (the lab), None on a standard queue. Sent before the
+    deletion: a failure in between leaves a duplicate, which the status check acknowledges."""
+    extra = {}
+    if group is not None:  # a deduplication id of its own: the same body within 5 minutes is no duplicate
+        extra = {"MessageGroupId": group, "MessageDeduplicationId": f"{delivery.message_id}-requeued"}
+    sqs.send_message(QueueUrl=queue_url, MessageBody=delivery.body, **extra)
+    delete(sqs, queue_url, delivery, **fields)
 
 
 def max_receive_count(sqs, queue_url: str) -> int | None:

@@ -1,5 +1,6 @@
-"""Run one job's command: its own process group (a timeout or the end of the SIGTERM grace kills
-the whole tree), stdin closed, stdout and stderr streamed into the log file."""
+"""Run one job's command: its own process group (a timeout or an interrupt kills the whole tree),
+stdin closed, stdout and stderr streamed into the log file, as the given unprivileged user when
+there is one (its own primary group, no supplementary groups)."""
 from __future__ import annotations
 
 import os
@@ -20,6 +21,7 @@ class Run:
     seconds: float
     timed_out: bool = False
     interrupted: bool = False
+    interrupted_by: str | None = None  # why the interrupt fired
 
     @property
     def ok(self) -> bool:
@@ -27,15 +29,19 @@ class Run:
 
 
 class Interrupt:
-    """Fired once when the SIGTERM grace is over: every running command is stopped."""
+    """Fired once (the SIGTERM grace is over, or the instance is going away): every running
+    command is stopped, and its job goes back to the queue."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._wakes: set[threading.Event] = set()
         self.fired = False
+        self.reason: str | None = None
 
-    def fire(self) -> None:
+    def fire(self, reason: str = "the worker was stopped (SIGTERM) and its grace period ran out") -> None:
         with self._lock:
+            if not self.fired:
+                self.reason = reason
             self.fired = True
             for wake in self._wakes:
                 wake.set()
@@ -52,19 +58,23 @@ class Interrupt:
 
 
 def run(argv: list[str], env: dict, cwd: Path, log_path: Path, timeout: float,
-        interrupt: Interrupt) -> Run:
+        interrupt: Interrupt, user: str | None = None) -> Run:
     """Run argv to the end, the timeout (0: none) or the interrupt, whichever comes first."""
     started = time.monotonic()
     if interrupt.fired:
-        return Run(None, 0.0, interrupted=True)
+        return Run(None, 0.0, interrupted=True, interrupted_by=interrupt.reason)
     try:
         with open(log_path, "ab") as log:
             process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
+                                       stderr=subprocess.STDOUT, start_new_session=True, **as_user(user))
     except OSError as error:
         note(log_path, f"cannot start the command: {error.strerror or error}")
         return Run(127, time.monotonic() - started)
-    return supervise(process, started, timeout, interrupt)
+    try:
+        return supervise(process, started, timeout, interrupt)
+    finally:
+        if user is not None:  # what the job started outside its process group ends with it
+            kill_user_processes(as_user(user)["user"])
 
 
 def supervise(process: subprocess.Popen, started: float, timeout: float, interrupt: Interrupt) -> Run:
@@ -81,10 +91,41 @@ def supervise(process: subprocess.Popen, started: float, timeout: float, interru
             if interrupt.fired or timed_out:
                 stop(process, done)
                 return Run(None, time.monotonic() - started, timed_out=not interrupt.fired,
-                           interrupted=interrupt.fired)
+                           interrupted=interrupt.fired, interrupted_by=interrupt.reason)
     finally:
         interrupt.unwatch(wake)
         signal_group(process.pid, signal.SIGKILL)  # whatever the command left running
+
+
+def kill_user_processes(uid: int, rounds: int = 5) -> None:
+    """SIGKILL every process of `uid` (the job's user runs nothing between jobs), until none is left."""
+    for _ in range(rounds):
+        found = [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit() and _owner(entry) == uid]
+        if not found:
+            return
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.05)
+
+
+def _owner(entry: Path) -> int | None:
+    try:
+        return entry.stat().st_uid
+    except OSError:
+        return None
+
+
+def as_user(user: str | None) -> dict:
+    """Popen's arguments that run the command as `user` (none: as the agent)."""
+    if user is None:
+        return {}
+    import pwd
+
+    entry = pwd.getpwnam(user)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": [], "umask": 0o077}
 
 
 def reap(process: subprocess.Popen, done: threading.Event, wake: threading.Event) -> None:

@@ -7,12 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import NcapError
+from .credentials import LabFolders
 from .placeholders import check_template
 
 LOG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")  # as LambdaConfig.LOGFILE
 QUEUE_URL_REGION = re.compile(r"^https://sqs[.-]([a-z0-9-]+)\.amazonaws\.com(\.cn)?/")
 MAX_VISIBILITY = 43200  # SQS: 12 hours
 MAX_POLL = 20  # SQS long polling: at most 20 seconds
+ROLE_PREFIX = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/(?:[\w+=,.@-]+/)*$")
+USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")  # a POSIX account name
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,8 @@ class Settings:
     bucket: str
     region: str
     command: str
+    job_roles: str  # ARN prefix of the labs' job roles: arn:PARTITION:iam::ACCOUNT:role/PATH/
+    folders: LabFolders = LabFolders()
     job_timeout: int = 86400  # 0: no limit
     log_name: str = "job_log.txt"
     workdir: Path | None = None  # None: a temporary folder, removed at exit
@@ -32,6 +37,11 @@ class Settings:
     grace: float = 90.0
     poll_seconds: int = MAX_POLL
     topic_arn: str | None = None
+    group: str | None = None  # the auto scaling group of this instance: protection and notices
+    instance_id: str | None = None  # None with a group: read from the instance metadata service
+    lifecycle_hook: str | None = None
+    watch_seconds: float = 5.0
+    run_as: str | None = None  # the unprivileged user the command runs as (None: the agent's own)
 
 
 def region_of(given: str | None, queue_url: str) -> str:
@@ -45,15 +55,25 @@ def region_of(given: str | None, queue_url: str) -> str:
     return found
 
 
+def folders_of(text: str) -> LabFolders:
+    try:
+        return LabFolders.parse(text)
+    except ValueError as error:
+        raise NcapError(str(error)) from None
+
+
 def from_args(args) -> Settings:
     settings = Settings(
         queue_url=args.queue_url, bucket=args.bucket, region=region_of(args.region, args.queue_url),
-        command=args.job_command, job_timeout=args.job_timeout, log_name=args.log_name,
+        command=args.job_command, job_roles=args.job_roles, folders=folders_of(args.folders),
+        job_timeout=args.job_timeout, log_name=args.log_name,
         workdir=Path(args.workdir) if args.workdir else None,
         command_dir=Path(args.command_dir).resolve() if args.command_dir else None,
         max_jobs=args.max_jobs, idle_exit=args.idle_exit, concurrency=args.concurrency,
         heartbeat=args.heartbeat, grace=args.grace, poll_seconds=args.poll_seconds,
-        topic_arn=args.topic_arn or None)
+        topic_arn=args.topic_arn or None, group=args.group or None,
+        instance_id=args.instance_id or os.environ.get("NCAP_INSTANCE_ID") or None,
+        lifecycle_hook=args.lifecycle_hook or None, watch_seconds=args.watch_seconds, run_as=args.run_as or None)
     check(settings)
     return settings
 
@@ -69,7 +89,7 @@ def check(settings: Settings) -> None:
 BOUNDS = (("job-timeout", "job_timeout", 0, None), ("concurrency", "concurrency", 1, None),
           ("heartbeat", "heartbeat", 2, MAX_VISIBILITY), ("grace", "grace", 0, None),
           ("poll-seconds", "poll_seconds", 1, MAX_POLL), ("max-jobs", "max_jobs", 1, None),
-          ("idle-exit", "idle_exit", 0.001, None))
+          ("idle-exit", "idle_exit", 0.001, None), ("watch-seconds", "watch_seconds", 0.1, None))
 
 
 def problems(s: Settings) -> list[str]:
@@ -80,6 +100,7 @@ def problems(s: Settings) -> list[str]:
         found.append(f"--log-name: {s.log_name!r} must be a plain file name "
                      "(letters, digits, _ . -; at most 100 characters)")
     found += bound_problems(s)
+    found += identity_problems(s)
     if s.command_dir is not None and not s.command_dir.is_dir():
         found.append(f"--command-dir: {s.command_dir} is not a folder")
     return found
@@ -94,3 +115,37 @@ def bound_problems(s: Settings) -> list[str]:
         elif value is not None and high is not None and value > high:
             found.append(f"--{option}: must be at most {high}, got {value}")
     return found
+
+
+def identity_problems(s: Settings) -> list[str]:
+    found = []
+    if not ROLE_PREFIX.match(s.job_roles or ""):
+        found.append(f"--job-roles: {s.job_roles!r} is not a role ARN prefix "
+                     "(arn:aws:iam::ACCOUNT:role/PATH/, ending in /)")
+    if s.run_as is not None:
+        problem = run_as_problem(s.run_as)
+        if problem:
+            found.append(f"--run-as: {problem}")
+    if s.run_as is not None and s.concurrency > 1:
+        found.append("--run-as: runs one job at a time (--concurrency 1): jobs of different labs must not "
+                     "share a user, who could read the other's environment")
+    if (s.lifecycle_hook or s.instance_id) and not s.group:
+        found.append("--lifecycle-hook and --instance-id need --group")
+    return found
+
+
+def run_as_problem(user: str) -> str | None:
+    """Why the agent cannot run commands as `user`, or None."""
+    import pwd
+
+    if not USER_NAME.match(user):
+        return f"{user!r} is not a user name"
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        return f"no user {user!r} on this machine"
+    if entry.pw_uid in (0, os.geteuid()):
+        return f"{user!r} must be another, unprivileged user"
+    if os.geteuid() != 0:
+        return "the agent must run as root to start commands as another user"
+    return None

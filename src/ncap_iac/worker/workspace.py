@@ -1,6 +1,7 @@
 """A job's fresh working folder: inputs/ (the datasets), config/ (the config, if any), output/
-(everything the command writes there is uploaded) and the log file; and the command's
-environment, which tells the command where they are."""
+(everything the command writes there is uploaded) and the log file, owned by the user the command
+runs as; and the command's environment, which tells the command where they are and where its
+credentials come from, and holds none of the agent's own."""
 from __future__ import annotations
 
 import os
@@ -34,13 +35,27 @@ class Workspace:
         return self.root / "output"
 
 
-def create(workdir: Path, log_name: str) -> Workspace:
+def create(workdir: Path, log_name: str, user: str | None = None) -> Workspace:
+    """The job's folder and its subfolders (the command's own, when it runs as `user`), and the
+    log beside it in the agent's folder, out of the command's reach: the command writes the log
+    through its output stream only, so that what the agent uploads as the log is the log."""
     root = Path(tempfile.mkdtemp(prefix="job-", dir=workdir))
     for name in ("inputs", "config", "output"):
         (root / name).mkdir()
-    space = Workspace(root=root, log=root / log_name)
-    space.log.touch()
+    space = Workspace(root=root, log=workdir / f"{root.name}-{log_name}")
+    space.log.touch(mode=0o600)
+    if user is not None:
+        hand_over(space, user)
     return space
+
+
+def hand_over(space: Workspace, user: str) -> None:
+    """The job's folders to `user` (the downloads the agent writes into them stay readable)."""
+    import pwd
+
+    entry = pwd.getpwnam(user)
+    for folder in (space.root, space.input_dir, space.root / "config", space.output_dir):
+        os.chown(folder, entry.pw_uid, entry.pw_gid)
 
 
 def plan(task, space: Workspace) -> list[tuple[str, Path]]:
@@ -84,13 +99,45 @@ def downloads() -> ThreadPoolExecutor:
         return POOL[0]
 
 
+class Assume:
+    """The job's own session, assumed alongside the downloads (credentials.py)."""
+
+    def __init__(self, roles, task):
+        self._future = downloads().submit(_job_credentials, roles, task)
+
+    def wait(self) -> BaseException | None:
+        return self._future.exception()
+
+    def credentials(self):
+        return self._future.result()
+
+
+def _job_credentials(roles, task):
+    from .endpoint import JobCredentials
+
+    return JobCredentials(lambda: roles.job_session(task))
+
+
 def values(task) -> dict:
     """The placeholder values: bucket, dataname, resultpath, configname ("" when none)."""
     return dict(zip(FIELDS, (task.bucket, task.dataname, task.resultpath, task.configname or "")))
 
 
-def environment(task, space: Workspace, base: dict | None = None) -> dict:
-    env = dict(os.environ if base is None else base)
+KEPT_AWS = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL")  # and AWS_ENDPOINT_URL_<SERVICE>
+
+
+def command_base(base: dict) -> dict:
+    """The agent's environment without its own AWS credentials and settings (keys, profiles,
+    credential files and endpoints, role and token files): only region and endpoint remain."""
+    return {name: value for name, value in base.items()
+            if not name.startswith("AWS_") or name in KEPT_AWS or name.startswith("AWS_ENDPOINT_URL_")}
+
+
+def environment(task, space: Workspace, credentials_url: str, token: str, region: str,
+                base: dict | None = None) -> dict:
+    env = command_base(dict(os.environ if base is None else base))
+    env.update(AWS_CONTAINER_CREDENTIALS_FULL_URI=credentials_url, AWS_CONTAINER_AUTHORIZATION_TOKEN=token,
+               AWS_EC2_METADATA_DISABLED="true", AWS_REGION=region, AWS_DEFAULT_REGION=region)
     env.update(NCAP_BUCKET=task.bucket, NCAP_DATANAME=task.dataname, NCAP_RESULTPATH=task.resultpath,
                NCAP_CONFIGNAME=task.configname or "", NCAP_JOB_ID=task.job_id,
                NCAP_INPUT_PATH=str(space.inputs[0]) if space.inputs else "",
@@ -121,8 +168,11 @@ class Cleaner:
 
     def _run(self) -> None:
         while True:
-            folder = self._folders.get()
-            shutil.rmtree(folder, ignore_errors=True)
+            path = self._folders.get()
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
             self._folders.task_done()
 
 
@@ -130,9 +180,10 @@ CLEANER = Cleaner()
 
 
 def remove(space: Workspace | None) -> None:
-    """Remove the job's folder (in the background; settle() waits for it)."""
+    """Remove the job's folder and log (in the background; settle() waits for it)."""
     if space is not None:
         CLEANER.remove(space.root)
+        CLEANER.remove(space.log)
 
 
 def settle() -> None:

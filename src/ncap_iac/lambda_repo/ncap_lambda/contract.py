@@ -63,6 +63,39 @@ def results_path(prefix):
     return prefix + "process_results/"
 
 
+def job_log_key(affiliate, logs, job_id, log_name):
+    """`LAB/<logs>/job_<id>/<log name>`: the job's log, in the lab's logs folder (which the job's
+    own credentials cannot write)."""
+    return f"{affiliate}/{logs}/job_{job_id}/{log_name}"
+
+
+# --- the job roles ----------------------------------------------------------------------------
+
+ROLE_NAME_LIMIT = 64  # IAM
+SESSION_NAME_LIMIT = 64  # STS
+SESSION_SECONDS_LIMIT = 3600  # a session assumed with a role's credentials lasts at most an hour
+
+
+def job_role_path(pipeline):
+    """The IAM path of a pipeline's job roles: what the worker role may assume."""
+    return f"/ncap/{pipeline}/jobs/"
+
+
+def job_role_name(pipeline, affiliate):
+    """The role a lab's jobs run with: one per lab and pipeline (role names are unique in an
+    account, case-insensitively, and at most 64 characters: long ones end in a digest)."""
+    name = f"{pipeline}-job-{affiliate}"
+    if len(name) <= ROLE_NAME_LIMIT:
+        return name
+    digest = hashlib.sha256(f"{pipeline}/{affiliate}".encode()).hexdigest()[:10]
+    return f"{pipeline[:24]}-job-{affiliate[:24]}-{digest}"
+
+
+def session_name(kind, name):
+    """An STS session name (`job-<id>`, `agent-<instance>`): shown in CloudTrail as who did what."""
+    return re.sub(r"[^\w+=,.@-]", "-", f"{kind}-{name}", flags=re.ASCII)[:SESSION_NAME_LIMIT]
+
+
 # --- status.json ----------------------------------------------------------------------------
 
 def now():

@@ -1,0 +1,138 @@
+"""The instance the agent runs on, as its auto scaling group sees it.
+
+- Scale-in protection: on while a job runs, off when the agent is idle, so that the group's
+  scale-in takes idle instances and never one with a running job. Changes are applied in order by
+  one thread, the latest wish winning; a failure is logged and tried again at the next change.
+- Interruption notices: a Spot interruption notice or the group's terminating lifecycle hook means
+  the instance goes away soon; the agent then returns its running jobs to the queue at once and,
+  for the lifecycle hook, lets the termination go on. On EC2 both are read from the instance
+  metadata service (IMDSv2); where there is none (the local cloud), the group's own record of the
+  instance says it (gone from the group, or Terminating)."""
+from __future__ import annotations
+
+import logging
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+
+from .aws import describe
+from .log import decision
+
+IMDS = "http://169.254.169.254"
+IMDS_TIMEOUT = 2.0
+TOKEN_SECONDS = 21600
+
+
+class Metadata:
+    """IMDSv2 reads (a session token, renewed when refused)."""
+
+    def __init__(self, base: str = IMDS):
+        self.base = base
+        self._token: str | None = None
+
+    def get(self, path: str) -> str | None:
+        """The text at `path`; None when the service says there is none (404)."""
+        for _ in range(2):
+            request = urllib.request.Request(self.base + path, headers={"X-aws-ec2-metadata-token": self.token()})
+            try:
+                with urllib.request.urlopen(request, timeout=IMDS_TIMEOUT) as reply:
+                    return reply.read().decode()
+            except urllib.error.HTTPError as error:
+                if error.code == 404:
+                    return None
+                if error.code != 401:
+                    raise
+                self._token = None  # expired: take a new one
+        return None
+
+    def token(self) -> str:
+        if self._token is None:
+            request = urllib.request.Request(self.base + "/latest/api/token", method="PUT",
+                                             headers={"X-aws-ec2-metadata-token-ttl-seconds": str(TOKEN_SECONDS)})
+            with urllib.request.urlopen(request, timeout=IMDS_TIMEOUT) as reply:
+                self._token = reply.read().decode()
+        return self._token
+
+
+def metadata_notice(metadata: Metadata) -> str | None:
+    """"spot" (an interruption notice), "terminating" (the group is terminating the instance) or None."""
+    if metadata.get("/latest/meta-data/spot/instance-action") is not None:
+        return "spot"
+    state = metadata.get("/latest/meta-data/autoscaling/target-lifecycle-state")
+    return "terminating" if state and state.strip() not in ("InService", "Standby") else None
+
+
+def group_notice(autoscaling, instance_id: str, group: str) -> str | None:
+    """"terminating" when the group no longer has the instance in service, else None."""
+    found = autoscaling.describe_auto_scaling_instances(InstanceIds=[instance_id])["AutoScalingInstances"]
+    mine = [entry for entry in found if entry.get("AutoScalingGroupName") == group]
+    if not mine or str(mine[0].get("LifecycleState", "")).startswith("Terminat"):
+        return "terminating"
+    return None
+
+
+class Instance:
+    """This agent's instance in its group: protection and notices."""
+
+    def __init__(self, autoscaling, instance_id: str, group: str, lifecycle_hook: str | None,
+                 notice: Callable[[], str | None]):
+        self.autoscaling, self.instance_id, self.group = autoscaling, instance_id, group
+        self.lifecycle_hook, self._notice = lifecycle_hook, notice
+        self._wanted: bool | None = None
+        self._applied: bool | None = None
+        self._changed = threading.Condition()
+        threading.Thread(target=self._apply_protection, name="protection", daemon=True).start()
+
+    def protect(self, on: bool) -> None:
+        """Ask for scale-in protection on or off (applied in the background, in order)."""
+        with self._changed:
+            self._wanted = on
+            self._changed.notify()
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait (at most `timeout` seconds) until the last wish is applied."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._wanted == self._applied, timeout)
+
+    def notice(self) -> str | None:
+        try:
+            return self._notice()
+        except Exception as error:  # a blip reading the notice: look again next time
+            decision("notice-check-failed", logging.WARNING, error=describe(error))
+            return None
+
+    def continue_termination(self) -> None:
+        """Let the group's terminating lifecycle hook go on (the running jobs are back on the queue)."""
+        if not self.lifecycle_hook:
+            return
+        try:
+            self.autoscaling.complete_lifecycle_action(
+                LifecycleHookName=self.lifecycle_hook, AutoScalingGroupName=self.group,
+                InstanceId=self.instance_id, LifecycleActionResult="CONTINUE")
+            decision("termination-continued", instance=self.instance_id, hook=self.lifecycle_hook)
+        except Exception as error:  # no hook waiting (Spot, or a scale-in without the hook)
+            decision("termination-not-continued", logging.INFO, error=describe(error))
+
+    def _apply_protection(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._wanted != self._applied)
+                wanted = self._wanted
+            applied = self._set_protection(bool(wanted))
+            with self._changed:
+                if applied:
+                    self._applied = wanted
+                self._changed.notify_all()
+                if not applied:
+                    self._changed.wait(5.0)  # try again in a while, or at the next change
+
+    def _set_protection(self, on: bool) -> bool:
+        try:
+            self.autoscaling.set_instance_protection(InstanceIds=[self.instance_id], AutoScalingGroupName=self.group,
+                                                     ProtectedFromScaleIn=on)
+            decision("scale-in-protection", instance=self.instance_id, protected=on)
+            return True
+        except Exception as error:
+            decision("protection-failed", logging.WARNING, error=describe(error), protected=on)
+            return False

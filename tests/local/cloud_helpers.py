@@ -26,10 +26,10 @@ FINAL = ("SUCCESS", "FAILED", "REJECTED")
 START_TIMEOUT = 90.0  # a loaded 2-core machine; an idle one needs about 6 s
 
 
-def ncap(*args: str, timeout: float = 60.0, **kwargs) -> subprocess.CompletedProcess:
-    """Run `ncap ARGS` as a subprocess, in the repository, with a clean AWS environment."""
+def ncap(*args: str, timeout: float = 60.0, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    """Run `ncap ARGS` as a subprocess, in the repository, with a clean AWS environment (and `env`)."""
     return subprocess.run([*NCAP, *args], capture_output=True, text=True, timeout=timeout, cwd=REPO,
-                          env=clean_env(), **kwargs)
+                          env={**clean_env(), **(env or {})}, **kwargs)
 
 
 def clean_env() -> dict:
@@ -242,9 +242,9 @@ def start_cloud(pipeline_dir: Path, state_dir: Path, workers: int = 0, port: int
 
 @contextmanager
 def local_cloud(pipeline_dir: Path, state_dir: Path, workers: int = 0, port: int | None = None,
-                timeout: float = START_TIMEOUT):
+                timeout: float = START_TIMEOUT, extra: tuple = ()):
     """A running local cloud for the `with` block; always stopped at the end."""
-    cloud = start_cloud(pipeline_dir, state_dir, workers, port, timeout)
+    cloud = start_cloud(pipeline_dir, state_dir, workers, port, timeout, extra)
     try:
         yield cloud
     finally:

@@ -85,3 +85,32 @@ def test_the_last_idle_agent_leaves_no_protection_behind_when_it_is_stopped(clou
     finally:
         process.stop()
     assert protected(instance) is False
+
+
+def group_size() -> tuple[int, list[str]]:
+    [found] = shared_client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[GROUP])["AutoScalingGroups"]
+    return found["DesiredCapacity"], [i["InstanceId"] for i in found["Instances"]]
+
+
+def test_an_idle_agent_leaves_its_group_terminating_its_instance_and_lowering_the_desired_capacity(
+        cloud, instance, tmp_path):
+    process = agent(cloud, tmp_path, WRITE_RESULT, instance, idle_exit=1)
+    try:
+        assert process.wait() == 0, "idle past --idle-exit, it leaves"
+    finally:
+        process.stop()
+    assert group_size() == (0, [])
+    assert [line["instance"] for line in process.decisions() if line["decision"] == "left-group"] == [instance]
+
+
+def test_an_idle_agent_at_the_groups_minimum_stays(cloud, instance, tmp_path):
+    shared_client("autoscaling").update_auto_scaling_group(AutoScalingGroupName=GROUP, MinSize=1)
+    process = agent(cloud, tmp_path, WRITE_RESULT, instance, idle_exit=1)
+    try:
+        process.wait_for("stays-in-group")
+        cloud.submit("j1")
+        wait_until(lambda: (cloud.status("j1") or {}).get("status") == "SUCCESS", what="it still takes jobs")
+        assert process.process.poll() is None
+    finally:
+        process.stop()
+    assert group_size() == (1, [instance])

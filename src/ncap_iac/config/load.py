@@ -266,7 +266,8 @@ def _scaling(section: dict) -> Scaling:
         evaluation_periods=int(_get(section, "Scaling", "EvaluationPeriods")),
         period_seconds=int(_get(section, "Scaling", "PeriodSeconds")),
         scale_in_after_idle_minutes=int(_get(section, "Scaling", "ScaleInAfterIdleMinutes")),
-        warmup_seconds=int(_get(section, "Scaling", "WarmupSeconds")))
+        warmup_seconds=int(_get(section, "Scaling", "WarmupSeconds")),
+        worker_idle_exit_seconds=int(_get(section, "Scaling", "WorkerIdleExitSeconds")))
 
 
 def _trigger(section: dict) -> Trigger:

@@ -82,6 +82,7 @@ class Scaling:
     period_seconds: int
     scale_in_after_idle_minutes: int
     warmup_seconds: int
+    worker_idle_exit_seconds: int = 30  # 0: workers never leave by themselves
 
 
 @dataclass(frozen=True)

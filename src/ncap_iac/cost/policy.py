@@ -94,8 +94,8 @@ def policy_from_config(config: StackConfig, hourly_price_usd: float | None = Non
 
     The price is `hourly_price_usd` when given, else the config's (Workers.HourlyPriceUSD, else the
     price table, ncap_iac.prices: the figure the submit function prices submissions with). The
-    launch template starts the agent without --concurrency, so one job per instance. The workers'
-    idle exit is read when the config has it; until then it is off, as deployed today.
+    launch template starts the agent without --concurrency, so one job per instance; its idle exit
+    is Scaling.WorkerIdleExitSeconds (0: off).
     """
     scaling, workers = config.scaling, config.workers
     if not workers.launch:
@@ -111,4 +111,4 @@ def policy_from_config(config: StackConfig, hourly_price_usd: float | None = Non
         evaluation_periods=scaling.evaluation_periods,
         scale_out=tuple((step.queued_jobs, step.add_instances) for step in scaling.scale_out),
         warmup_seconds=scaling.warmup_seconds, scale_in_after_idle_minutes=scaling.scale_in_after_idle_minutes,
-        request_on_submit=True, idle_exit_seconds=getattr(config.scaling, "idle_exit_seconds", None))
+        request_on_submit=True, idle_exit_seconds=float(scaling.worker_idle_exit_seconds) or None)

@@ -53,7 +53,7 @@ def spend(folder: Path, month: str | None, endpoint_flag: str | None, say) -> Sp
     labs, unreadable = {}, 0
     for lab in [*budgets, *sorted(set(ledger_labs(aws, bucket, month)) - set(budgets))]:
         entries, bad = _entries(aws, bucket, lab, month)
-        labs[lab] = LabSpend(round(sum(entry_cost(e) for e in entries), 2), budgets.get(lab),
+        labs[lab] = LabSpend(round(sum(entry_cost(e) for e in entries), 6), budgets.get(lab),
                              len({e.get("job_id") for e in entries}))
         unreadable += len(bad)
     if unreadable:

@@ -58,7 +58,7 @@ def resource_arn(iam_request: Any) -> str | None:
     if action == "sts:AssumeRole":
         return parameter(iam_request, "RoleArn")
     if service == "autoscaling":
-        group = parameter(iam_request, "AutoScalingGroupName")
+        group = parameter(iam_request, "AutoScalingGroupName") or _group_of(iam_request)
         return (f"arn:aws:autoscaling:{region}:{account}:autoScalingGroup:{GROUP_ID}:autoScalingGroupName/{group}"
                 if group else None)
     if service == "iam":
@@ -81,4 +81,19 @@ def iam_arn(iam_request: Any, account: str) -> str | None:
         found = getattr(backend, "users", {}).get(user)
         path = getattr(found, "path", None) or parameter(iam_request, "Path") or "/"
         return f"arn:aws:iam::{account}:user{path}{user}"
+    return None
+
+
+def _group_of(iam_request: Any) -> str | None:
+    """The group of the instance a request names (TerminateInstanceInAutoScalingGroup names only
+    the instance; AWS authorizes it on the instance's group)."""
+    instance = parameter(iam_request, "InstanceId")
+    if not instance:
+        return None
+    from moto.autoscaling.models import autoscaling_backends
+
+    backend = autoscaling_backends[iam_request.account_id][iam_request._region]
+    for name, group in backend.autoscaling_groups.items():
+        if any(state.instance.id == instance for state in group.instance_states):
+            return name
     return None

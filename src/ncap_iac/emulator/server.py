@@ -25,12 +25,13 @@ from pathlib import Path
 
 def quicken() -> None:
     """Read moto's list of service modules once; log only warnings and errors; enforce IAM as AWS
-    does (enforce.py). Idempotent."""
+    does (enforce.py); Auto Scaling's minimum kept (groups.py). Idempotent."""
     from moto import backends
 
-    from . import enforce
+    from . import enforce, groups
 
     enforce.install()
+    groups.install()
 
     if not getattr(backends.list_of_moto_modules, "ncap_cached", False):
         modules = tuple(backends.list_of_moto_modules())

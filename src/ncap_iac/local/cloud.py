@@ -8,11 +8,12 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import names
 from ..aws.clients import Aws
+from ..aws.errors import aws_errors
 from ..aws.lab_keys import read_keys
 from ..config import load
 from ..emulator.context import FUNCTION_TYPES
@@ -22,6 +23,7 @@ from ..errors import NcapError
 from ..lambda_repo.ncap_lambda.contract import job_role_path
 from ..template.agent import agent_arguments
 from . import server, state
+from .fleet import Fleet
 from .identities import Identities, instances
 from .router import Router, route_notifications
 from .stack import LocalStack, deploy
@@ -38,7 +40,11 @@ SHOWN_USERS = 8  # the users named at start-up (local.json has them all)
 class Running:
     server: server.MotoServer
     router: Router | None = None
-    workers: list = field(default_factory=list)
+    fleet: Fleet | None = None
+
+    @property
+    def workers(self) -> list:
+        return self.fleet.processes if self.fleet else []
 
     def stop(self) -> None:
         if self.router:
@@ -58,7 +64,10 @@ class Running:
         self.server.stop()
 
 
-def up(pipeline_dir: Path, workers: int, port: int | None, given_state: str | None, say) -> int:
+def up(pipeline_dir: Path, workers: int, port: int | None, given_state: str | None, say,
+       start_instances: int | None = None) -> int:
+    """`workers`: the most worker processes at once (one per instance of the group);
+    `start_instances`: the group's desired capacity at start (default `workers`; 0: from zero)."""
     config = load(pipeline_dir / "stack_config.json")
     folder = state.state_dir(config.pipeline_name, given_state)
     _refuse_if_running(folder)
@@ -69,7 +78,8 @@ def up(pipeline_dir: Path, workers: int, port: int | None, given_state: str | No
     state.write_private(folder / "pids.json", {"up": os.getpid(), "moto": running.server.process.pid, "workers": []})
     try:
         say(f"AWS emulator (moto) on {running.server.endpoint}")
-        info = _bring_up(config, pipeline_dir.resolve(), folder, workers, running, say)
+        info = _bring_up(config, pipeline_dir.resolve(), folder, workers, running, say,
+                         workers if start_instances is None else start_instances)
         say(f"ready in {time.monotonic() - started:.1f} s")
         _print_summary(info, say)
         return _stay_up(running, folder, say)
@@ -89,7 +99,8 @@ def _refuse_if_running(folder: Path) -> None:
         raise NcapError(f"a local cloud already runs from {folder}; stop it with `ncap local down`")
 
 
-def _bring_up(config, pipeline_dir: Path, folder: Path, workers: int, running: Running, say) -> dict:
+def _bring_up(config, pipeline_dir: Path, folder: Path, workers: int, running: Running, say,
+              start_instances: int) -> dict:
     endpoint = running.server.endpoint
     admin = _admin(Aws(config.region, endpoint, BOOT_CREDENTIALS))
     os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID=admin[0], AWS_SECRET_ACCESS_KEY=admin[1],
@@ -103,13 +114,24 @@ def _bring_up(config, pipeline_dir: Path, folder: Path, workers: int, running: R
     running.router = _start_router(config, stack, aws, environments, identities)
     info = _local_json(config, stack, aws, admin, environments)
     group = stack.outputs[names.WORKER_GROUP_OUTPUT]
-    running.workers = _start_workers(config, stack, pipeline_dir, folder, identities, instances(aws, group, workers))
+    if start_instances > workers:
+        raise NcapError(f"--start-instances {start_instances}: more than --workers {workers}")
+    instances(aws, group, start_instances)
+    running.fleet = Fleet(aws, group, workers, _worker_starter(config, stack, pipeline_dir, folder, identities), folder)
+    problem = running.fleet.sync()
+    if problem:
+        raise NcapError(problem)
     _check_workers_started(running.workers, folder)
-    say(f"{workers} worker agent(s) polling {info['queue_url']}, each an instance of {group} with the worker role")
-    state.write_private(folder / "pids.json", {"up": os.getpid(), "moto": running.server.process.pid,
-                                                "workers": [w.pid for w in running.workers]})
+    say(f"{len(running.workers)} worker agent(s) polling {info['queue_url']}, each an instance of {group} with "
+        f"the worker role; the workers follow the group (at most {workers})")
+    _write_pids(folder, running)
     state.write_private(folder / "local.json", info)
     return info
+
+
+def _write_pids(folder: Path, running: Running) -> None:
+    state.write_private(folder / "pids.json", {"up": os.getpid(), "moto": running.server.process.pid,
+                                                "workers": [w.pid for w in running.workers]})
 
 
 def _admin(aws: Aws) -> tuple[str, str]:
@@ -163,10 +185,9 @@ def _users(config, aws: Aws) -> dict:
             for user, key in read_keys(aws, config.pipeline_name, list(config.created_users)).items()}
 
 
-def _start_workers(config, stack: LocalStack, pipeline_dir: Path, folder: Path, identities: Identities,
-                   instance_ids: list[str]) -> list:
-    """One agent per instance: its id in NCAP_INSTANCE_ID, the worker role's credentials in its
-    environment (a session named after the instance, as EC2 names it)."""
+def _worker_starter(config, stack: LocalStack, pipeline_dir: Path, folder: Path, identities: Identities):
+    """Starts the agent of one instance: its id in NCAP_INSTANCE_ID, the worker role's credentials
+    in its environment (a session named after the instance, as EC2 names it)."""
     job_roles = f"arn:{stack.context.partition}:iam::{stack.context.account}:role{job_role_path(config.pipeline_name)}"
     arguments = agent_arguments(config, stack.outputs[names.QUEUE_OUTPUT], stack.outputs[names.TOPIC_OUTPUT],
                                 job_roles)
@@ -174,11 +195,14 @@ def _start_workers(config, stack: LocalStack, pipeline_dir: Path, folder: Path, 
             "--heartbeat", str(HEARTBEAT_SECONDS), "--poll-seconds", str(POLL_SECONDS), "--grace", str(GRACE_SECONDS)]
     role = identities.role_arn(stack.context.physical_ids[names.INSTANCE_ROLE])
     base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    return [subprocess.Popen([*argv, "--workdir", str(folder / f"worker-{n}")], stdin=subprocess.DEVNULL,
-                             stdout=(folder / f"worker-{n}.log").open("ab"), stderr=subprocess.STDOUT,
-                             env={**base, **identities.role_environment(role, instance), "NCAP_INSTANCE_ID": instance},
-                             start_new_session=True)  # Ctrl-C reaches `up`, which stops them in order
-            for n, instance in enumerate(instance_ids)]
+
+    def start(instance: str, n: int) -> subprocess.Popen:
+        env = {**base, **identities.role_environment(role, instance), "NCAP_INSTANCE_ID": instance}
+        return subprocess.Popen([*argv, "--workdir", str(folder / f"worker-{n}")], stdin=subprocess.DEVNULL,
+                                stdout=(folder / f"worker-{n}.log").open("ab"), stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)  # Ctrl-C reaches `up`, which stops them in order
+
+    return start
 
 
 def _check_workers_started(workers: list, folder: Path, timeout: float = 20.0) -> None:
@@ -223,11 +247,16 @@ def _stay_up(running: Running, folder: Path, say) -> int:
 def _health(running: Running, folder: Path) -> str | None:
     if running.server.process.poll() is not None or not server.responding(running.server.endpoint):
         return f"the AWS emulator stopped responding (see {folder / 'moto.log'}); shutting down"
-    dead = [n for n, w in enumerate(running.workers) if w.poll() is not None]
-    if dead:
-        return (f"worker {dead[0]} exited (code {running.workers[dead[0]].returncode}; see "
-                f"{folder / f'worker-{dead[0]}.log'}); shutting down")
-    return None
+    if running.fleet is None:
+        return None
+    before = running.fleet.pids
+    try:
+        problem = running.fleet.sync()
+    except aws_errors():  # a slow answer from the emulator: look again at the next turn
+        return None
+    if running.fleet.pids != before:
+        _write_pids(folder, running)
+    return problem
 
 
 def down(pipeline_dir: Path | None, given_state: str | None, say, timeout: float = 30.0) -> int:

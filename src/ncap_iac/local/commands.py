@@ -30,7 +30,12 @@ def _up(actions, common) -> None:
                     "starts worker agents, and writes STATE_DIR/local.json. Ctrl-C or "
                     "`ncap local down` stops everything it started.")
     up.add_argument("pipeline_dir", type=Path, help="folder holding stack_config.json")
-    up.add_argument("--workers", type=_count, default=2, help="worker agents to start (default 2; 0 for none)")
+    up.add_argument("--workers", type=_count, default=2,
+                    help="the most worker agents at once, one per instance of the worker group (default 2; 0 for "
+                         "none): they follow the group, started when it gains an instance and stopped when one leaves")
+    up.add_argument("--start-instances", type=_count, metavar="N",
+                    help="the group's desired capacity at start (default: --workers; 0: scale from zero, the "
+                         "submit function asks for instances as jobs arrive)")
     up.add_argument("--port", type=_positive, help="port for the emulator (default: a free one)")
     up.add_argument("--state-dir", help="default .ncap/local/PIPELINE_NAME")
 
@@ -72,7 +77,7 @@ def _run(args) -> int:
     if args.action == "up":
         from .cloud import up
 
-        return up(args.pipeline_dir, args.workers, args.port, args.state_dir, _say)
+        return up(args.pipeline_dir, args.workers, args.port, args.state_dir, _say, args.start_instances)
     if args.action == "down":
         from .cloud import down
 

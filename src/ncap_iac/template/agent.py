@@ -16,4 +16,18 @@ def agent_arguments(config: StackConfig, queue_url: str, topic_arn: str, job_rol
             "--command", w.command, "--job-timeout", str(w.job_timeout), "--log-name", w.log_file,
             "--topic-arn", topic_arn, "--job-roles", job_roles,
             "--folders", ",".join((f.inputs, f.configs, f.results, f.logs)),
-            "--group", names.worker_group_name(config.pipeline_name), "--lifecycle-hook", names.TERMINATING_HOOK]
+            "--group", names.worker_group_name(config.pipeline_name), "--lifecycle-hook", names.TERMINATING_HOOK,
+            *_idle_exit(config), *_ledger(config)]
+
+
+def _idle_exit(config: StackConfig) -> list[str]:
+    seconds = config.scaling.worker_idle_exit_seconds
+    return ["--idle-exit", str(seconds)] if seconds else []
+
+
+def _ledger(config: StackConfig) -> list[str]:
+    """The instance's type and price, for the ledger (none when the price is unknown)."""
+    price = config.workers.hourly_price_usd
+    if price is None:
+        return []
+    return ["--instance-type", config.workers.instance_type, "--hourly-price-usd", f"{price:g}"]

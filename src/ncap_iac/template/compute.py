@@ -36,7 +36,7 @@ from troposphere.iam import InstanceProfile
 
 from .. import names
 from ..config.model import StackConfig
-from ..lambda_repo.ncap_lambda.contract import job_role_path
+from ..lambda_repo.ncap_lambda.contract import LEDGER_PREFIX, job_role_path
 from . import iam
 from .agent import JOB_USER, agent_arguments
 from .monitoring import queue_metric, sum_of_queues_alarm, topic_key_statement
@@ -71,9 +71,18 @@ def _role(config: StackConfig):
         topic_key_statement(),
         iam.statement("ProtectRunningJobs", ["autoscaling:CompleteLifecycleAction",
                                              "autoscaling:SetInstanceProtection"], [group]),
+        iam.statement("LeaveWhenIdle", ["autoscaling:TerminateInstanceInAutoScalingGroup"], [group]),
         # DescribeAutoScalingInstances takes no resource-level permission: "*" is its only resource.
         iam.statement("WatchOwnInstance", ["autoscaling:DescribeAutoScalingInstances"], ["*"]),
+        *_ledger_statements(config),
     ])
+
+
+def _ledger_statements(config: StackConfig) -> list[dict]:
+    """The agent records each attempt's cost in the ledger, outside every lab's folders."""
+    if config.workers.hourly_price_usd is None:
+        return []
+    return [iam.statement("RecordSpend", ["s3:PutObject"], [iam.object_arn(config.pipeline_name, LEDGER_PREFIX + "*")])]
 
 
 # The analysis runs as JOB_USER, made here, whose packets to the instance metadata service (and so

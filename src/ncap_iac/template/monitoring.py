@@ -55,7 +55,7 @@ def topic_key_statement() -> dict:
 
 def _topic_key(config: StackConfig) -> list[AWSObject]:
     key = Key(names.TOPIC_KEY, Description=f"Encrypts the notices topic of ncap pipeline {config.pipeline_name}",
-              EnableKeyRotation=True, KeyPolicy=_key_policy(), Tags=pipeline_tags(config))
+              EnableKeyRotation=True, KeyPolicy=_key_policy())
     alias = Alias(names.TOPIC_KEY_ALIAS, AliasName=names.topic_key_alias(config.pipeline_name),
                   TargetKeyId=Ref(names.TOPIC_KEY))
     return [key, alias]

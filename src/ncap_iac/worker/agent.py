@@ -128,6 +128,8 @@ class Agent:
     def poll(self):
         """One long poll: the delivery, or None (nothing came, or the agent is now idle)."""
         wait = self.poll_wait()
+        if wait is None and not self.leave_when_idle():
+            wait = self.ctx.settings.poll_seconds
         if wait is None:
             self.untake()
             self.stop("idle", idle_exit=self.ctx.settings.idle_exit)
@@ -143,6 +145,19 @@ class Agent:
                 if self.running == 1 and self.ctx.instance is not None:
                     self.ctx.instance.protect(True)
         return delivery
+
+    def leave_when_idle(self) -> bool:
+        """Idle past --idle-exit: outside a group, go; in one, go only once the group let this
+        instance go (else idle time starts again)."""
+        instance = self.ctx.instance
+        if instance is None:
+            return True
+        instance.settle()  # unprotected first: a protected instance cannot be terminated
+        if instance.leave_group():
+            return True
+        with self._lock:
+            self.last_activity = time.monotonic()
+        return False
 
     def poll_wait(self) -> int | None:
         """Seconds to long-poll for; None when --idle-exit has run out with nothing running."""

@@ -13,6 +13,7 @@ from ..lambda_repo.ncap_lambda.contract import error_code
 @dataclass(frozen=True)
 class Clients:
     """The instance role's clients, and a maker of S3 clients for lab sessions."""
+    s3: object  # the instance role's: the ledger only (it reaches no lab's data)
     sqs: object
     sns: object
     sts: object
@@ -59,7 +60,8 @@ def make_clients(region: str, concurrency: int, poll_seconds: int) -> Clients:
 
     session = boto3.session.Session(region_name=region)
     pool = 4 * concurrency + 4  # per slot: a long poll, a heartbeat, transfers
-    return Clients(sqs=session.client("sqs", config=_config(poll_seconds + 20, pool)),
+    return Clients(s3=session.client("s3", config=_config(20, pool)),
+                   sqs=session.client("sqs", config=_config(poll_seconds + 20, pool)),
                    sns=session.client("sns", config=_config(20, pool)),
                    sts=session.client("sts", config=_config(20, pool)),
                    autoscaling=session.client("autoscaling", config=_config(20, pool)),

@@ -42,7 +42,9 @@ def register(commands, common) -> dict:
     add("--workdir", metavar="DIR", help="folder for the jobs' working folders (default: a temporary folder)")
     add("--command-dir", metavar="DIR", help="folder the command runs in (default: the job's fresh working folder)")
     add("--max-jobs", type=int, metavar="N", help="exit after handling N messages")
-    add("--idle-exit", type=float, metavar="SECONDS", help="exit after SECONDS with no message and no job running")
+    add("--idle-exit", type=float, metavar="SECONDS",
+        help="exit after SECONDS with no message and no job running; in a group (--group), first leave it: "
+             "terminate this instance and lower the desired capacity (not below the group's minimum)")
     add("--concurrency", type=int, default=1, metavar="K", help="jobs run at once (default 1)")
     add("--heartbeat", type=int, default=60, metavar="SECONDS",
         help="visibility step: a running job's message is kept hidden this far ahead, renewed every third "
@@ -60,6 +62,10 @@ def register(commands, common) -> dict:
     add("--watch-seconds", type=float, default=5.0, metavar="SECONDS",
         help="how often interruption notices are looked for (default 5)")
     add("--run-as", metavar="USER", help="run the command as this unprivileged user (the agent must be root)")
+    add("--instance-type", metavar="TYPE", help="this instance's type, recorded with each attempt in the ledger")
+    add("--hourly-price-usd", type=float, metavar="USD",
+        help="this instance's hourly price: each attempt's cost goes into the pipeline's ledger "
+             "(ledger/MONTH/LAB/...), which the labs' budgets are checked against")
     return {"worker": handler}
 
 

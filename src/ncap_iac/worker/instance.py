@@ -114,6 +114,19 @@ class Instance:
         except Exception as error:  # no hook waiting (Spot, or a scale-in without the hook)
             decision("termination-not-continued", logging.INFO, error=describe(error))
 
+    def leave_group(self) -> bool:
+        """Idle: terminate this instance and lower the group's desired capacity by one, so that
+        capacity comes down job by job and never takes a busy instance. False when the group may
+        not shrink (at its minimum) or the call failed: the agent then stays and polls on."""
+        try:
+            self.autoscaling.terminate_instance_in_auto_scaling_group(InstanceId=self.instance_id,
+                                                                      ShouldDecrementDesiredCapacity=True)
+        except Exception as error:
+            decision("stays-in-group", logging.INFO, instance=self.instance_id, error=describe(error))
+            return False
+        decision("left-group", instance=self.instance_id, group=self.group)
+        return True
+
     def _apply_protection(self) -> None:
         while True:
             with self._changed:

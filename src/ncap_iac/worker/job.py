@@ -18,7 +18,7 @@ import logging
 import time
 
 from ..lambda_repo.ncap_lambda import contract
-from . import background, queue, status_store, workspace
+from . import background, ledger, queue, status_store, workspace
 from .attempt import Attempt, execute, log_key
 from .aws import describe
 from .heartbeat import Heartbeat
@@ -62,6 +62,7 @@ def work(ctx, delivery, task: Task, beat, started: float, fields: dict) -> str:
     finally:
         fetching.cancel()
         workspace.remove(space)
+    ledger.record(ctx, task, delivery, time.monotonic() - started)
     ending = succeed if result.ok else fail
     return ending(ctx, s3, delivery, task, beat, result, key, begun.snapshot, started, fields)
 

@@ -42,6 +42,8 @@ class Settings:
     lifecycle_hook: str | None = None
     watch_seconds: float = 5.0
     run_as: str | None = None  # the unprivileged user the command runs as (None: the agent's own)
+    instance_type: str | None = None  # with hourly_price_usd: each attempt is written into the ledger
+    hourly_price_usd: float | None = None
 
 
 def region_of(given: str | None, queue_url: str) -> str:
@@ -73,7 +75,8 @@ def from_args(args) -> Settings:
         heartbeat=args.heartbeat, grace=args.grace, poll_seconds=args.poll_seconds,
         topic_arn=args.topic_arn or None, group=args.group or None,
         instance_id=args.instance_id or os.environ.get("NCAP_INSTANCE_ID") or None,
-        lifecycle_hook=args.lifecycle_hook or None, watch_seconds=args.watch_seconds, run_as=args.run_as or None)
+        lifecycle_hook=args.lifecycle_hook or None, watch_seconds=args.watch_seconds, run_as=args.run_as or None,
+        instance_type=args.instance_type or None, hourly_price_usd=args.hourly_price_usd)
     check(settings)
     return settings
 
@@ -129,6 +132,10 @@ def identity_problems(s: Settings) -> list[str]:
     if s.run_as is not None and s.concurrency > 1:
         found.append("--run-as: runs one job at a time (--concurrency 1): jobs of different labs must not "
                      "share a user, who could read the other's environment")
+    if (s.hourly_price_usd is None) != (s.instance_type is None):
+        found.append("--instance-type and --hourly-price-usd go together (the ledger records both)")
+    if s.hourly_price_usd is not None and s.hourly_price_usd < 0:
+        found.append(f"--hourly-price-usd: must be at least 0, got {s.hourly_price_usd}")
     if (s.lifecycle_hook or s.instance_id) and not s.group:
         found.append("--lifecycle-hook and --instance-id need --group")
     return found

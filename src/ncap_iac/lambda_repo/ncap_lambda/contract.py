@@ -234,9 +234,12 @@ def ledger_prefix(month, lab=None):
     return f"{LEDGER_PREFIX}{month}/" + (f"{lab}/" if lab else "")
 
 
-def ledger_key(lab, job_id, dataname, finished, attempt=1):
+def ledger_key(lab, job_id, dataname, finished, attempt=1, message_id=""):
+    """One attempt's key. A job queued again after an interruption is a new message whose receive
+    count starts again at 1: its message id keeps its attempts apart."""
     digest = hashlib.sha256(dataname.encode("utf-8", "backslashreplace")).hexdigest()[:16]
-    return f"{ledger_prefix(month_of(finished), lab)}{job_id}/{digest}-{int(attempt)}.json"
+    message = "-" + re.sub(r"[^A-Za-z0-9]", "", str(message_id))[:12] if message_id else ""
+    return f"{ledger_prefix(month_of(finished), lab)}{job_id}/{digest}-{int(attempt)}{message}.json"
 
 
 def ledger_entry(lab, job_id, dataname, instance_type, hourly_price_usd, seconds, finished, attempt=1):

@@ -1,0 +1,70 @@
+"""The local cloud's workers follow the worker group, as instances do on AWS: one `ncap worker`
+process per instance the group has in service (at most `most` at once), started when the group
+gains an instance (the submit function raised its desired capacity, or `up` did at start), and
+stopped when its instance leaves the group (the agent's own idle exit terminates it; a scale-in
+would too). An agent that exits while its instance is still in service has failed: `up` stops."""
+from __future__ import annotations
+
+import signal
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..aws.clients import Aws
+
+Start = Callable[[str, int], subprocess.Popen]  # (instance id, worker number) -> the agent's process
+
+
+@dataclass
+class Worker:
+    number: int
+    instance: str
+    process: subprocess.Popen
+    stopped: bool = False  # sent SIGTERM because its instance left the group
+
+
+@dataclass
+class Fleet:
+    aws: Aws
+    group: str
+    most: int
+    start: Start
+    logs: Path  # worker-N.log files are here
+    workers: list[Worker] = field(default_factory=list)
+    started: int = 0
+
+    def in_service(self) -> list[str]:
+        autoscaling = self.aws.client("autoscaling")
+        [found] = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[self.group])["AutoScalingGroups"]
+        return sorted(i["InstanceId"] for i in found["Instances"] if i["LifecycleState"] == "InService")
+
+    def sync(self) -> str | None:
+        """Match the processes to the group's instances now; a problem that stops `up`, or None."""
+        instances = set(self.in_service())
+        for worker in list(self.workers):
+            code = worker.process.poll()
+            if code is None:
+                if worker.instance not in instances and not worker.stopped:
+                    worker.process.send_signal(signal.SIGTERM)  # its instance is gone: let it hand back its job
+                    worker.stopped = True
+                continue
+            self.workers.remove(worker)
+            if worker.instance in instances and code != 0:
+                return (f"worker {worker.number} exited (code {code}; see {self.logs / f'worker-{worker.number}.log'})"
+                        "; shutting down")
+        served = {w.instance for w in self.workers}
+        for instance in sorted(instances - served):
+            if len(self.workers) >= self.most:
+                break
+            self.workers.append(Worker(self.started, instance, self.start(instance, self.started)))
+            self.started += 1
+        return None
+
+    @property
+    def pids(self) -> list[int]:
+        return [w.process.pid for w in self.workers]
+
+    @property
+    def processes(self) -> list[subprocess.Popen]:
+        return [w.process for w in self.workers]

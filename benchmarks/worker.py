@@ -77,7 +77,8 @@ def make_job_role(iam) -> None:
 def queue_jobs(clients, queue_url: str, count: int) -> None:
     """status.json and one message per job, as submit_start does (its own helpers)."""
     from ncap_lambda import job_store
-    from ncap_lambda.jobs import QUEUED, Job, dataset_units, status_document
+    from ncap_lambda.contract import QUEUED
+    from ncap_lambda.jobs import Job, dataset_units, status_document
 
     s3, sqs = clients
     s3.put_object(Bucket=BUCKET, Key=f"{LAB}/configs/c.json", Body=b"{}")

@@ -108,3 +108,14 @@ def test_the_session_policy_reads_the_lab_and_writes_only_the_jobs_result_path()
     assert reads == {"arn:aws:s3:::b/labA/inputs/*", "arn:aws:s3:::b/labA/configs/*",
                      "arn:aws:s3:::b/labA/results/job_j1/*"}
     assert all(s["Effect"] == "Allow" for s in statements.values())
+
+
+def test_a_lazy_session_is_assumed_only_when_first_asked_for():
+    import time
+
+    made = []
+    credentials = JobCredentials(lambda: made.append(1) or session(time.time() + 3600), lazy=True)
+    assert made == [], "a command that makes no AWS call costs no STS call"
+    credentials.current()
+    credentials.current()
+    assert made == [1]

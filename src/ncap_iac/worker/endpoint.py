@@ -3,9 +3,9 @@ its own session's credentials here, the way every AWS SDK and the AWS CLI fetch 
 (AWS_CONTAINER_CREDENTIALS_FULL_URI, with the job's token in AWS_CONTAINER_AUTHORIZATION_TOKEN),
 and fetches them again before they expire. A request without a running job's token gets 403.
 
-A job's session is assumed once before its command starts (a role that cannot be assumed fails
-the attempt before anything runs) and again whenever it is asked for with less than
-credentials.RENEW_BEFORE seconds left."""
+A job's session is assumed when its command first asks for it, and again whenever it is asked
+for with less than credentials.RENEW_BEFORE seconds left; a session that cannot be assumed is a
+503 to the command (its AWS calls fail) and a logged decision."""
 from __future__ import annotations
 
 import json
@@ -22,16 +22,16 @@ PATH = "/ncap/job-credentials"
 
 
 class JobCredentials:
-    """One job's session, renewed on demand."""
+    """One job's session, renewed on demand (`lazy`: assumed at the first request, not now)."""
 
-    def __init__(self, assume: Callable[[], Session]):
+    def __init__(self, assume: Callable[[], Session], lazy: bool = False):
         self._assume = assume
         self._lock = threading.Lock()
-        self._session = assume()
+        self._session: Session | None = None if lazy else assume()
 
     def current(self) -> Session:
         with self._lock:
-            if not self._session.fresh():
+            if self._session is None or not self._session.fresh():
                 self._session = self._assume()
             return self._session
 

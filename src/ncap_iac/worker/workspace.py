@@ -100,22 +100,20 @@ def downloads() -> ThreadPoolExecutor:
 
 
 class Assume:
-    """The job's own session, assumed alongside the downloads (credentials.py)."""
+    """The job's own session (credentials.py), assumed when its command first asks the endpoint
+    for it: a command that makes no AWS call costs no STS call. The role itself is proven before
+    the command starts: the agent's own session of it made the downloads."""
 
     def __init__(self, roles, task):
-        self._future = downloads().submit(_job_credentials, roles, task)
+        from .endpoint import JobCredentials
+
+        self._credentials = JobCredentials(lambda: roles.job_session(task), lazy=True)
 
     def wait(self) -> BaseException | None:
-        return self._future.exception()
+        return None
 
     def credentials(self):
-        return self._future.result()
-
-
-def _job_credentials(roles, task):
-    from .endpoint import JobCredentials
-
-    return JobCredentials(lambda: roles.job_session(task))
+        return self._credentials
 
 
 def values(task) -> dict:

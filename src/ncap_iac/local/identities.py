@@ -10,7 +10,7 @@ metadata service and a function's by Lambda."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..aws.clients import Aws
 from ..emulator import services
@@ -24,6 +24,7 @@ class Identities:
     """The services' stand-in's keys on one emulator, and what it assumes roles with."""
     aws: Aws  # the local cloud's administrator
     service_keys: tuple[str, str]
+    _functions: dict = field(default_factory=dict, repr=False)  # function name -> its settings, made once
 
     @classmethod
     def on(cls, aws: Aws) -> Identities:
@@ -40,8 +41,10 @@ class Identities:
     def as_function(self, function_name: str) -> dict[str, str]:
         """A function's handler settings: its role (as the emulator's Lambda knows it), session
         named after the function, as Lambda names it."""
-        role = lambda_client(self.aws).get_function(FunctionName=function_name)["Configuration"]["Role"]
-        return self.role_environment(role, function_name)
+        if function_name not in self._functions:  # one session per function, as a warm Lambda keeps its own
+            role = lambda_client(self.aws).get_function(FunctionName=function_name)["Configuration"]["Role"]
+            self._functions[function_name] = self.role_environment(role, function_name)
+        return dict(self._functions[function_name])
 
     def role_arn(self, role_name: str) -> str:
         return self.aws.iam.get_role(RoleName=role_name)["Role"]["Arn"]

@@ -37,7 +37,7 @@ demo: $(STAMP_RUN)
 	$(BIN)/python -m ncap_iac.demo pipelines
 
 test: $(STAMP_TEST) $(STAMP_CHECKOV) lint
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=25
 
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check src tests benchmarks

@@ -43,7 +43,8 @@ def test_the_policy_is_the_one_the_config_deploys():
     assert (policy.mode, policy.min_size, policy.max_size, policy.hourly_price_usd) == ("queue", 0, 2, 0.0104)
     assert policy.scale_in_after_idle_minutes == 5 and policy.period_seconds == config.scaling.period_seconds
     assert policy.scale_out == tuple((s.queued_jobs, s.add_instances) for s in config.scaling.scale_out)
-    assert policy.request_on_submit is True and policy.idle_exit_seconds is None  # the submit function asks
+    assert policy.request_on_submit is True  # the submit function asks
+    assert policy.idle_exit_seconds == config.scaling.worker_idle_exit_seconds == 30  # the agent's --idle-exit
     assert policy_from_config(config).hourly_price_usd == 0.0104  # t3.micro in us-east-1, from the price table
 
 

@@ -284,7 +284,7 @@ WRITES = {"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:Abort
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
 def test_workers_and_jobs_reach_only_their_labs_folders_and_never_write_a_submission(name):
-    """The worker role reaches no S3 at all; each lab's job role names its lab and folders
+    """The worker role reaches no lab's data (in S3 it may only add to the ledger); each lab's job role names its lab and folders
     exactly: no pattern matches another lab's key, and no write matches a submission or an input
     (IAM's `*` matches across `/`, so `*/results/*` would match `lab/submissions/results/x`)."""
     from ncap_iac.emulator.conditions import matches
@@ -295,8 +295,10 @@ def test_workers_and_jobs_reach_only_their_labs_folders_and_never_write_a_submis
     assert {i for i, _ in statements} >= {names.INSTANCE_ROLE, *(names.job_role(lab) for lab in labs)}
     for logical_id, statement in statements:
         actions = set(statement["Action"])
-        if logical_id == names.INSTANCE_ROLE:
-            assert not any(a.startswith("s3:") for a in actions), statement
+        if logical_id == names.INSTANCE_ROLE:  # S3: the ledger only, never a lab's folder
+            if any(a.startswith("s3:") for a in actions):
+                assert actions == {"s3:PutObject"} and statement["Sid"] == "RecordSpend", statement
+                assert all(p.startswith("ledger/") for p in _object_patterns(statement)), statement
             continue
         lab = next(lab for lab in labs if names.job_role(lab) == logical_id)
         others = [f"{other}/inputs/x" for other in labs if other != lab] + ["other-lab/results/job_1/x"]

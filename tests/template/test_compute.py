@@ -119,3 +119,58 @@ def test_the_configs_here_are_what_they_claim():
     """The made-up configs exercise more than one step, a MinSize above 0 and the longer period."""
     assert len(STEPPED["Scaling"]["ScaleOut"]) == 3 and STEPPED["Workers"]["MinSize"] == 1
     assert SINGLE["Scaling"]["PeriodSeconds"] == 300
+
+
+# --- the jobs' user, fenced off the instance metadata service ---------------------------------
+# The fencing part of the user data runs here for real (bash), with stand-ins for useradd,
+# iptables, ip6tables and nft that record their arguments: the real ones would change this
+# machine's users and firewall, and there is no EC2 instance here.
+
+def run_fencing(tmp_path, tools):
+    import subprocess
+
+    from ncap_iac.template.compute import JOB_USER_SETUP
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    for tool in tools:
+        stub = bin_dir / tool
+        stub.write_text(f'#!/bin/sh\necho "{tool} $*" >> {calls}\n' + ("exit 1\n" if tool == "id" else ""))
+        stub.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin" if "system" in tools else str(bin_dir)}
+    result = subprocess.run(["/bin/bash", "-c", "set -eu\n" + JOB_USER_SETUP], capture_output=True, text=True,
+                            env=env, timeout=30)
+    return result, calls.read_text().splitlines() if calls.exists() else []
+
+
+def test_the_user_data_makes_the_jobs_user_and_rejects_its_traffic_to_the_metadata_service(tmp_path):
+    result, calls = run_fencing(tmp_path, ["id", "useradd", "iptables", "ip6tables"])
+    assert result.returncode == 0, result.stderr
+    assert calls[1].startswith("useradd --system") and calls[1].endswith(" ncap-job")
+    assert "iptables -I OUTPUT -d 169.254.169.254 -m owner --uid-owner ncap-job -j REJECT" in calls
+    assert "ip6tables -I OUTPUT -d fd00:ec2::254 -m owner --uid-owner ncap-job -j REJECT" in calls
+
+
+def test_the_user_data_uses_nft_where_there_is_no_iptables(tmp_path):
+    result, calls = run_fencing(tmp_path, ["id", "useradd", "nft"])
+    assert result.returncode == 0, result.stderr
+    assert "nft add rule inet ncap output meta skuid ncap-job ip daddr 169.254.169.254 reject" in calls
+
+
+def test_without_a_firewall_tool_the_instance_starts_no_agent(tmp_path):
+    result, _ = run_fencing(tmp_path, ["id", "useradd"])
+    assert result.returncode == 1 and "neither iptables nor nft" in result.stderr
+
+
+def test_the_agent_runs_jobs_as_the_fenced_user_and_the_group_protects_running_jobs():
+    from ncap_iac import names
+
+    template = compile_config(load(example_config("ncap-dlc")), example_config("ncap-dlc").parent).template
+    resources = template["Resources"]
+    script = resources[names.LAUNCH_TEMPLATE]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"][0]
+    assert script.index("--uid-owner ncap-job") < script.index("exec ")
+    assert script.rstrip().endswith("--run-as ncap-job"), "the agent starts commands as the fenced user"
+    group = resources[names.WORKER_GROUP]["Properties"]
+    [hook] = group["LifecycleHookSpecificationList"]
+    assert hook["LifecycleTransition"] == "autoscaling:EC2_INSTANCE_TERMINATING" and hook["DefaultResult"] == "CONTINUE"

@@ -187,3 +187,30 @@ def test_two_templates_with_the_same_module_name_run_their_own_code(tmp_path):
         path = write_template(folder, {"F": function("same_name_handler_xyz.handler")})
         results.append(invoke(function_spec(path, "F", {}), {}, "us-east-1").result)
     assert results == [1, 2]
+
+
+WHO = '''import boto3
+
+
+def handler(event, context):
+    return boto3.client("sts").get_caller_identity()["Arn"]
+'''
+
+
+def test_each_call_acts_with_the_credentials_it_is_given_not_the_first_calls(tmp_path, moto_server):
+    """boto3's default session keeps the credentials it first found: a call given other keys must
+    not act with a previous call's (two functions, two roles, one process)."""
+    import boto3
+
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "who.py").write_text(WHO)
+    spec = function_spec(write_template(tmp_path, {"Who": function("who.handler")}), "Who", None)
+    iam = boto3.client("iam", region_name="us-east-1")
+    arns = {}
+    for name in ("first", "second"):
+        iam.create_user(UserName=name)
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        settings = {"AWS_ENDPOINT_URL": moto_server, "AWS_REGION": "us-east-1",
+                    "AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+        arns[name] = invoke(spec, {}, "us-east-1", settings).result
+    assert arns == {"first": "arn:aws:iam::123456789012:user/first", "second": "arn:aws:iam::123456789012:user/second"}

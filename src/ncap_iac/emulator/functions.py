@@ -125,7 +125,6 @@ def _function_process_state(spec: FunctionSpec, region: str, aws: dict | None = 
     """Environment and import path as Lambda sets them (`aws`: AWS settings to use instead of
     this process's), restored afterwards."""
     saved_env, saved_path = dict(os.environ), list(sys.path)
-    _fresh_default_session()
     if aws:  # these settings only: no profile, no per-service endpoint from this process
         for name in [n for n in os.environ if n == "AWS_PROFILE" or n.startswith("AWS_ENDPOINT_URL_")]:
             del os.environ[name]
@@ -134,6 +133,7 @@ def _function_process_state(spec: FunctionSpec, region: str, aws: dict | None = 
     os.environ.setdefault("AWS_REGION", region)
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
     os.environ["AWS_LAMBDA_FUNCTION_NAME"] = spec.name
+    _fresh_default_session()
     sys.path.insert(0, str(spec.code_dir))
     modules = _own_modules(spec.code_dir)
     saved_modules = {name: sys.modules.pop(name) for name in list(sys.modules) if name.split(".")[0] in modules}
@@ -149,12 +149,20 @@ def _function_process_state(spec: FunctionSpec, region: str, aws: dict | None = 
         sys.modules.update(saved_modules)
 
 
+_SESSIONS: dict = {}  # (key id, endpoint, region) -> the boto3 session of those settings
+
+
 def _fresh_default_session() -> None:
-    """Forget boto3's default session: it keeps the credentials it first found, and each call
-    runs with its own function's (as each Lambda function has a process of its own)."""
+    """boto3's default session for the credentials in the environment now: a session keeps the
+    credentials it first found, and each call runs with its own function's (as each Lambda
+    function has a process of its own). One session per identity is kept, since a new one reads
+    every service's model again (tens of milliseconds per client)."""
     import boto3
 
-    boto3.DEFAULT_SESSION = None
+    key = (os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_ENDPOINT_URL"), os.environ.get("AWS_REGION"))
+    if key not in _SESSIONS:
+        _SESSIONS[key] = boto3.session.Session()
+    boto3.DEFAULT_SESSION = _SESSIONS[key]
 
 
 def _own_modules(code_dir: Path) -> set[str]:
@@ -196,6 +204,7 @@ def load_for_process(spec: FunctionSpec, region: str, aws: dict | None = None):
     os.environ.update(spec.environment)
     os.environ.setdefault("AWS_REGION", region)
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
+    _fresh_default_session()
     sys.path.insert(0, str(spec.code_dir))
     handler = _load(spec)
     return lambda event: _call(handler, spec, event, region)

@@ -8,6 +8,7 @@ from importlib import resources
 from typing import Any
 
 from ..errors import Issue
+from .conforms import Undecided, conforms
 
 SCHEMA_FILE = "stack_config.schema.json"
 _JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer",
@@ -49,6 +50,13 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 
 def schema_issues(document: Any) -> list[Issue]:
+    """Every problem the schema finds. A document the quick check passes has none, and the full
+    validator (slow to import) is needed only for one it does not."""
+    try:
+        if conforms(document, schema()):
+            return []
+    except Undecided:
+        pass
     issues: list[Issue] = []
     for error in _validator().iter_errors(document):
         issues.extend(_issues_from(error))

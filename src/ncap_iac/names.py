@@ -123,8 +123,9 @@ def group_name(pipeline: str, affiliate: str) -> str:
     return f"{pipeline}-{affiliate}"
 
 
-def queue_name(pipeline: str, fifo: bool, dead_letter: bool = False) -> str:
-    return f"{pipeline}-jobs{'-dead' if dead_letter else ''}{'.fifo' if fifo else ''}"
+def queue_name(pipeline: str, fifo: bool, dead_letter: bool = False, stage: str | None = None) -> str:
+    base = f"{pipeline}-{stage.lower()}" if stage else pipeline
+    return f"{base}-jobs{'-dead' if dead_letter else ''}{'.fifo' if fifo else ''}"
 
 
 def trigger_dead_letter_queue_name(pipeline: str) -> str:
@@ -178,8 +179,14 @@ def lab_template(affiliate: str) -> str:
     return f"labs/{affiliate}.json"
 
 
-def worker_group_name(pipeline: str) -> str:
-    return f"{pipeline}-workers"
+def worker_group_name(pipeline: str, stage: str | None = None) -> str:
+    return f"{pipeline}-{stage.lower()}-workers" if stage else f"{pipeline}-workers"
+
+
+def in_stage(logical_id: str, stage: str | None) -> str:
+    """A stage's own resource: 'JobQueue' -> 'JobQueuePreprocess' (unchanged for the one stage of a
+    config without Stages)."""
+    return logical_id + camel(stage) if stage else logical_id
 
 
 def budget_name(pipeline: str) -> str:

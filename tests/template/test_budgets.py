@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from ncap_iac import names
 from ncap_iac.compiler import compile_config
 from ncap_iac.config import load
 
@@ -138,8 +139,10 @@ def test_every_resource_that_costs_money_carries_the_pipelines_tag(name):
             assert tags.get(TAG) == pipeline, logical_id
         elif resource["Type"] in COSTING:
             assert {"Key": TAG, "Value": pipeline} in tags, logical_id
-    group = resources(compiled)["WorkerGroup"]["Properties"]["Tags"]
-    assert {"Key": TAG, "Value": pipeline, "PropagateAtLaunch": True} in group
-    data = resources(compiled)["WorkerLaunchTemplate"]["Properties"]["LaunchTemplateData"]
-    assert sorted(spec["ResourceType"] for spec in data["TagSpecifications"]) == ["instance", "volume"]
-    assert all(spec["Tags"] == [{"Key": TAG, "Value": pipeline}] for spec in data["TagSpecifications"])
+    for stage in compiled.config.worker_stages:  # every stage's group and instances
+        group = resources(compiled)[names.in_stage("WorkerGroup", stage.name)]["Properties"]["Tags"]
+        assert {"Key": TAG, "Value": pipeline, "PropagateAtLaunch": True} in group
+        launch = resources(compiled)[names.in_stage("WorkerLaunchTemplate", stage.name)]
+        data = launch["Properties"]["LaunchTemplateData"]
+        assert sorted(spec["ResourceType"] for spec in data["TagSpecifications"]) == ["instance", "volume"]
+        assert all(spec["Tags"] == [{"Key": TAG, "Value": pipeline}] for spec in data["TagSpecifications"])

@@ -1,10 +1,11 @@
-"""The worker group's scaling as it behaves, read from compiled templates (the goldens only say
+"""The worker group's scaling (each stage's, in a pipeline of stages) as it behaves, read from compiled templates (the goldens only say
 that the output did not change): the scale-out alarm fires at the first step's QueuedJobs and its
 policy's step intervals are contiguous from 0, each step adding its AddInstances for the queue
 depths from its QueuedJobs up; the idle alarm looks at queued plus running jobs for exactly
 ScaleInAfterIdleMinutes and sets the group back to MinSize."""
 import pytest
 
+from ncap_iac import names
 from ncap_iac.compiler import compile_config
 from ncap_iac.config import load
 
@@ -31,22 +32,30 @@ def compiled(request, compile_doc):
     return result.config, result.template["Resources"]
 
 
-def scale_out(resources):
-    return resources["ScaleOutPolicy"]["Properties"], resources["QueueBacklogAlarm"]["Properties"]
+def each_stage(compiled):
+    """(stage, the id of its own resource named `base`) for every stage of the compiled config."""
+    config, resources = compiled
+    for stage in config.worker_stages:
+        yield stage, lambda base, stage=stage: names.in_stage(base, stage.name)
+
+
+def scale_out(resources, id_of):
+    return resources[id_of("ScaleOutPolicy")]["Properties"], resources[id_of("QueueBacklogAlarm")]["Properties"]
 
 
 def test_the_step_intervals_are_contiguous_from_zero(compiled):
     config, resources = compiled
-    policy, alarm = scale_out(resources)
-    steps, threshold = policy["StepAdjustments"], alarm["Threshold"]
-    assert threshold == config.scaling.scale_out[0].queued_jobs
-    assert [s["MetricIntervalLowerBound"] for s in steps] == [
-        step.queued_jobs - threshold for step in config.scaling.scale_out]
-    assert steps[0]["MetricIntervalLowerBound"] == 0
-    for step, following in zip(steps, steps[1:]):
-        assert step["MetricIntervalUpperBound"] == following["MetricIntervalLowerBound"]
-    assert "MetricIntervalUpperBound" not in steps[-1], "the last step has no upper bound"
-    assert [s["ScalingAdjustment"] for s in steps] == [step.add_instances for step in config.scaling.scale_out]
+    for stage, id_of in each_stage(compiled):
+        policy, alarm = scale_out(resources, id_of)
+        steps, threshold = policy["StepAdjustments"], alarm["Threshold"]
+        assert threshold == stage.scaling.scale_out[0].queued_jobs
+        assert [s["MetricIntervalLowerBound"] for s in steps] == [
+            step.queued_jobs - threshold for step in stage.scaling.scale_out]
+        assert steps[0]["MetricIntervalLowerBound"] == 0
+        for step, following in zip(steps, steps[1:]):
+            assert step["MetricIntervalUpperBound"] == following["MetricIntervalLowerBound"]
+        assert "MetricIntervalUpperBound" not in steps[-1], "the last step has no upper bound"
+        assert [s["ScalingAdjustment"] for s in steps] == [step.add_instances for step in stage.scaling.scale_out]
 
 
 def added_at(depth: int, policy: dict, alarm: dict) -> int:
@@ -63,56 +72,60 @@ def added_at(depth: int, policy: dict, alarm: dict) -> int:
 
 def test_each_queue_depth_adds_the_instances_of_the_highest_step_it_reached(compiled):
     config, resources = compiled
-    policy, alarm = scale_out(resources)
-    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
-    top = config.scaling.scale_out[-1].queued_jobs
-    for depth in range(0, top * 2 + 2):
-        reached = [s.add_instances for s in config.scaling.scale_out if depth >= s.queued_jobs]
-        assert added_at(depth, policy, alarm) == (reached[-1] if reached else 0), depth
+    for stage, id_of in each_stage(compiled):
+        policy, alarm = scale_out(resources, id_of)
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        top = stage.scaling.scale_out[-1].queued_jobs
+        for depth in range(0, top * 2 + 2):
+            reached = [s.add_instances for s in stage.scaling.scale_out if depth >= s.queued_jobs]
+            assert added_at(depth, policy, alarm) == (reached[-1] if reached else 0), depth
 
 
 def test_the_scale_out_alarm_watches_queued_jobs_as_scaling_says(compiled):
     config, resources = compiled
-    policy, alarm = scale_out(resources)
-    s = config.scaling
-    assert (alarm["Period"], alarm["EvaluationPeriods"]) == (s.period_seconds, s.evaluation_periods)
-    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
-        "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum")
-    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["JobQueue", "QueueName"]}}]
-    assert alarm["AlarmActions"] == [{"Ref": "ScaleOutPolicy"}]
-    assert (policy["PolicyType"], policy["AdjustmentType"]) == ("StepScaling", "ChangeInCapacity")
-    assert policy["EstimatedInstanceWarmup"] == s.warmup_seconds
-    assert policy["AutoScalingGroupName"] == {"Ref": "WorkerGroup"}
+    for stage, id_of in each_stage(compiled):
+        policy, alarm = scale_out(resources, id_of)
+        s = stage.scaling
+        assert (alarm["Period"], alarm["EvaluationPeriods"]) == (s.period_seconds, s.evaluation_periods)
+        assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+            "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum")
+        assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [id_of("JobQueue"), "QueueName"]}}]
+        assert alarm["AlarmActions"] == [{"Ref": id_of("ScaleOutPolicy")}]
+        assert (policy["PolicyType"], policy["AdjustmentType"]) == ("StepScaling", "ChangeInCapacity")
+        assert policy["EstimatedInstanceWarmup"] == s.warmup_seconds
+        assert policy["AutoScalingGroupName"] == {"Ref": id_of("WorkerGroup")}
 
 
 def test_the_idle_alarm_sees_queued_and_running_jobs_for_the_idle_minutes(compiled):
     config, resources = compiled
-    alarm = resources["QueueIdleAlarm"]["Properties"]
-    s = config.scaling
-    queries = {m["Id"]: m for m in alarm["Metrics"]}
-    watched = {q["MetricStat"]["Metric"]["MetricName"]: q for q in queries.values() if "MetricStat" in q}
-    assert set(watched) == {"ApproximateNumberOfMessagesVisible", "ApproximateNumberOfMessagesNotVisible"}
-    for query in watched.values():
-        assert query["MetricStat"]["Metric"]["Dimensions"] == [
-            {"Name": "QueueName", "Value": {"Fn::GetAtt": ["JobQueue", "QueueName"]}}]
-        assert query["ReturnData"] is False and query["MetricStat"]["Stat"] == "Maximum"
-    [total] = [q for q in queries.values() if q.get("ReturnData")]
-    assert sorted(total["Expression"].split(" + ")) == sorted(q["Id"] for q in watched.values())
-    period = {q["MetricStat"]["Period"] for q in watched.values()}
-    assert period == {s.period_seconds}
-    assert alarm["EvaluationPeriods"] * s.period_seconds == s.scale_in_after_idle_minutes * 60
-    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "LessThanOrEqualToThreshold")
-    assert alarm["TreatMissingData"] == "breaching", "a queue with no data points is idle"
-    assert alarm["AlarmActions"] == [{"Ref": "ScaleInPolicy"}]
+    for stage, id_of in each_stage(compiled):
+        alarm = resources[id_of("QueueIdleAlarm")]["Properties"]
+        s = stage.scaling
+        queries = {m["Id"]: m for m in alarm["Metrics"]}
+        watched = {q["MetricStat"]["Metric"]["MetricName"]: q for q in queries.values() if "MetricStat" in q}
+        assert set(watched) == {"ApproximateNumberOfMessagesVisible", "ApproximateNumberOfMessagesNotVisible"}
+        for query in watched.values():
+            assert query["MetricStat"]["Metric"]["Dimensions"] == [
+                {"Name": "QueueName", "Value": {"Fn::GetAtt": [id_of("JobQueue"), "QueueName"]}}]
+            assert query["ReturnData"] is False and query["MetricStat"]["Stat"] == "Maximum"
+        [total] = [q for q in queries.values() if q.get("ReturnData")]
+        assert sorted(total["Expression"].split(" + ")) == sorted(q["Id"] for q in watched.values())
+        period = {q["MetricStat"]["Period"] for q in watched.values()}
+        assert period == {s.period_seconds}
+        assert alarm["EvaluationPeriods"] * s.period_seconds == s.scale_in_after_idle_minutes * 60
+        assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "LessThanOrEqualToThreshold")
+        assert alarm["TreatMissingData"] == "breaching", "a queue with no data points is idle"
+        assert alarm["AlarmActions"] == [{"Ref": id_of("ScaleInPolicy")}]
 
 
 def test_the_idle_policy_sets_the_group_back_to_min_size(compiled):
     config, resources = compiled
-    policy = resources["ScaleInPolicy"]["Properties"]
-    assert (policy["PolicyType"], policy["AdjustmentType"]) == ("StepScaling", "ExactCapacity")
-    assert policy["StepAdjustments"] == [{"MetricIntervalUpperBound": 0, "ScalingAdjustment": config.workers.min_size}]
-    group = resources["WorkerGroup"]["Properties"]
-    assert (int(group["MinSize"]), int(group["MaxSize"])) == (config.workers.min_size, config.workers.max_size)
+    for stage, id_of in each_stage(compiled):
+        policy = resources[id_of("ScaleInPolicy")]["Properties"]
+        assert (policy["PolicyType"], policy["AdjustmentType"]) == ("StepScaling", "ExactCapacity")
+        assert policy["StepAdjustments"] == [{"MetricIntervalUpperBound": 0, "ScalingAdjustment": stage.workers.min_size}]
+        group = resources[id_of("WorkerGroup")]["Properties"]
+        assert (int(group["MinSize"]), int(group["MaxSize"])) == (stage.workers.min_size, stage.workers.max_size)
 
 
 def test_the_configs_here_are_what_they_claim():

@@ -247,15 +247,20 @@ def test_every_publisher_may_use_the_topic_key_and_only_publishers_may(name):
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
 def test_workers_require_imdsv2_and_encrypt_their_volume(name):
-    data = TEMPLATES[name].template["Resources"]["WorkerLaunchTemplate"]["Properties"]["LaunchTemplateData"]
-    assert data["MetadataOptions"]["HttpTokens"] == "required"
-    assert all(m["Ebs"]["Encrypted"] for m in data["BlockDeviceMappings"])
+    resources = TEMPLATES[name].template["Resources"]
+    launches = [r for r in resources.values() if r["Type"] == "AWS::EC2::LaunchTemplate"]
+    assert len(launches) == len(TEMPLATES[name].config.worker_stages)
+    for launch in launches:
+        data = launch["Properties"]["LaunchTemplateData"]
+        assert data["MetadataOptions"]["HttpTokens"] == "required"
+        assert all(m["Ebs"]["Encrypted"] for m in data["BlockDeviceMappings"])
 
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
 def test_queues_are_encrypted(name):
     queues = [r for r in TEMPLATES[name].template["Resources"].values() if r["Type"] == "AWS::SQS::Queue"]
-    assert len(queues) == 3 and all(q["Properties"]["SqsManagedSseEnabled"] for q in queues)
+    stages = len(TEMPLATES[name].config.worker_stages)  # a job queue and its dead-letter queue each
+    assert len(queues) == 2 * stages + 1 and all(q["Properties"]["SqsManagedSseEnabled"] for q in queues)
 
 
 def test_user_data_quotes_the_command(compile_doc):

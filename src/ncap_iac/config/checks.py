@@ -13,6 +13,7 @@ from .capacity import check_capacity, configured_max_size
 from .document import EMAIL, integer, items, lambda_config, obj
 from .labs import check_affiliate_has_users, check_affiliates, check_user_names
 from .schema import did_you_mean
+from .stages import check_stage_names, in_stage, stage_document, stage_entries
 
 PIPELINE_NAME_MAX = 64 - max(len(s) for s in names.FUNCTION_SUFFIXES.values())  # Lambda names allow 64
 # Keys that exist both in NCAP's LambdaConfig and in the Workers section.
@@ -160,11 +161,21 @@ CHECKS: tuple[Check, ...] = (
     check_pipeline_name, check_region, check_worker_settings, check_security_groups, check_affiliates,
     check_user_names, check_affiliate_has_users, check_emails, check_scaling,
     check_queue, check_trigger, check_folders, check_capacity, check_budget_sources, check_price,
-    check_own_budgets_size,
+    check_own_budgets_size, check_stage_names,
 )
+# What each stage has of its own: with Stages these run on every stage's view of the config.
+STAGE_CHECKS: tuple[Check, ...] = (check_worker_settings, check_security_groups, check_scaling, check_queue,
+                                   check_capacity, check_price)
 
 
 def run_checks(doc: dict) -> list[Issue]:
-    return [issue for check in CHECKS for issue in check(doc)]
+    entries = stage_entries(doc)
+    if not entries:
+        return [issue for check in CHECKS for issue in check(doc)]
+    found = [issue for check in CHECKS if check not in STAGE_CHECKS for issue in check(doc)]
+    for position, entry in enumerate(entries):
+        view = stage_document(doc, entry)
+        found += [in_stage(issue, position) for check in STAGE_CHECKS for issue in check(view)]
+    return found
 
 

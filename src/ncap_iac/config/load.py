@@ -18,11 +18,13 @@ from .model import (
     ScaleStep,
     Scaling,
     StackConfig,
+    Stage,
     SubmitFunction,
     Trigger,
     Workers,
 )
 from .schema import default, schema_issues
+from .stages import stage_document
 
 DEFAULT_JOB_TIMEOUT = 86400
 DEFAULT_SUBMIT_TIMEOUT = 60
@@ -183,13 +185,16 @@ def _get(section: dict, section_name: str, key: str) -> Any:
 
 def _model(doc: dict, base_dir: Path, source: Path | None, warnings: list[Issue]) -> StackConfig:
     ncap = document.lambda_config(doc)
+    stages = tuple(_stage(doc, entry, ncap) for entry in doc.get("Stages") or [])
+    first = stages[0] if stages else _stage(doc, {}, ncap)
     return StackConfig(
         pipeline_name=doc["PipelineName"],
         region=doc["REGION"],
         submit=_submit(doc, ncap, base_dir),
-        workers=_workers(doc, _section(doc, "Workers"), ncap),
-        queue=_queue(_section(doc, "Queue")),
-        scaling=_scaling(_section(doc, "Scaling")),
+        workers=first.workers,
+        queue=first.queue,
+        scaling=first.scaling,
+        stages=stages,
         trigger=_trigger(_section(doc, "Trigger")),
         notifications=_notifications(_section(doc, "Notifications")),
         retention=_retention(_section(doc, "DataRetention")),
@@ -208,6 +213,13 @@ def _model(doc: dict, base_dir: Path, source: Path | None, warnings: list[Issue]
         notes=tuple(_code_notes(doc) + _requirements_notes(doc, base_dir) + budgets.notes(doc)
                     + capacity.notes(doc)),
     )
+
+
+def _stage(doc: dict, entry: dict, ncap: dict) -> Stage:
+    """A stage: its Workers, Queue and Scaling merged over the top-level sections."""
+    merged = stage_document(doc, entry)
+    return Stage(name=entry.get("Name"), workers=_workers(merged, _section(merged, "Workers"), ncap),
+                 queue=_queue(_section(merged, "Queue")), scaling=_scaling(_section(merged, "Scaling")))
 
 
 def _submit(doc: dict, ncap: dict, base_dir: Path) -> SubmitFunction:

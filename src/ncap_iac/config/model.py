@@ -86,6 +86,17 @@ class Scaling:
 
 
 @dataclass(frozen=True)
+class Stage:
+    """One stage of the analysis, on workers of its own (Stages[]; not NCAP's STAGE, which is
+    StackConfig.stage). `name` None: the only stage of a config without Stages, whose resources
+    keep their one-stage names."""
+    name: str | None
+    workers: Workers
+    queue: Queue
+    scaling: Scaling
+
+
+@dataclass(frozen=True)
 class Trigger:
     mode: str  # "submit" or "fileset"
     suffixes: tuple[str, ...]
@@ -129,9 +140,15 @@ class StackConfig:
     monitor: bool = True
     requirements: Path | None = None  # the config's Lambda requirements file, when it exists
     budgets: Budgets = field(default_factory=Budgets)
+    stages: tuple[Stage, ...] = ()  # Stages as given; workers, queue and scaling are the first's
     source: Path | None = None
     warnings: tuple[Issue, ...] = field(default=(), compare=False)
     notes: tuple[Issue, ...] = field(default=(), compare=False)  # what NCAP keys mean here
+
+    @property
+    def worker_stages(self) -> tuple[Stage, ...]:
+        """The stages in order: the config's Stages, or its one unnamed stage."""
+        return self.stages or (Stage(None, self.workers, self.queue, self.scaling),)
 
     @property
     def created_users(self) -> tuple[str, ...]:

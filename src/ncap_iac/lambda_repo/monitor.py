@@ -11,7 +11,8 @@ A record is one JSON line, stored as its own object (S3 cannot append) at
 time as 20260115T140509Z. The key depends on the event only, so a redelivered event overwrites
 its own record. Malformed events are logged and ignored; AWS errors raise, so that Lambda retries.
 
-Environment: BUCKET_NAME, WORKER_GROUP (the auto scaling group's name), INSTANCE_LOG_PREFIX.
+Environment: BUCKET_NAME, WORKER_GROUP (the auto scaling groups' names, comma-separated: one per
+stage), INSTANCE_LOG_PREFIX.
 Permissions used: ec2:DescribeInstances, s3:PutObject on `logs/instances/*`.
 """
 import json
@@ -112,12 +113,13 @@ def store(s3, bucket, key, line):
 
 
 def instance_to_record(ec2, change, worker_group):
-    """The instance to record, or None when it belongs to another group (or to none)."""
+    """The instance to record, or None when it belongs to another group (or to none);
+    `worker_group` names the pipeline's groups, comma-separated (one per stage)."""
     instance = describe(ec2, change.instance_id)
     if instance is None:
         log_decision(LOG, "record-unknown-instance", instance_id=change.instance_id, state=change.state)
         return Instance(None, None)
-    if instance.group != worker_group:
+    if instance.group not in worker_group.split(","):
         log_decision(LOG, "not-ours", instance_id=change.instance_id, state=change.state,
                      group=instance.group)
         return None

@@ -144,7 +144,7 @@ def handle_submit(run, key, outcome):
     raw, size, etag = read
     document, checked, reason = checked_submission(run, affiliate, raw, size)
     job = Job(settings.bucket, affiliate, settings.results, submission.job_id(document, key),
-              key, etag, configname=given_configname(document))
+              key, etag, configname=given_configname(document), stages=settings.stages)
     if checked:
         job = replace(job, configname=checked.configname,
                       units=dataset_units(job.results_path, checked.datasets))

@@ -1,5 +1,6 @@
 """`ncap local up` / `down`: a whole pipeline on this machine. moto on localhost, the stack created
-from the same template, the real handlers, and N worker agents; IAM enforced for every request."""
+from the same template, the real handlers, and N worker agents per stage; IAM enforced for every
+request."""
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import names
@@ -40,11 +41,11 @@ SHOWN_USERS = 8  # the users named at start-up (local.json has them all)
 class Running:
     server: server.MotoServer
     router: Router | None = None
-    fleet: Fleet | None = None
+    fleets: list[Fleet] = field(default_factory=list)  # one per stage
 
     @property
     def workers(self) -> list:
-        return self.fleet.processes if self.fleet else []
+        return [process for fleet in self.fleets for process in fleet.processes]
 
     def stop(self) -> None:
         if self.router:
@@ -65,10 +66,12 @@ class Running:
 
 
 def up(pipeline_dir: Path, workers: int, port: int | None, given_state: str | None, say,
-       start_instances: int | None = None) -> int:
-    """`workers`: the most worker processes at once (one per instance of the group);
-    `start_instances`: the group's desired capacity at start (default `workers`; 0: from zero)."""
+       start_instances: int | None = None, workers_per_stage: dict[str, int] | None = None) -> int:
+    """`workers`: the most worker processes at once per stage (one per instance of its group),
+    `workers_per_stage` a stage's own number; `start_instances`: each group's desired capacity at
+    start (default its workers; 0: from zero)."""
     config = load(pipeline_dir / "stack_config.json")
+    counts = stage_workers(config, workers, workers_per_stage or {})
     folder = state.state_dir(config.pipeline_name, given_state)
     _refuse_if_running(folder)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -78,8 +81,7 @@ def up(pipeline_dir: Path, workers: int, port: int | None, given_state: str | No
     state.write_private(folder / "pids.json", {"up": os.getpid(), "moto": running.server.process.pid, "workers": []})
     try:
         say(f"AWS emulator (moto) on {running.server.endpoint}")
-        info = _bring_up(config, pipeline_dir.resolve(), folder, workers, running, say,
-                         workers if start_instances is None else start_instances)
+        info = _bring_up(config, pipeline_dir.resolve(), folder, counts, running, say, start_instances)
         say(f"ready in {time.monotonic() - started:.1f} s")
         _print_summary(info, say)
         return _stay_up(running, folder, say)
@@ -99,8 +101,18 @@ def _refuse_if_running(folder: Path) -> None:
         raise NcapError(f"a local cloud already runs from {folder}; stop it with `ncap local down`")
 
 
-def _bring_up(config, pipeline_dir: Path, folder: Path, workers: int, running: Running, say,
-              start_instances: int) -> dict:
+def stage_workers(config, workers: int, per_stage: dict[str, int]) -> dict[str | None, int]:
+    """The most workers of each stage: `workers`, or a stage's own number in `per_stage`."""
+    known = [stage.name for stage in config.worker_stages]
+    unknown = sorted(set(per_stage) - set(filter(None, known)))
+    if unknown:
+        named = ", ".join(str(n) for n in known if n) or "none: the pipeline has one stage"
+        raise NcapError(f"--workers-per-stage: no stage {', '.join(unknown)} (the stages: {named})")
+    return {name: per_stage.get(str(name), workers) for name in known}
+
+
+def _bring_up(config, pipeline_dir: Path, folder: Path, counts: dict, running: Running, say,
+              start_instances: int | None) -> dict:
     endpoint = running.server.endpoint
     admin = _admin(Aws(config.region, endpoint, BOOT_CREDENTIALS))
     os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID=admin[0], AWS_SECRET_ACCESS_KEY=admin[1],
@@ -113,17 +125,26 @@ def _bring_up(config, pipeline_dir: Path, folder: Path, workers: int, running: R
     environments = _function_environments(stack)
     running.router = _start_router(config, stack, aws, environments, identities)
     info = _local_json(config, stack, aws, admin, environments)
-    group = stack.outputs[names.WORKER_GROUP_OUTPUT]
-    if start_instances > workers:
-        raise NcapError(f"--start-instances {start_instances}: more than --workers {workers}")
-    instances(aws, group, start_instances)
-    running.fleet = Fleet(aws, group, workers, _worker_starter(config, stack, pipeline_dir, folder, identities), folder)
-    problem = running.fleet.sync()
-    if problem:
-        raise NcapError(problem)
-    _check_workers_started(running.workers, folder)
-    say(f"{len(running.workers)} worker agent(s) polling {info['queue_url']}, each an instance of {group} with "
-        f"the worker role; the workers follow the group (at most {workers})")
+    stages = config.worker_stages
+    for position, stage in enumerate(stages):
+        most = counts[stage.name]
+        start = most if start_instances is None else start_instances
+        if start > most:
+            raise NcapError(f"--start-instances {start}: more than the {most} workers of {_stage_label(stage)}")
+        group = stack.outputs[names.in_stage(names.WORKER_GROUP_OUTPUT, stage.name)]
+        instances(aws, group, start)
+        following = stages[position + 1] if position + 1 < len(stages) else None
+        starter = _worker_starter(config, stack, pipeline_dir, folder, identities, stage, following)
+        fleet = Fleet(aws, group, most, starter, folder, _log_prefix(stage))
+        running.fleets.append(fleet)
+        problem = fleet.sync()
+        if problem:
+            raise NcapError(problem)
+    _check_workers_started(running.fleets)
+    for fleet, stage in zip(running.fleets, stages):
+        queue = stack.outputs[names.in_stage(names.QUEUE_OUTPUT, stage.name)]
+        say(f"{len(fleet.workers)} worker agent(s) of {_stage_label(stage)} polling {queue}, each an instance "
+            f"of {fleet.group} with the worker role; the workers follow the group (at most {fleet.most})")
     _write_pids(folder, running)
     state.write_private(folder / "local.json", info)
     return info
@@ -156,11 +177,17 @@ def _start_router(config, stack: LocalStack, aws: Aws, environments: dict, ident
 
 
 def _local_json(config, stack: LocalStack, aws: Aws, admin, environments: dict) -> dict:
-    return {"endpoint_url": aws.endpoint, "region": config.region, "stack_name": config.pipeline_name,
+    info = {"endpoint_url": aws.endpoint, "region": config.region, "stack_name": config.pipeline_name,
             "bucket": stack.outputs[names.BUCKET_OUTPUT], "queue_url": stack.outputs[names.QUEUE_OUTPUT],
             "dlq_url": stack.outputs[names.DEAD_LETTER_OUTPUT], "topic_arn": stack.outputs[names.TOPIC_OUTPUT],
             "admin": {"access_key_id": admin[0], "secret_access_key": admin[1]},
             "users": _users(config, aws), "functions": environments}
+    if config.stages:
+        info["stages"] = [{"name": stage.name, "queue_url": stack.outputs[names.in_stage(names.QUEUE_OUTPUT, stage.name)],
+                           "dlq_url": stack.outputs[names.in_stage(names.DEAD_LETTER_OUTPUT, stage.name)],
+                           "group": stack.outputs[names.in_stage(names.WORKER_GROUP_OUTPUT, stage.name)]}
+                          for stage in config.stages]
+    return info
 
 
 def _function_environments(stack: LocalStack) -> dict:
@@ -185,12 +212,25 @@ def _users(config, aws: Aws) -> dict:
             for user, key in read_keys(aws, config.pipeline_name, list(config.created_users)).items()}
 
 
-def _worker_starter(config, stack: LocalStack, pipeline_dir: Path, folder: Path, identities: Identities):
-    """Starts the agent of one instance: its id in NCAP_INSTANCE_ID, the worker role's credentials
-    in its environment (a session named after the instance, as EC2 names it)."""
+def _stage_label(stage) -> str:
+    return f"stage {stage.name}" if stage.name else "the pipeline"
+
+
+def _log_prefix(stage) -> str:
+    """worker-N.log, or worker-STAGE-N.log for a stage's workers."""
+    return f"worker-{stage.name}-" if stage.name else "worker-"
+
+
+def _worker_starter(config, stack: LocalStack, pipeline_dir: Path, folder: Path, identities: Identities,
+                    stage, next_stage):
+    """Starts the agent of one instance of `stage`'s group: its id in NCAP_INSTANCE_ID, the worker
+    role's credentials in its environment (a session named after the instance, as EC2 names it)."""
     job_roles = f"arn:{stack.context.partition}:iam::{stack.context.account}:role{job_role_path(config.pipeline_name)}"
-    arguments = agent_arguments(config, stack.outputs[names.QUEUE_OUTPUT], stack.outputs[names.TOPIC_OUTPUT],
-                                job_roles)
+    queue = stack.outputs[names.in_stage(names.QUEUE_OUTPUT, stage.name)]
+    next_queue = stack.outputs[names.in_stage(names.QUEUE_OUTPUT, next_stage.name)] if next_stage else ""
+    arguments = agent_arguments(config, queue, stack.outputs[names.TOPIC_OUTPUT], job_roles, stage, next_stage,
+                                next_queue)
+    prefix = _log_prefix(stage)
     argv = [sys.executable, "-m", "ncap_iac.cli", *arguments, "--command-dir", str(pipeline_dir),
             "--heartbeat", str(HEARTBEAT_SECONDS), "--poll-seconds", str(POLL_SECONDS), "--grace", str(GRACE_SECONDS)]
     role = identities.role_arn(stack.context.physical_ids[names.INSTANCE_ROLE])
@@ -198,27 +238,27 @@ def _worker_starter(config, stack: LocalStack, pipeline_dir: Path, folder: Path,
 
     def start(instance: str, n: int) -> subprocess.Popen:
         env = {**base, **identities.role_environment(role, instance), "NCAP_INSTANCE_ID": instance}
-        return subprocess.Popen([*argv, "--workdir", str(folder / f"worker-{n}")], stdin=subprocess.DEVNULL,
-                                stdout=(folder / f"worker-{n}.log").open("ab"), stderr=subprocess.STDOUT, env=env,
+        return subprocess.Popen([*argv, "--workdir", str(folder / f"{prefix}{n}")], stdin=subprocess.DEVNULL,
+                                stdout=(folder / f"{prefix}{n}.log").open("ab"), stderr=subprocess.STDOUT, env=env,
                                 start_new_session=True)  # Ctrl-C reaches `up`, which stops them in order
 
     return start
 
 
-def _check_workers_started(workers: list, folder: Path, timeout: float = 20.0) -> None:
+def _check_workers_started(fleets: list[Fleet], timeout: float = 20.0) -> None:
     """Wait until every worker has said it started (it has read its queue's settings)."""
-    deadline, waiting = time.monotonic() + timeout, set(range(len(workers)))
+    waiting = {fleet.log(worker.number): worker.process for fleet in fleets for worker in fleet.workers}
+    deadline = time.monotonic() + timeout
     while waiting and time.monotonic() < deadline:
-        for n in sorted(waiting):
-            log = folder / f"worker-{n}.log"
-            if workers[n].poll() is not None:
-                raise NcapError(f"worker {n} exited at start-up (code {workers[n].returncode}); see {log}")
+        for log, process in sorted(waiting.items()):
+            if process.poll() is not None:
+                raise NcapError(f"worker {log.stem} exited at start-up (code {process.returncode}); see {log}")
             if '"decision": "started"' in log.read_text(errors="replace"):
-                waiting.discard(n)
+                del waiting[log]
         time.sleep(0.1)
     if waiting:
-        raise NcapError(f"worker {min(waiting)} did not start within {timeout:.0f} s; "
-                        f"see {folder / f'worker-{min(waiting)}.log'}")
+        log = min(waiting)
+        raise NcapError(f"worker {log.stem} did not start within {timeout:.0f} s; see {log}")
 
 
 def _print_summary(info: dict, say) -> None:
@@ -247,14 +287,12 @@ def _stay_up(running: Running, folder: Path, say) -> int:
 def _health(running: Running, folder: Path) -> str | None:
     if running.server.process.poll() is not None or not server.responding(running.server.endpoint):
         return f"the AWS emulator stopped responding (see {folder / 'moto.log'}); shutting down"
-    if running.fleet is None:
-        return None
-    before = running.fleet.pids
+    before = running.workers
     try:
-        problem = running.fleet.sync()
+        problem = next(filter(None, (fleet.sync() for fleet in running.fleets)), None)
     except aws_errors():  # a slow answer from the emulator: look again at the next turn
         return None
-    if running.fleet.pids != before:
+    if running.workers != before:
         _write_pids(folder, running)
     return problem
 

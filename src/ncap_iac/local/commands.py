@@ -32,7 +32,10 @@ def _up(actions, common) -> None:
     up.add_argument("pipeline_dir", type=Path, help="folder holding stack_config.json")
     up.add_argument("--workers", type=_count, default=2,
                     help="the most worker agents at once, one per instance of the worker group (default 2; 0 for "
-                         "none): they follow the group, started when it gains an instance and stopped when one leaves")
+                         "none): they follow the group, started when it gains an instance and stopped when one "
+                         "leaves. With Stages: for each stage")
+    up.add_argument("--workers-per-stage", type=_stage_count, action="append", default=[], metavar="NAME=N",
+                    help="the most workers of one stage (repeat for several stages; the others get --workers)")
     up.add_argument("--start-instances", type=_count, metavar="N",
                     help="the group's desired capacity at start (default: --workers; 0: scale from zero, the "
                          "submit function asks for instances as jobs arrive)")
@@ -62,6 +65,13 @@ def _count(text: str) -> int:
     return int(text)
 
 
+def _stage_count(text: str) -> tuple[str, int]:
+    name, sign, count = text.partition("=")
+    if not sign or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=N, e.g. preprocess=2, got {text!r}")
+    return name, _count(count)
+
+
 def _positive(text: str) -> int:
     value = _count(text)
     if value < 1:
@@ -77,7 +87,8 @@ def _run(args) -> int:
     if args.action == "up":
         from .cloud import up
 
-        return up(args.pipeline_dir, args.workers, args.port, args.state_dir, _say, args.start_instances)
+        return up(args.pipeline_dir, args.workers, args.port, args.state_dir, _say, args.start_instances,
+                  dict(args.workers_per_stage))
     if args.action == "down":
         from .cloud import down
 

@@ -30,9 +30,13 @@ class Fleet:
     group: str
     most: int
     start: Start
-    logs: Path  # worker-N.log files are here
+    logs: Path  # the workers' log files are here
+    prefix: str = "worker-"  # worker N logs into PREFIX + N + ".log"
     workers: list[Worker] = field(default_factory=list)
     started: int = 0
+
+    def log(self, number: int) -> Path:
+        return self.logs / f"{self.prefix}{number}.log"
 
     def in_service(self) -> list[str]:
         autoscaling = self.aws.client("autoscaling")
@@ -51,8 +55,7 @@ class Fleet:
                 continue
             self.workers.remove(worker)
             if worker.instance in instances and code != 0:
-                return (f"worker {worker.number} exited (code {code}; see {self.logs / f'worker-{worker.number}.log'})"
-                        "; shutting down")
+                return f"worker {worker.number} exited (code {code}; see {self.log(worker.number)}); shutting down"
         served = {w.instance for w in self.workers}
         for instance in sorted(instances - served):
             if len(self.workers) >= self.most:

@@ -128,4 +128,18 @@ def status(pipeline_dir: Path, given_state: str | None, say) -> int:
         done = sum(1 for d in (row.get("datasets") or {}).values() if d.get("status") == contract.SUCCESS)
         say(f"{row.get('job_id', '?'):32} {row.get('affiliate', '?'):16} {row.get('status', '?'):9} "
             f"{done}/{len(row.get('datasets') or {})} datasets  {row.get('updated', '')}  {row.get('reason') or ''}")
+        for line in stage_lines(row, [str(stage.name) for stage in config.stages]):
+            say(line)
     return 0
+
+
+def stage_lines(row: dict, order: list[str]) -> list[str]:
+    """One indented line per stage of a job: its status over the datasets, when, and why."""
+    stages = row.get("stages") if isinstance(row.get("stages"), dict) else {}
+    named = [name for name in order if name in stages] + sorted(set(stages) - set(order))
+    lines = []
+    for name in named:
+        entry = stages[name] if isinstance(stages[name], dict) else {}
+        lines.append(f"  stage {name:24} {entry.get('status') or '?':9} {entry.get('updated') or '':20}  "
+                     f"{entry.get('reason') or ''}".rstrip())
+    return lines

@@ -3,31 +3,46 @@ what the local cloud starts as its worker processes (with its own local options 
 from __future__ import annotations
 
 from .. import names
-from ..config.model import StackConfig
+from ..config.model import StackConfig, Stage
 
 JOB_USER = "ncap-job"  # the unprivileged user the analysis runs as on a worker instance
 
 
-def agent_arguments(config: StackConfig, queue_url: str, topic_arn: str, job_roles: str) -> list[str]:
-    """`worker ...` arguments (after the agent command) for the pipeline's job queue; `job_roles`
-    is the ARN prefix of the labs' job roles."""
-    w, f = config.workers, config.folders
+def agent_arguments(config: StackConfig, queue_url: str, topic_arn: str, job_roles: str,
+                    stage: Stage | None = None, next_stage: Stage | None = None,
+                    next_queue_url: str = "") -> list[str]:
+    """`worker ...` arguments (after the agent command) for a stage's job queue (the first stage's
+    when none is given); `job_roles` is the ARN prefix of the labs' job roles. A stage followed by
+    another hands each dataset it finishes on to `next_queue_url`."""
+    stage = stage or config.worker_stages[0]
+    w, f = stage.workers, config.folders
     return ["worker", "--queue-url", queue_url, "--bucket", config.pipeline_name, "--region", config.region,
             "--command", w.command, "--job-timeout", str(w.job_timeout), "--log-name", w.log_file,
             "--topic-arn", topic_arn, "--job-roles", job_roles,
             "--folders", ",".join((f.inputs, f.configs, f.results, f.logs)),
-            "--group", names.worker_group_name(config.pipeline_name), "--lifecycle-hook", names.TERMINATING_HOOK,
-            *_idle_exit(config), *_ledger(config)]
+            "--group", names.worker_group_name(config.pipeline_name, stage.name),
+            "--lifecycle-hook", names.TERMINATING_HOOK,
+            *_stage(config, stage, next_stage, next_queue_url), *_idle_exit(stage), *_ledger(stage)]
 
 
-def _idle_exit(config: StackConfig) -> list[str]:
-    seconds = config.scaling.worker_idle_exit_seconds
+def _stage(config: StackConfig, stage: Stage, next_stage: Stage | None, next_queue_url: str) -> list[str]:
+    if stage.name is None:
+        return []
+    found = ["--stage", stage.name]
+    if next_stage is not None:
+        found += ["--next-stage", str(next_stage.name), "--next-queue-url", next_queue_url,
+                  "--next-group", names.worker_group_name(config.pipeline_name, next_stage.name)]
+    return found
+
+
+def _idle_exit(stage: Stage) -> list[str]:
+    seconds = stage.scaling.worker_idle_exit_seconds
     return ["--idle-exit", str(seconds)] if seconds else []
 
 
-def _ledger(config: StackConfig) -> list[str]:
+def _ledger(stage: Stage) -> list[str]:
     """The instance's type and price, for the ledger (none when the price is unknown)."""
-    price = config.workers.hourly_price_usd
+    price = stage.workers.hourly_price_usd
     if price is None:
         return []
-    return ["--instance-type", config.workers.instance_type, "--hourly-price-usd", f"{price:g}"]
+    return ["--instance-type", stage.workers.instance_type, "--hourly-price-usd", f"{price:g}"]

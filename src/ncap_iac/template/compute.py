@@ -35,7 +35,7 @@ from troposphere.ec2 import (
 from troposphere.iam import InstanceProfile
 
 from .. import names
-from ..config.model import StackConfig
+from ..config.model import StackConfig, Stage
 from ..lambda_repo.ncap_lambda.contract import LEDGER_PREFIX, job_role_path
 from . import iam
 from .agent import JOB_USER, agent_arguments
@@ -45,13 +45,22 @@ from .tags import pipeline_tags
 
 
 def resources(config: StackConfig) -> list[AWSObject]:
+    """One instance role and profile for the pipeline; a launch template, group and scaling per
+    stage."""
+    stages = config.worker_stages
     return [_role(config), InstanceProfile(names.INSTANCE_PROFILE, Roles=[Ref(names.INSTANCE_ROLE)]),
-            _launch_template(config), _group(config), *_scale_out(config), *_scale_in(config)]
+            *[part for position, stage in enumerate(stages) for part in (
+                _launch_template(config, stage, stages[position + 1] if position + 1 < len(stages) else None),
+                _group(config, stage), *_scale_out(stage), *_scale_in(stage))]]
 
 
 def outputs(config: StackConfig) -> list[Output]:
-    return [Output(names.WORKER_GROUP_OUTPUT, Description="The auto scaling group of workers",
-                   Value=Ref(names.WORKER_GROUP))]
+    first = " (of the first stage)" if config.stages else ""
+    found = [Output(names.WORKER_GROUP_OUTPUT, Description=f"The auto scaling group of workers{first}",
+                    Value=Ref(names.in_stage(names.WORKER_GROUP, config.worker_stages[0].name)))]
+    return found + [Output(names.in_stage(names.WORKER_GROUP_OUTPUT, stage.name),
+                           Description=f"The auto scaling group of stage {stage.name}",
+                           Value=Ref(names.in_stage(names.WORKER_GROUP, stage.name))) for stage in config.stages]
 
 
 def job_roles_prefix() -> str:
@@ -59,28 +68,48 @@ def job_roles_prefix() -> str:
     return "arn:${AWS::Partition}:iam::${AWS::AccountId}:role"
 
 
+def group_arn(config: StackConfig, stage: Stage):
+    name = names.worker_group_name(config.pipeline_name, stage.name)
+    return Sub("arn:${AWS::Partition}:autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*:"
+               f"autoScalingGroupName/{name}")
+
+
 def _role(config: StackConfig):
-    pipeline = config.pipeline_name
-    group = Sub("arn:${AWS::Partition}:autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*:"
-                f"autoScalingGroupName/{names.worker_group_name(pipeline)}")
+    """The instance role of every stage's workers: each takes jobs from a stage's queue (and hands
+    a dataset on to the next stage's), and none reaches lab data."""
+    pipeline, stages = config.pipeline_name, config.worker_stages
+    groups = [group_arn(config, stage) for stage in stages]
     return iam.service_role(names.INSTANCE_ROLE, "ec2.amazonaws.com", "worker", [
         iam.statement("AssumeJobRoles", ["sts:AssumeRole"], [iam.iam_arn(f"role{job_role_path(pipeline)}*")]),
         iam.statement("ConsumeJobs", ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
-                                      "sqs:GetQueueAttributes", "sqs:SendMessage"], [job_queue_arn(config)]),
+                                      "sqs:GetQueueAttributes", "sqs:SendMessage"],
+                      [job_queue_arn(config, stage) for stage in stages]),
         iam.statement("NotifyLabs", ["sns:Publish"], [Ref(names.TOPIC)]),
         topic_key_statement(),
         iam.statement("ProtectRunningJobs", ["autoscaling:CompleteLifecycleAction",
-                                             "autoscaling:SetInstanceProtection"], [group]),
-        iam.statement("LeaveWhenIdle", ["autoscaling:TerminateInstanceInAutoScalingGroup"], [group]),
+                                             "autoscaling:SetInstanceProtection"], groups),
+        iam.statement("LeaveWhenIdle", ["autoscaling:TerminateInstanceInAutoScalingGroup"], groups),
         # DescribeAutoScalingInstances takes no resource-level permission: "*" is its only resource.
         iam.statement("WatchOwnInstance", ["autoscaling:DescribeAutoScalingInstances"], ["*"]),
+        *_hand_off_statements(config),
         *_ledger_statements(config),
     ])
 
 
+def _hand_off_statements(config: StackConfig) -> list[dict]:
+    """A stage's worker asks the next stage's group for capacity when it hands a dataset on."""
+    later = config.worker_stages[1:]
+    if not later:
+        return []
+    return [iam.statement("RequestNextStageCapacity", ["autoscaling:SetDesiredCapacity"],
+                          [group_arn(config, stage) for stage in later]),
+            # DescribeAutoScalingGroups takes no resource-level permission either.
+            iam.statement("ReadNextStageCapacity", ["autoscaling:DescribeAutoScalingGroups"], ["*"])]
+
+
 def _ledger_statements(config: StackConfig) -> list[dict]:
     """The agent records each attempt's cost in the ledger, outside every lab's folders."""
-    if config.workers.hourly_price_usd is None:
+    if all(stage.workers.hourly_price_usd is None for stage in config.worker_stages):
         return []
     return [iam.statement("RecordSpend", ["s3:PutObject"], [iam.object_arn(config.pipeline_name, LEDGER_PREFIX + "*")])]
 
@@ -108,26 +137,33 @@ fi
 """
 
 
-def user_data(config: StackConfig) -> Base64:
-    """A shell script that fences the jobs' user off and starts the agent; the command is quoted,
-    never spliced unquoted."""
-    argv = [config.workers.agent_command, *agent_arguments(config, "@QUEUE@", "@TOPIC@", "@ROLES@"),
+def user_data(config: StackConfig, stage: Stage | None = None, next_stage: Stage | None = None) -> Base64:
+    """A shell script that fences the jobs' user off and starts the stage's agent; the command is
+    quoted, never spliced unquoted."""
+    stage = stage or config.worker_stages[0]
+    argv = [stage.workers.agent_command,
+            *agent_arguments(config, "@QUEUE@", "@TOPIC@", "@ROLES@", stage, next_stage, "@NEXT@"),
             "--run-as", JOB_USER]
     line = " ".join(shlex.quote(a) for a in argv).replace("${", "${!")
     line = line.replace("@QUEUE@", "${JobQueue}").replace("@TOPIC@", "${Topic}").replace("@ROLES@", "${JobRoles}")
+    values = {"JobQueue": Ref(names.in_stage(names.JOB_QUEUE, stage.name)), "Topic": Ref(names.TOPIC),
+              "JobRoles": Sub(job_roles_prefix() + job_role_path(config.pipeline_name))}
+    if next_stage is not None:
+        line = line.replace("@NEXT@", "${NextQueue}")
+        values["NextQueue"] = Ref(names.in_stage(names.JOB_QUEUE, next_stage.name))
+    which = f" stage {stage.name}" if stage.name else ""
     script = ("#!/bin/bash\n"
-              f"# Starts the ncap worker agent of pipeline {config.pipeline_name}.\n"
+              f"# Starts the ncap worker agent of pipeline {config.pipeline_name}{which}.\n"
               "set -eu\n"
               f"{JOB_USER_SETUP}"
               f"exec {line}\n")
-    return Base64(Sub(script, JobQueue=Ref(names.JOB_QUEUE), Topic=Ref(names.TOPIC),
-                      JobRoles=Sub(job_roles_prefix() + job_role_path(config.pipeline_name))))
+    return Base64(Sub(script, **values))
 
 
-def _launch_template(config: StackConfig) -> AWSObject:
+def _launch_template(config: StackConfig, stage: Stage, next_stage: Stage | None) -> AWSObject:
     from troposphere.ec2 import LaunchTemplate as Ec2LaunchTemplate
 
-    w = config.workers
+    w = stage.workers
     data = LaunchTemplateData(
         ImageId=w.ami, InstanceType=w.instance_type,
         IamInstanceProfile=IamInstanceProfile(Arn=GetAtt(names.INSTANCE_PROFILE, "Arn")),
@@ -138,12 +174,12 @@ def _launch_template(config: StackConfig) -> AWSObject:
         InstanceInitiatedShutdownBehavior=w.shutdown_behavior,
         TagSpecifications=[TagSpecifications(ResourceType=kind, Tags=pipeline_tags(config))
                            for kind in ("instance", "volume")],
-        UserData=user_data(config))
+        UserData=user_data(config, stage, next_stage))
     if w.key_name:
         data.KeyName = w.key_name
     _security_groups(data, w.security_groups)
-    return Ec2LaunchTemplate(names.LAUNCH_TEMPLATE, LaunchTemplateData=data,
-                             LaunchTemplateName=names.worker_group_name(config.pipeline_name))
+    return Ec2LaunchTemplate(names.in_stage(names.LAUNCH_TEMPLATE, stage.name), LaunchTemplateData=data,
+                             LaunchTemplateName=names.worker_group_name(config.pipeline_name, stage.name))
 
 
 def _security_groups(data: LaunchTemplateData, groups: tuple[str, ...]) -> None:
@@ -160,17 +196,18 @@ def _security_groups(data: LaunchTemplateData, groups: tuple[str, ...]) -> None:
 TERMINATING_HOOK_SECONDS = 180
 
 
-def _group(config: StackConfig) -> AutoScalingGroup:
-    w = config.workers
-    template = LaunchTemplateSpecification(LaunchTemplateId=Ref(names.LAUNCH_TEMPLATE),
-                                           Version=GetAtt(names.LAUNCH_TEMPLATE, "LatestVersionNumber"))
+def _group(config: StackConfig, stage: Stage) -> AutoScalingGroup:
+    w, launch_template = stage.workers, names.in_stage(names.LAUNCH_TEMPLATE, stage.name)
+    name = names.worker_group_name(config.pipeline_name, stage.name)
+    template = LaunchTemplateSpecification(LaunchTemplateId=Ref(launch_template),
+                                           Version=GetAtt(launch_template, "LatestVersionNumber"))
     group = AutoScalingGroup(
-        names.WORKER_GROUP, AutoScalingGroupName=names.worker_group_name(config.pipeline_name),
+        names.in_stage(names.WORKER_GROUP, stage.name), AutoScalingGroupName=name,
         MinSize=str(w.min_size), MaxSize=str(w.max_size),
         LifecycleHookSpecificationList=[LifecycleHookSpecification(
             LifecycleHookName=names.TERMINATING_HOOK, LifecycleTransition="autoscaling:EC2_INSTANCE_TERMINATING",
             HeartbeatTimeout=TERMINATING_HOOK_SECONDS, DefaultResult="CONTINUE")],
-        Tags=Tags(Name=names.worker_group_name(config.pipeline_name), NcapPipeline=config.pipeline_name,
+        Tags=Tags(Name=name, NcapPipeline=config.pipeline_name,
                   **{names.PIPELINE_TAG: config.pipeline_name}))
     if w.subnets:
         group.VPCZoneIdentifier = list(w.subnets)
@@ -188,8 +225,8 @@ def _group(config: StackConfig) -> AutoScalingGroup:
     return group
 
 
-def _scale_out(config: StackConfig) -> list[AWSObject]:
-    s = config.scaling
+def _scale_out(stage: Stage) -> list[AWSObject]:
+    s, queue, group = stage.scaling, *_queue_and_group(stage)
     base = s.scale_out[0].queued_jobs
     steps = []
     for position, step in enumerate(s.scale_out):
@@ -198,31 +235,41 @@ def _scale_out(config: StackConfig) -> list[AWSObject]:
         if position + 1 < len(s.scale_out):
             adjustment.MetricIntervalUpperBound = s.scale_out[position + 1].queued_jobs - base
         steps.append(adjustment)
-    policy = ScalingPolicy(names.SCALE_OUT_POLICY, AutoScalingGroupName=Ref(names.WORKER_GROUP),
+    policy = ScalingPolicy(names.in_stage(names.SCALE_OUT_POLICY, stage.name), AutoScalingGroupName=Ref(group),
                            PolicyType="StepScaling", AdjustmentType="ChangeInCapacity",
                            MetricAggregationType="Maximum", EstimatedInstanceWarmup=s.warmup_seconds,
                            StepAdjustments=steps)
-    alarm = Alarm(names.SCALE_OUT_ALARM, AlarmDescription=f"{base} or more jobs queued: add workers",
+    alarm = Alarm(names.in_stage(names.SCALE_OUT_ALARM, stage.name),
+                  AlarmDescription=f"{base} or more jobs queued{_of(stage)}: add workers",
                   Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible",
-                  Dimensions=[MetricDimension(Name="QueueName", Value=GetAtt(names.JOB_QUEUE, "QueueName"))],
+                  Dimensions=[MetricDimension(Name="QueueName", Value=GetAtt(queue, "QueueName"))],
                   Statistic="Maximum", Period=s.period_seconds, EvaluationPeriods=s.evaluation_periods,
                   Threshold=base, ComparisonOperator="GreaterThanOrEqualToThreshold",
                   TreatMissingData="notBreaching", AlarmActions=[Ref(policy)])
     return [policy, alarm]
 
 
-def _scale_in(config: StackConfig) -> list[AWSObject]:
-    s = config.scaling
-    policy = ScalingPolicy(names.SCALE_IN_POLICY, AutoScalingGroupName=Ref(names.WORKER_GROUP),
+def _scale_in(stage: Stage) -> list[AWSObject]:
+    s, queue, group = stage.scaling, *_queue_and_group(stage)
+    policy = ScalingPolicy(names.in_stage(names.SCALE_IN_POLICY, stage.name), AutoScalingGroupName=Ref(group),
                            PolicyType="StepScaling", AdjustmentType="ExactCapacity",
                            MetricAggregationType="Maximum", StepAdjustments=[StepAdjustments(
-                               MetricIntervalUpperBound=0, ScalingAdjustment=config.workers.min_size)])
+                               MetricIntervalUpperBound=0, ScalingAdjustment=stage.workers.min_size)])
     periods = s.scale_in_after_idle_minutes * 60 // s.period_seconds
-    metrics = [queue_metric("visible", names.JOB_QUEUE, "ApproximateNumberOfMessagesVisible", s.period_seconds),
-               queue_metric("running", names.JOB_QUEUE, "ApproximateNumberOfMessagesNotVisible", s.period_seconds)]
+    metrics = [queue_metric("visible", queue, "ApproximateNumberOfMessagesVisible", s.period_seconds),
+               queue_metric("running", queue, "ApproximateNumberOfMessagesNotVisible", s.period_seconds)]
     alarm = sum_of_queues_alarm(
-        names.IDLE_ALARM, f"No job queued or running for {s.scale_in_after_idle_minutes} minutes: "
-                          f"scale workers back to {config.workers.min_size}",
+        names.in_stage(names.IDLE_ALARM, stage.name),
+        f"No job queued or running{_of(stage)} for {s.scale_in_after_idle_minutes} minutes: "
+        f"scale workers back to {stage.workers.min_size}",
         metrics, comparison="LessThanOrEqualToThreshold", periods=periods, missing="breaching",
         actions=[Ref(policy)])
     return [policy, alarm]
+
+
+def _queue_and_group(stage: Stage) -> tuple[str, str]:
+    return names.in_stage(names.JOB_QUEUE, stage.name), names.in_stage(names.WORKER_GROUP, stage.name)
+
+
+def _of(stage: Stage) -> str:
+    return f" for stage {stage.name}" if stage.name else ""

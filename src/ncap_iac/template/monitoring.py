@@ -77,7 +77,8 @@ def _monitor(config: StackConfig) -> list[AWSObject]:
                         "Records the worker instances' state changes under logs/instances/",
                         _monitor_statements(config), timeout=30, environment={
                             "BUCKET_NAME": config.pipeline_name,
-                            "WORKER_GROUP": names.worker_group_name(config.pipeline_name),
+                            "WORKER_GROUP": ",".join(names.worker_group_name(config.pipeline_name, stage.name)
+                                                     for stage in config.worker_stages),
                             "INSTANCE_LOG_PREFIX": INSTANCE_LOG_PREFIX},
                         events={names.INSTANCE_STATE_EVENT: EventBridgeRuleEvent(names.INSTANCE_STATE_EVENT, Pattern={
                             "source": ["aws.ec2"],
@@ -106,8 +107,12 @@ def lab_resources(config: StackConfig, affiliate: Affiliate, topic) -> list[AWSO
 
 
 def _dead_letter_alarm(config: StackConfig) -> Alarm:
-    metrics = [queue_metric("jobs", names.DEAD_LETTER_QUEUE, "ApproximateNumberOfMessagesVisible", 300),
-               queue_metric("events", names.TRIGGER_DEAD_LETTER_QUEUE, "ApproximateNumberOfMessagesVisible", 300)]
+    stages = config.worker_stages
+    jobs = [queue_metric("jobs" + (str(position) if len(stages) > 1 else ""),
+                         names.in_stage(names.DEAD_LETTER_QUEUE, stage.name), "ApproximateNumberOfMessagesVisible", 300)
+            for position, stage in enumerate(stages)]
+    events = queue_metric("events", names.TRIGGER_DEAD_LETTER_QUEUE, "ApproximateNumberOfMessagesVisible", 300)
+    metrics = [*jobs, events]
     return sum_of_queues_alarm(names.DEAD_LETTER_ALARM,
                                "Jobs or submit events failed every attempt: see the dead-letter queues",
                                metrics, comparison="GreaterThanThreshold", periods=1, missing="notBreaching",

@@ -1,12 +1,13 @@
-"""The SQS job queue, its dead-letter queue, and a dead-letter queue for submit events the
-function could not handle. Server-side encrypted, TLS only; FIFO when the config asks."""
+"""The SQS job queue and its dead-letter queue (one pair per stage), and a dead-letter queue for
+submit events the function could not handle. Server-side encrypted, TLS only; FIFO when the
+config (or the stage) asks."""
 from __future__ import annotations
 
 from troposphere import AWSObject, GetAtt, Output, Ref
 from troposphere.sqs import Queue, QueuePolicy, RedrivePolicy
 
 from .. import names
-from ..config.model import StackConfig
+from ..config.model import StackConfig, Stage
 from . import iam
 from .tags import pipeline_tags
 
@@ -15,36 +16,54 @@ LONG_POLL_SECONDS = 20
 
 
 def resources(config: StackConfig) -> list[AWSObject]:
-    fifo = config.queue.fifo
     tags = pipeline_tags(config)
-    dead = _queue(names.DEAD_LETTER_QUEUE, names.queue_name(config.pipeline_name, fifo, dead_letter=True),
-                  fifo, Tags=tags, RedriveAllowPolicy={"redrivePermission": "byQueue",
-                                            "sourceQueueArns": [job_queue_arn(config)]})
-    jobs = _queue(names.JOB_QUEUE, names.queue_name(config.pipeline_name, fifo), fifo, Tags=tags,
-                  VisibilityTimeout=config.queue.visibility_timeout,
-                  MessageRetentionPeriod=config.queue.message_retention,
-                  ReceiveMessageWaitTimeSeconds=LONG_POLL_SECONDS,
-                  RedrivePolicy=RedrivePolicy(deadLetterTargetArn=GetAtt(dead, "Arn"),
-                                              maxReceiveCount=config.queue.max_receive_count))
+    queues = [queue for stage in config.worker_stages for queue in _stage_queues(config, stage, tags)]
     trigger_dead = _queue(names.TRIGGER_DEAD_LETTER_QUEUE,
                           names.trigger_dead_letter_queue_name(config.pipeline_name), False, Tags=tags)
-    return [jobs, dead, trigger_dead, _tls_only([jobs, dead, trigger_dead])]
+    return [*queues, trigger_dead, _tls_only([*queues, trigger_dead])]
+
+
+def _stage_queues(config: StackConfig, stage: Stage, tags) -> list[Queue]:
+    fifo, pipeline = stage.queue.fifo, config.pipeline_name
+    dead = _queue(names.in_stage(names.DEAD_LETTER_QUEUE, stage.name),
+                  names.queue_name(pipeline, fifo, dead_letter=True, stage=stage.name), fifo, Tags=tags,
+                  RedriveAllowPolicy={"redrivePermission": "byQueue",
+                                      "sourceQueueArns": [job_queue_arn(config, stage)]})
+    jobs = _queue(names.in_stage(names.JOB_QUEUE, stage.name), names.queue_name(pipeline, fifo, stage=stage.name),
+                  fifo, Tags=tags, VisibilityTimeout=stage.queue.visibility_timeout,
+                  MessageRetentionPeriod=stage.queue.message_retention,
+                  ReceiveMessageWaitTimeSeconds=LONG_POLL_SECONDS,
+                  RedrivePolicy=RedrivePolicy(deadLetterTargetArn=GetAtt(dead, "Arn"),
+                                              maxReceiveCount=stage.queue.max_receive_count))
+    return [jobs, dead]
 
 
 def outputs(config: StackConfig) -> list[Output]:
-    return [Output(names.QUEUE_OUTPUT, Description="The job queue", Value=Ref(names.JOB_QUEUE)),
-            Output(names.DEAD_LETTER_OUTPUT, Description="Jobs that failed every allowed attempt",
-                   Value=Ref(names.DEAD_LETTER_QUEUE))]
+    first = " (of the first stage)" if config.stages else ""
+    found = [Output(names.QUEUE_OUTPUT, Description=f"The job queue{first}",
+                    Value=Ref(names.in_stage(names.JOB_QUEUE, config.worker_stages[0].name))),
+             Output(names.DEAD_LETTER_OUTPUT, Description="Jobs that failed every allowed attempt",
+                    Value=Ref(names.in_stage(names.DEAD_LETTER_QUEUE, config.worker_stages[0].name)))]
+    for stage in config.stages:
+        found += [Output(names.in_stage(names.QUEUE_OUTPUT, stage.name),
+                         Description=f"The job queue of stage {stage.name}",
+                         Value=Ref(names.in_stage(names.JOB_QUEUE, stage.name))),
+                  Output(names.in_stage(names.DEAD_LETTER_OUTPUT, stage.name),
+                         Description=f"Jobs of stage {stage.name} that failed every allowed attempt",
+                         Value=Ref(names.in_stage(names.DEAD_LETTER_QUEUE, stage.name)))]
+    return found
 
 
-def job_queue_arn(config: StackConfig):
-    """Built from the queue's name, so that policies can name it without a circular reference."""
-    return iam.service_arn("sqs", names.queue_name(config.pipeline_name, config.queue.fifo))
+def job_queue_arn(config: StackConfig, stage: Stage | None = None):
+    """Built from the queue's name, so that policies can name it without a circular reference;
+    the first stage's when no stage is given."""
+    stage = stage or config.worker_stages[0]
+    return iam.service_arn("sqs", names.queue_name(config.pipeline_name, stage.queue.fifo, stage=stage.name))
 
 
 def _queue(logical_id: str, name: str, fifo: bool, **properties) -> Queue:
     queue = Queue(logical_id, QueueName=name, SqsManagedSseEnabled=True, **properties)
-    if logical_id != names.JOB_QUEUE:
+    if "MessageRetentionPeriod" not in properties:
         queue.MessageRetentionPeriod = DEAD_LETTER_RETENTION
     if fifo:
         queue.FifoQueue = True

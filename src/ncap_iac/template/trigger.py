@@ -36,7 +36,7 @@ def environment(config: StackConfig) -> dict:
     folders, trigger = config.folders, config.trigger
     variables = {
         "BUCKET_NAME": config.pipeline_name,
-        "QUEUE_URL": Ref(names.JOB_QUEUE),
+        "QUEUE_URL": Ref(names.in_stage(names.JOB_QUEUE, config.worker_stages[0].name)),
         "QUEUE_FIFO": str(config.queue.fifo).lower(),
         "TOPIC_ARN": Ref(names.TOPIC),
         "TRIGGER_MODE": trigger.mode,
@@ -53,7 +53,9 @@ def environment(config: StackConfig) -> dict:
     if config.pipeline_version:
         variables["PIPELINE_VERSION"] = config.pipeline_version
     if config.workers.launch:
-        variables["WORKER_GROUP"] = names.worker_group_name(config.pipeline_name)
+        variables["WORKER_GROUP"] = names.worker_group_name(config.pipeline_name, config.worker_stages[0].name)
+    if config.stages:
+        variables["STAGES"] = ",".join(str(stage.name) for stage in config.stages)
     return {**variables, **budget_environment(config)}
 
 
@@ -119,7 +121,7 @@ def _ledger_statements(config: StackConfig) -> list[dict]:
 
 
 def _capacity_statements(config: StackConfig) -> list[dict]:
-    group = names.worker_group_name(config.pipeline_name)
+    group = names.worker_group_name(config.pipeline_name, config.worker_stages[0].name)
     return [
         # autoscaling:DescribeAutoScalingGroups has no resource-level permissions: "*" is its only resource.
         iam.statement("FindWorkerGroup", ["autoscaling:DescribeAutoScalingGroups"], ["*"]),

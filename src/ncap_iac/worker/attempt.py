@@ -24,8 +24,10 @@ class Attempt:
 
 def log_key(task, settings, several: bool) -> str:
     """Where the job log goes (the lab's logs folder); a job of several datasets has one log per
-    dataset."""
+    dataset, and a pipeline of stages one per stage."""
     log_name = settings.log_name
+    if task.stage:
+        log_name = f"{task.stage}-{log_name}"
     if several:
         log_name = f"{task.dataname.rsplit('/', 1)[-1]}-{log_name}"
     return job_log_key(task.affiliate, settings.folders.logs, task.job_id, log_name)
@@ -71,7 +73,7 @@ def run_command(ctx, task, space, token: str) -> runner.Run:
 
 def upload(s3, task, space, key: str, run: runner.Run) -> Attempt:
     try:
-        uploaded = storage.upload_outputs(s3, task.bucket, task.resultpath, space.output_dir)
+        uploaded = storage.upload_outputs(s3, task.bucket, task.output_path, space.output_dir)
         storage.upload_log(s3, task.bucket, key, space.log)
     except TransferError as error:
         return Attempt(False, str(error), str(error), command_seconds=run.seconds)

@@ -66,6 +66,12 @@ def register(commands, common) -> dict:
     add("--hourly-price-usd", type=float, metavar="USD",
         help="this instance's hourly price: each attempt's cost goes into the pipeline's ledger "
              "(ledger/MONTH/LAB/...), which the labs' budgets are checked against")
+    add("--stage", metavar="NAME", help="the pipeline stage this agent runs (messages for another are refused)")
+    add("--next-stage", metavar="NAME",
+        help="the stage after this one: a dataset that succeeds here has its outputs stored under "
+             "results/job_ID/stages/STAGE/ and is queued on --next-queue-url, with that folder as its input")
+    add("--next-queue-url", metavar="URL", help="the next stage's job queue")
+    add("--next-group", metavar="NAME", help="the next stage's auto scaling group, asked for capacity at a hand-off")
     return {"worker": handler}
 
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 
 from ..lambda_repo.ncap_lambda import contract
-from . import background, ledger, queue, status_store, workspace
+from . import background, handoff, ledger, queue, status_store, workspace
 from .attempt import Attempt, execute, log_key
 from .aws import describe
 from .heartbeat import Heartbeat
@@ -32,11 +33,13 @@ def handle(ctx, delivery) -> str:
     """Process one delivery; returns the outcome. Never raises."""
     started = time.monotonic()
     try:
-        task = parse(delivery.body, ctx.settings.bucket)
+        task = replace(parse(delivery.body, ctx.settings.bucket, ctx.settings.stage),
+                       next_stage=ctx.settings.next_stage)
     except BadMessage as bad:
         return reject(ctx, delivery, bad)
     fields = {"job_id": task.job_id, "affiliate": task.affiliate, "dataset": task.dataname,
-              "attempt": delivery.receive_count, "message_id": delivery.message_id}
+              "attempt": delivery.receive_count, "message_id": delivery.message_id,
+              **({"stage": task.stage} if task.stage else {})}
     beat = Heartbeat(ctx.clients.sqs, ctx.settings.queue_url, delivery, ctx.settings.heartbeat, **fields)
     with beat:
         try:
@@ -70,7 +73,7 @@ def work(ctx, delivery, task: Task, beat, started: float, fields: dict) -> str:
 def begin(ctx, s3, delivery, task: Task) -> status_store.Written:
     """Set the dataset RUNNING; not changed when it is final already (SUCCESS or FAILED)."""
     current = status_store.read(s3, task)
-    if contract.is_final(current.document, task.dataname):
+    if contract.is_final(current.document, task.dataname, task.stage):
         return status_store.Written(current, False, current.document.get("status"))
     return status_store.update(s3, task, {
         "status": contract.RUNNING, "attempt": delivery.receive_count, "worker": ctx.worker,
@@ -78,8 +81,11 @@ def begin(ctx, s3, delivery, task: Task) -> status_store.Written:
 
 
 def acknowledge(ctx, delivery, task, beat, snapshot, started: float, fields: dict) -> str:
-    """The dataset is final already (a redelivery): delete the message without running."""
+    """The dataset is final already (a redelivery): delete the message without running, after
+    handing the dataset on if a worker stopped before it could."""
     beat.stop()
+    if handoff.pending(task, snapshot.document):
+        handoff.send(ctx, task, **fields)
     queue.delete(ctx.clients.sqs, ctx.settings.queue_url, delivery, **fields)
     state = contract.dataset_status(snapshot.document, task.dataname)
     return done(fields, "already-final", started, status=state)
@@ -98,12 +104,17 @@ def succeed(ctx, s3, delivery, task, beat, result: Attempt, key, known, started,
 
 
 def finish(ctx, delivery, task, written, fields: dict) -> None:
-    """After SUCCESS is stored: delete the message, then hand the lab's notice on. A deletion that
-    fails leaves the message to come back; the job is then acknowledged without running."""
+    """After SUCCESS is stored: hand the dataset on to the next stage, if any; delete the message,
+    then hand the lab's notice on. A hand-off or deletion that fails leaves the message to come
+    back; the job is then acknowledged without running (and handed on)."""
+    step = "hand-off"
     try:
+        if handoff.pending(task, written.snapshot.document):
+            handoff.send(ctx, task, **fields)
+        step = "delete"
         queue.delete(ctx.clients.sqs, ctx.settings.queue_url, delivery, **fields)
     except Exception as error:
-        decision("error", logging.ERROR, error=describe(error), step="delete", **fields)
+        decision("error", logging.ERROR, error=describe(error), step=step, **fields)
     background.submit("notices", notify_if_ended, ctx, task, written, None)
 
 
@@ -128,6 +139,8 @@ def requeue(ctx, s3, delivery, task, beat, result: Attempt, key, known, started,
     """An interrupted attempt: counted in status.json, then queued again as a new message (its
     receives start from one) and only then the old one deleted."""
     entry = (known.document.get("datasets") or {}).get(task.dataname) if known else None
+    if task.stage and isinstance(entry, dict):
+        entry = (entry.get("stages") or {}).get(task.stage)
     count = int((entry or {}).get("interruptions") or 0) + 1
     status_store.update(s3, task, {
         "status": contract.RUNNING, "log_key": key, "interruptions": count,

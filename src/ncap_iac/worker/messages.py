@@ -8,13 +8,14 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from ..lambda_repo.ncap_lambda.contract import MESSAGE_FIELDS, MESSAGE_VERSION
+from ..lambda_repo.ncap_lambda.contract import MESSAGE_FIELDS, MESSAGE_VERSION, stage_path
 
 JOB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 AFFILIATE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 MAX_KEY = 1024  # S3 key limit in bytes
 MAX_DATANAMES = 1000
 UNNAMED_DATASET = "(bad message)"
+STAGE = re.compile(r"[A-Za-z0-9]+(-[A-Za-z0-9]+)*")
 
 
 class BadMessage(Exception):
@@ -43,17 +44,37 @@ class Task:
     configname: str | None
     resultpath: str | None
     status_key: str
+    stage: str | None = None  # the stage this message is for (None: a pipeline of one stage)
+    input_prefix: str | None = None  # a later stage's inputs: the previous stage's outputs
+    next_stage: str | None = None  # the stage after this one (this agent's --next-stage)
 
     @property
     def logs_prefix(self) -> str:
         return self.status_key.rsplit("/", 1)[0] + "/"
 
+    @property
+    def output_path(self) -> str | None:
+        """Where this attempt's outputs go: the resultpath, or for a stage that is not the last
+        its own folder (`.../stages/<stage>/`)."""
+        if self.next_stage is None or self.stage is None or self.resultpath is None:
+            return self.resultpath
+        return stage_path(self.resultpath, self.stage)
 
-def parse(body: str, bucket: str) -> Task:
-    """The Task in a message body, or BadMessage saying what is wrong with it."""
+    def body(self) -> dict:
+        """The message this task came from (without a previous stage's input prefix)."""
+        body = {"version": MESSAGE_VERSION, "bucket": self.bucket, "affiliate": self.affiliate,
+                "job_id": self.job_id, "submit_key": self.submit_key, "dataname": self.dataname,
+                "datanames": list(self.datanames), "configname": self.configname,
+                "resultpath": self.resultpath, "status_key": self.status_key}
+        return {**body, "stage": self.stage} if self.stage else body
+
+
+def parse(body: str, bucket: str, stage: str | None = None) -> Task:
+    """The Task in a message body, or BadMessage saying what is wrong with it; `stage`: the
+    stage this agent runs (a message must be for it)."""
     document = decoded(body)
     status_key = usable_status_key(document, bucket)
-    problem = document_problem(document, bucket)
+    problem = document_problem(document, bucket) or stage_problem(document, stage)
     if problem:
         raise BadMessage(problem, document, status_key)
     configname = document.get("configname")
@@ -62,7 +83,26 @@ def parse(body: str, bucket: str) -> Task:
                 submit_key=submit_key if isinstance(submit_key, str) else None,
                 dataname=document["dataname"], datanames=tuple(document["datanames"]),
                 configname=configname or None, resultpath=document["resultpath"],
-                status_key=str(status_key))  # a message without a usable one has a problem above
+                status_key=str(status_key),  # a message without a usable one has a problem above
+                stage=document.get("stage"), input_prefix=document.get("input_prefix"))
+
+
+def stage_problem(document: dict, stage: str | None) -> str | None:
+    """What is wrong with the message's stage and inputs for an agent of `stage`, or None."""
+    given, prefix = document.get("stage"), document.get("input_prefix")
+    if given != stage:
+        return f"the message is for stage {given!r}, this worker runs stage {stage!r}"
+    if given is not None and not (isinstance(given, str) and STAGE.fullmatch(given)):
+        return f"stage {given!r} is not a stage name"
+    if prefix is None:
+        return None
+    job_folder = str(document["status_key"]).removesuffix("logs/status.json")
+    problem = key_problem(prefix, document["affiliate"], folder=True)
+    if problem:
+        return f"input_prefix: {problem}"
+    if not prefix.startswith(job_folder + "stages/"):
+        return f"input_prefix: {prefix!r} is not a stage folder of job {document['job_id']!r}"
+    return None
 
 
 def decoded(body) -> dict:

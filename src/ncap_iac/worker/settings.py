@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..errors import NcapError
 from .credentials import LabFolders
+from .messages import STAGE
 from .placeholders import check_template
 
 LOG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")  # as LambdaConfig.LOGFILE
@@ -44,6 +45,10 @@ class Settings:
     run_as: str | None = None  # the unprivileged user the command runs as (None: the agent's own)
     instance_type: str | None = None  # with hourly_price_usd: each attempt is written into the ledger
     hourly_price_usd: float | None = None
+    stage: str | None = None  # the pipeline stage this agent runs (None: a pipeline of one stage)
+    next_stage: str | None = None  # with next_queue_url: where a dataset goes after this stage
+    next_queue_url: str | None = None
+    next_group: str | None = None  # the next stage's group, asked for capacity at a hand-off
 
 
 def region_of(given: str | None, queue_url: str) -> str:
@@ -76,7 +81,9 @@ def from_args(args) -> Settings:
         topic_arn=args.topic_arn or None, group=args.group or None,
         instance_id=args.instance_id or os.environ.get("NCAP_INSTANCE_ID") or None,
         lifecycle_hook=args.lifecycle_hook or None, watch_seconds=args.watch_seconds, run_as=args.run_as or None,
-        instance_type=args.instance_type or None, hourly_price_usd=args.hourly_price_usd)
+        instance_type=args.instance_type or None, hourly_price_usd=args.hourly_price_usd,
+        stage=args.stage or None, next_stage=args.next_stage or None, next_queue_url=args.next_queue_url or None,
+        next_group=args.next_group or None)
     check(settings)
     return settings
 
@@ -104,6 +111,7 @@ def problems(s: Settings) -> list[str]:
                      "(letters, digits, _ . -; at most 100 characters)")
     found += bound_problems(s)
     found += identity_problems(s)
+    found += stage_problems(s)
     if s.command_dir is not None and not s.command_dir.is_dir():
         found.append(f"--command-dir: {s.command_dir} is not a folder")
     return found
@@ -138,6 +146,17 @@ def identity_problems(s: Settings) -> list[str]:
         found.append(f"--hourly-price-usd: must be at least 0, got {s.hourly_price_usd}")
     if (s.lifecycle_hook or s.instance_id) and not s.group:
         found.append("--lifecycle-hook and --instance-id need --group")
+    return found
+
+
+def stage_problems(s: Settings) -> list[str]:
+    found = [f"--{option}: {value!r} is not a stage name (letters, digits and single hyphens)"
+             for option, value in (("stage", s.stage), ("next-stage", s.next_stage))
+             if value is not None and not STAGE.fullmatch(value)]
+    if (s.next_stage is None) != (s.next_queue_url is None):
+        found.append("--next-stage and --next-queue-url go together")
+    if (s.next_stage or s.next_group) and s.stage is None:
+        found.append("--next-stage and --next-group need --stage")
     return found
 
 

@@ -71,7 +71,8 @@ def update(s3, task, fields: dict, known: Snapshot | None = None) -> Written:
         current = known or read(s3, task)
         known = None
         before = current.document.get("status")
-        new = contract.apply(current.document, task.dataname, fields, task.resultpath)
+        new = contract.apply(current.document, task.dataname, fields, task.resultpath,
+                             stage=task.stage, next_stage=task.next_stage)
         if new is None:
             return Written(current, False, before)
         etag = put(s3, task, new, current.etag)

@@ -70,6 +70,25 @@ def download(s3, bucket: str, key: str, path: Path, cancelled=None) -> None:
         raise TransferError(f"cannot download {key}: {describe(error)}") from error
 
 
+def list_keys(s3, bucket: str, prefix: str) -> list[str]:
+    """Every object key under `prefix` (a folder ending in '/')."""
+    try:
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+    except Exception as error:
+        raise TransferError(f"cannot list {prefix}: {describe(error)}") from error
+
+
+def download_folder(s3, bucket: str, prefix: str, folder: Path, cancelled=None) -> None:
+    """Every object under `prefix` into `folder`, at its path below the prefix."""
+    for key in list_keys(s3, bucket, prefix):
+        relative = key[len(prefix):]
+        parts = relative.split("/")
+        if key.endswith("/") or any(part in ("", ".", "..") for part in parts):
+            continue  # a folder marker, or a name that could leave the folder
+        download(s3, bucket, key, folder.joinpath(*parts), cancelled)
+
+
 def output_files(folder: Path) -> list[tuple[Path, str]]:
     """(path, key suffix) of every regular file under `folder`, sorted; links are skipped."""
     found = []

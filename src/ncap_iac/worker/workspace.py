@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .placeholders import FIELDS
-from .storage import download, local_names
+from .storage import download, download_folder, local_names
 
 PARALLEL_DOWNLOADS = 8  # downloads at once, over all the agent's jobs
 
@@ -59,8 +59,9 @@ def hand_over(space: Workspace, user: str) -> None:
 
 
 def plan(task, space: Workspace) -> list[tuple[str, Path]]:
-    """(key, local path) of every download; sets the workspace's input and config paths."""
-    space.inputs = [space.input_dir / name for name in local_names(task.datanames)]
+    """(key, local path) of every download; sets the workspace's input and config paths. A later
+    stage's inputs (the folder the previous stage stored) are fetched apart: see Fetch."""
+    space.inputs = [] if task.input_prefix else [space.input_dir / name for name in local_names(task.datanames)]
     pairs = list(zip(task.datanames, space.inputs))
     if task.configname:
         space.config = space.root / "config" / task.configname.rsplit("/", 1)[-1]
@@ -77,6 +78,9 @@ class Fetch:
         self.cancelled = threading.Event()
         self._futures = [downloads().submit(download, s3, task.bucket, key, path, self.cancelled)
                          for key, path in plan(task, space)]
+        if task.input_prefix:
+            self._futures.append(downloads().submit(download_folder, s3, task.bucket, task.input_prefix,
+                                                    space.input_dir, self.cancelled))
 
     def wait(self) -> BaseException | None:
         """Wait for the downloads; the first error that stopped one, or None."""
@@ -118,7 +122,7 @@ class Assume:
 
 def values(task) -> dict:
     """The placeholder values: bucket, dataname, resultpath, configname ("" when none)."""
-    return dict(zip(FIELDS, (task.bucket, task.dataname, task.resultpath, task.configname or "")))
+    return dict(zip(FIELDS, (task.bucket, task.dataname, task.output_path, task.configname or "")))
 
 
 KEPT_AWS = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL")  # and AWS_ENDPOINT_URL_<SERVICE>
@@ -136,9 +140,10 @@ def environment(task, space: Workspace, credentials_url: str, token: str, region
     env = command_base(dict(os.environ if base is None else base))
     env.update(AWS_CONTAINER_CREDENTIALS_FULL_URI=credentials_url, AWS_CONTAINER_AUTHORIZATION_TOKEN=token,
                AWS_EC2_METADATA_DISABLED="true", AWS_REGION=region, AWS_DEFAULT_REGION=region)
-    env.update(NCAP_BUCKET=task.bucket, NCAP_DATANAME=task.dataname, NCAP_RESULTPATH=task.resultpath,
-               NCAP_CONFIGNAME=task.configname or "", NCAP_JOB_ID=task.job_id,
-               NCAP_INPUT_PATH=str(space.inputs[0]) if space.inputs else "",
+    first_input = space.input_dir if task.input_prefix else (space.inputs[0] if space.inputs else "")
+    env.update(NCAP_BUCKET=task.bucket, NCAP_DATANAME=task.dataname, NCAP_RESULTPATH=task.output_path,
+               NCAP_CONFIGNAME=task.configname or "", NCAP_JOB_ID=task.job_id, NCAP_STAGE=task.stage or "",
+               NCAP_INPUT_PATH=str(first_input),
                NCAP_INPUT_DIR=str(space.input_dir), NCAP_OUTPUT_DIR=str(space.output_dir),
                NCAP_CONFIG_PATH=str(space.config) if space.config else "")
     return env

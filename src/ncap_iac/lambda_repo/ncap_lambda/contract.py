@@ -11,7 +11,13 @@ A dataset moves QUEUED < RUNNING < SUCCESS | FAILED and never back; SUCCESS and 
 retry's last_error). A job's own "status" and "reason" are derived from its datasets: all SUCCESS
 -> SUCCESS, any FAILED -> FAILED, any RUNNING or SUCCESS -> RUNNING, else QUEUED. REJECTED is a
 whole job's status, set by the submit function only: nothing of it runs. Fields a writer does not
-own (submit_key, submit_etag, queued, ...) are kept as they are."""
+own (submit_key, submit_etag, queued, ...) are kept as they are.
+
+A pipeline of stages runs each dataset through them in order. Each dataset's entry then has
+`stages: {NAME: {status, updated, reason, ...}}`, each stage moving as a dataset does; the
+dataset is FAILED as soon as a stage fails ("stage NAME: reason"), SUCCESS when the last stage
+succeeds, else RUNNING once any stage began. A stage that succeeds queues the next in the same
+write. The job's `stages` sums each stage over the datasets as the job's status sums them."""
 import copy
 import hashlib
 import json
@@ -61,6 +67,13 @@ def certificate_key(prefix):
 
 def results_path(prefix):
     return prefix + "process_results/"
+
+
+def stage_path(resultpath, stage):
+    """Where a stage that is not the last stores a dataset's outputs: its resultpath with
+    `process_results/` replaced by `stages/<stage>/` (`LAB/results/job_ID/stages/NAME/...`)."""
+    head, found, tail = resultpath.partition("/process_results/")
+    return f"{head}/stages/{stage}/{tail}" if found else f"{resultpath}stages/{stage}/"
 
 
 def job_log_key(affiliate, logs, job_id, log_name):
@@ -117,13 +130,20 @@ def decoded(raw):
     return document if isinstance(document, dict) else {}
 
 
-def new_document(job, status, reason, datasets, queued, updated):
+def new_document(job, status, reason, datasets, queued, updated, stages=()):
     """The status.json the submit function creates for a job (`job` has submit_key, job_id,
-    affiliate, configname and submit_etag); `datasets` maps each dataname to its resultpath."""
-    return {"status": status, "reason": reason, "submit_key": job.submit_key,
-            "job_id": job.job_id, "affiliate": job.affiliate, "configname": job.configname,
-            "datasets": {name: {"status": QUEUED, "resultpath": path} for name, path in datasets.items()},
-            "submit_etag": job.submit_etag, "queued": queued, "updated": updated}
+    affiliate, configname and submit_etag); `datasets` maps each dataname to its resultpath;
+    `stages`, the pipeline's stage names in order (none: one stage)."""
+    entries = {name: {"status": QUEUED, "resultpath": path} for name, path in datasets.items()}
+    if stages:
+        for entry in entries.values():
+            entry["stages"] = {stage: {"status": QUEUED} for stage in stages}
+    document = {"status": status, "reason": reason, "submit_key": job.submit_key,
+                "job_id": job.job_id, "affiliate": job.affiliate, "configname": job.configname,
+                "datasets": entries, "submit_etag": job.submit_etag, "queued": queued, "updated": updated}
+    if stages:
+        document["stages"] = stage_summary(entries, stages)
+    return document
 
 
 def dataset_status(document, dataname):
@@ -132,32 +152,85 @@ def dataset_status(document, dataname):
     return status if status in RANK else QUEUED
 
 
-def is_final(document, dataname):
-    """True when this dataset must not run again: it ended, or the whole job was rejected."""
-    return document.get("status") == REJECTED or dataset_status(document, dataname) in FINAL
+def stage_status(document, dataname, stage):
+    entry = (document.get("datasets") or {}).get(dataname)
+    stages = entry.get("stages") if isinstance(entry, dict) else None
+    found = stages.get(stage) if isinstance(stages, dict) else None
+    status = found.get("status") if isinstance(found, dict) else None
+    return status if status in RANK else QUEUED
 
 
-def allowed(document, dataname, status):
-    if is_final(document, dataname):
+def is_final(document, dataname, stage=None):
+    """True when this dataset (at `stage`, when given) must not run again: it ended, or the whole
+    job was rejected."""
+    if document.get("status") == REJECTED or dataset_status(document, dataname) in FINAL:
+        return True
+    return stage is not None and stage_status(document, dataname, stage) in FINAL
+
+
+def allowed(document, dataname, status, stage=None):
+    if is_final(document, dataname, stage):
         return False
-    return RANK[status] >= RANK[dataset_status(document, dataname)]
+    current = stage_status(document, dataname, stage) if stage else dataset_status(document, dataname)
+    return RANK[status] >= RANK[current]
 
 
-def apply(document, dataname, fields, resultpath=None, updated=None):
-    """The document with `fields` (which hold "status") merged into the dataset's entry and the
-    job's status derived again; None when the change is not allowed."""
-    if not allowed(document, dataname, fields["status"]):
+def apply(document, dataname, fields, resultpath=None, updated=None, stage=None, next_stage=None):
+    """The document with `fields` (which hold "status") merged into the dataset's entry (or into
+    its entry of `stage`, followed by `next_stage` unless it is the last) and the job's status
+    derived again; None when the change is not allowed."""
+    if not allowed(document, dataname, fields["status"], stage):
         return None
     new = copy.deepcopy(document)
+    when = updated or now()
     datasets = new["datasets"] = dict(new.get("datasets") or {})
     entry = dict(datasets.get(dataname) or {})
     if resultpath and "resultpath" not in entry:
         entry["resultpath"] = resultpath
-    entry.update(fields)
+    if stage is None:
+        entry.update(fields)
+    else:
+        entry.update(_staged(entry, fields, stage, next_stage, when))
     datasets[dataname] = entry
     new["status"], new["reason"] = job_status(datasets)
-    new["updated"] = updated or now()
+    if stage is not None or "stages" in new:
+        new["stages"] = stage_summary(datasets, list(new.get("stages") or {}) + [stage, next_stage])
+    new["updated"] = when
     return new
+
+
+def _staged(entry, fields, stage, next_stage, when):
+    """The dataset's fields after `fields` happened at `stage`."""
+    stages = {name: dict(value) for name, value in (entry.get("stages") or {}).items() if isinstance(value, dict)}
+    stages[stage] = {**stages.get(stage, {}), **fields, "updated": when}
+    status = fields["status"]
+    out = {"stages": stages, "stage": stage}
+    if status == FAILED:
+        out.update(status=FAILED, reason=f"stage {stage}: {fields.get('reason') or 'failed'}",
+                   finished=fields.get("finished") or when)
+    elif status == SUCCESS and next_stage is None:
+        out.update({key: value for key, value in fields.items() if key != "status"}, status=SUCCESS)
+    else:
+        out["status"] = RUNNING
+        if status == SUCCESS:
+            stages[next_stage] = {**stages.get(next_stage, {}), "status": QUEUED, "updated": when}
+            out["stage"] = next_stage
+    return out
+
+
+def stage_summary(datasets, order):
+    """The job's `stages`: each stage's status over the datasets, the time it last changed, and
+    the reason of a failure."""
+    named = [name for name in dict.fromkeys(order) if name]
+    for entry in datasets.values():
+        named += [name for name in ((entry or {}).get("stages") or {}) if name not in named]
+    summary = {}
+    for name in named:
+        at = {data: ((entry or {}).get("stages") or {}).get(name) or {} for data, entry in datasets.items()}
+        status, reason = job_status(at)
+        times = [value["updated"] for value in at.values() if isinstance(value.get("updated"), str)]
+        summary[name] = {"status": status, "updated": max(times) if times else None, "reason": reason}
+    return summary
 
 
 def job_status(datasets):
@@ -176,13 +249,23 @@ def job_status(datasets):
 
 # --- the queue message ----------------------------------------------------------------------
 
-def message(job, dataname, datanames, resultpath):
+def message(job, dataname, datanames, resultpath, stage=None):
     """One job message: one dataset (with every file it needs) of `job` (which has bucket,
-    affiliate, job_id, submit_key, configname and status_key)."""
-    return {"version": MESSAGE_VERSION, "bucket": job.bucket, "affiliate": job.affiliate,
+    affiliate, job_id, submit_key, configname and status_key), for the first stage when the
+    pipeline has stages."""
+    body = {"version": MESSAGE_VERSION, "bucket": job.bucket, "affiliate": job.affiliate,
             "job_id": job.job_id, "submit_key": job.submit_key, "dataname": dataname,
             "datanames": list(datanames), "configname": job.configname, "resultpath": resultpath,
             "status_key": job.status_key}
+    if stage:
+        body["stage"] = stage
+    return body
+
+
+def hand_off(body, next_stage, input_prefix):
+    """The message that takes a dataset on to `next_stage`: the same job and dataset, its inputs
+    the objects under `input_prefix` (where the previous stage stored its outputs)."""
+    return {**body, "stage": next_stage, "input_prefix": input_prefix}
 
 
 # --- the lab's notice -----------------------------------------------------------------------

@@ -23,7 +23,7 @@ def job(settings, affiliate, stem_key, files, etags, configname):
     job_id = token_or_hash(stem_key.rsplit("/", 1)[-1], stem_key)
     etag = hashlib.sha256("\n".join(etags).encode("utf-8")).hexdigest()[:32]
     made = Job(settings.bucket, affiliate, settings.results, job_id, files[0], etag,
-               configname=configname)
+               configname=configname, stages=settings.stages)
     return replace(made, units=fileset_unit(made.results_path, files))
 
 

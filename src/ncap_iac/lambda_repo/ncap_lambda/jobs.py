@@ -26,6 +26,7 @@ class Job:
     submit_etag: str
     configname: str | None = None
     units: tuple = field(default=())
+    stages: tuple = ()  # the pipeline's stage names in order; none: one stage
 
     @property
     def prefix(self):
@@ -58,7 +59,7 @@ def fileset_unit(results_path, files):
 
 def status_document(job, status, reason, queued, updated):
     datasets = {unit.dataname: unit.resultpath for unit in job.units} if status == contract.QUEUED else {}
-    return contract.new_document(job, status, reason, datasets, queued, updated)
+    return contract.new_document(job, status, reason, datasets, queued, updated, job.stages)
 
 
 def certificate_text(job, status, reason, updated, pipeline_version=None):
@@ -76,7 +77,8 @@ def certificate_text(job, status, reason, updated, pipeline_version=None):
 
 
 def message_body(job, unit):
-    return json.dumps(contract.message(job, unit.dataname, unit.datanames, unit.resultpath),
+    first = job.stages[0] if job.stages else None
+    return json.dumps(contract.message(job, unit.dataname, unit.datanames, unit.resultpath, first),
                       sort_keys=True)
 
 

@@ -33,6 +33,7 @@ class Settings:
     lab_budget_usd: float | None = None  # every lab's monthly budget, unless lab_budgets_usd has its own
     lab_budgets_usd: dict = field(default_factory=dict)  # lab -> its own monthly budget
     worker_group: str | None = None  # the auto scaling group to ask for capacity; None: ask nothing
+    stages: tuple = ()  # the pipeline's stage names in order; none: one stage
 
     def budget_of(self, lab):
         """The lab's monthly budget in USD, or None when it has none."""
@@ -103,7 +104,8 @@ def read_settings(environ=None):
         hourly_price_usd=amount(env, "HOURLY_PRICE_USD"),
         expected_job_minutes=amount(env, "EXPECTED_JOB_MINUTES", DEFAULT_EXPECTED_JOB_MINUTES),
         lab_budget_usd=amount(env, "LAB_BUDGET_USD"), lab_budgets_usd=budgets(env),
-        worker_group=env.get("WORKER_GROUP") or None)
+        worker_group=env.get("WORKER_GROUP") or None,
+        stages=tuple(name for name in env.get("STAGES", "").split(",") if name))
     if (settings.lab_budget_usd is not None or settings.lab_budgets_usd) and not settings.hourly_price_usd:
         raise ValueError("HOURLY_PRICE_USD must be set (above 0) when labs have budgets")
     return settings

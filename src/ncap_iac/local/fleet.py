@@ -2,7 +2,10 @@
 process per instance the group has in service (at most `most` at once), started when the group
 gains an instance (the submit function raised its desired capacity, or `up` did at start), and
 stopped when its instance leaves the group (the agent's own idle exit terminates it; a scale-in
-would too). An agent that exits while its instance is still in service has failed: `up` stops."""
+would too). An agent killed by a signal (the machine's OOM killer, a test that kills workers mid-job)
+is an instance that died: its instance is terminated without lowering the desired capacity, so that
+the group replaces it and a new agent starts, as on AWS. An agent that exits by itself while its
+instance is still in service has failed: `up` stops."""
 from __future__ import annotations
 
 import signal
@@ -54,7 +57,9 @@ class Fleet:
                     worker.stopped = True
                 continue
             self.workers.remove(worker)
-            if worker.instance in instances and code != 0:
+            if worker.instance in instances and code < 0 and not worker.stopped:
+                self.replace(worker, -code)
+            elif worker.instance in instances and code != 0:
                 return f"worker {worker.number} exited (code {code}; see {self.log(worker.number)}); shutting down"
         served = {w.instance for w in self.workers}
         for instance in sorted(instances - served):
@@ -63,6 +68,14 @@ class Fleet:
             self.workers.append(Worker(self.started, instance, self.start(instance, self.started)))
             self.started += 1
         return None
+
+    def replace(self, worker: Worker, signal_number: int) -> None:
+        """The instance of an agent killed by a signal goes; the group launches another."""
+        with self.log(worker.number).open("a", encoding="utf-8") as log:
+            log.write(f"ncap local: this agent was killed by signal {signal_number}; its instance "
+                      f"{worker.instance} is replaced\n")
+        self.aws.client("autoscaling").terminate_instance_in_auto_scaling_group(
+            InstanceId=worker.instance, ShouldDecrementDesiredCapacity=False)
 
     @property
     def pids(self) -> list[int]:

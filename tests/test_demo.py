@@ -1,6 +1,7 @@
 """`make demo` itself: `python -m ncap_iac.demo pipelines` from the repository root, as a process,
 exactly as the Makefile runs it. It prints a table with a row per pipeline, each linted clean;
-runs pipelines/local-demo on the local cloud (a lab user's job ends SUCCESS, its summary is shown)
+runs pipelines/local-demo and pipelines/cis-two-stage (two stages) on the local cloud (a lab user's
+job ends SUCCESS, its summary is shown)
 and leaves no process of its own behind."""
 import importlib.util
 import json
@@ -63,16 +64,31 @@ def table_rows(stdout: str) -> list[dict]:
     return rows
 
 
-def printed_summary(stdout: str) -> dict:
-    """The summary.json the demo shows after `[demo] the analysis' result, ...:`."""
+def printed_summaries(stdout: str) -> list[dict]:
+    """Each summary.json the demo shows after `[demo] the analysis' result, ...:`, in order."""
     lines = stdout.splitlines()
-    start = next(n for n, line in enumerate(lines) if line.startswith("[demo] the analysis' result, "))
-    block = []
-    for line in lines[start + 1:]:
-        if line.startswith("[demo]"):
-            break
-        block.append(line)
-    return json.loads("\n".join(block))
+    found = []
+    for start in (n for n, line in enumerate(lines) if line.startswith("[demo] the analysis' result, ")):
+        block = []
+        for line in lines[start + 1:]:
+            if line.startswith("[demo]"):
+                break
+            block.append(line)
+        found.append(json.loads("\n".join(block)))
+    return found
+
+
+def expected_two_stage_summary(tmp_path) -> dict:
+    """What pipelines/cis-two-stage's two stand-in analyses make of its sample, run here in turn."""
+    pipeline = REPO / "pipelines" / "cis-two-stage"
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    env = {"NCAP_INPUT_DIR": str(pipeline / "sample"), "NCAP_OUTPUT_DIR": str(first)}
+    subprocess.run([sys.executable, "analysis/preprocess.py"], cwd=pipeline, env=env, check=True, capture_output=True)
+    env = {"NCAP_INPUT_PATH": str(first), "NCAP_OUTPUT_DIR": str(second)}
+    subprocess.run([sys.executable, "analysis/infer.py"], cwd=pipeline, env=env, check=True, capture_output=True)
+    return json.loads((second / "summary.json").read_text())
 
 
 def expected_summary() -> dict:
@@ -106,7 +122,7 @@ def demo_outputs_removed():
 
 
 @pytest.mark.slow
-def test_make_demo_lints_every_pipeline_runs_a_job_and_leaves_nothing_running(demo_outputs_removed):
+def test_make_demo_lints_every_pipeline_runs_a_job_and_leaves_nothing_running(demo_outputs_removed, tmp_path):
     result, seen = run_demo()
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
@@ -120,7 +136,9 @@ def test_make_demo_lints_every_pipeline_runs_a_job_and_leaves_nothing_running(de
 
     assert "[demo] submitting trial_01.csv with config.json as lab user alice" in result.stdout
     assert any(" SUCCESS; results downloaded to " in line for line in result.stdout.splitlines())
-    assert printed_summary(result.stdout) == expected_summary()
+    assert "[demo] submitting walk_01.mp4 and walk_01.hpf as lab user clinic-uploader" in result.stdout
+    assert {row["pipeline"]: row["stages"] for row in rows}["cis-two-stage"] == "2"
+    assert printed_summaries(result.stdout) == [expected_summary(), expected_two_stage_summary(tmp_path)]
     assert "stopped the local cloud" in result.stdout and "[demo] done in " in result.stdout
 
     assert seen, "the demo started a local cloud (processes below it were seen)"

@@ -1,5 +1,6 @@
 """`make demo`: compile and lint every pipeline under a folder and print what each declares; then
-run one pipeline end to end on the embedded local cloud: `ncap local up` in the background, the
+run two pipelines end to end on the embedded local cloud, one after the other (local-demo, one
+stage; cis-two-stage, a fileset through two stages): `ncap local up` in the background, the
 sample data submitted as a lab user (`ncap local submit --wait`), the downloaded summary printed,
 and the cloud always stopped again (`ncap local down`)."""
 from __future__ import annotations
@@ -13,11 +14,12 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import NcapError
 
-COLUMNS = ("pipeline", "labs", "users", "shared", "trigger", "workers", "functions", "queues", "alarms",
+COLUMNS = ("pipeline", "labs", "users", "shared", "trigger", "stages", "workers", "functions", "queues", "alarms",
            "IAM", "stacks", "resources", "cfn-lint", "seconds")
 
 
@@ -37,7 +39,8 @@ def summarize(config_path: Path) -> dict:
         "users": len(config.created_users), "trigger": config.trigger.mode,
         "shared": sum(1 for u in config.created_users if len(config.labs_of(u)) > 1),  # people in several labs
         "stacks": len(templates),
-        "workers": f"0-{config.workers.max_size} {config.workers.instance_type}",
+        "stages": len(config.worker_stages),
+        "workers": " + ".join(f"0-{s.workers.max_size} {s.workers.instance_type}" for s in config.worker_stages),
         "functions": types["AWS::Serverless::Function"],
         "queues": types["AWS::SQS::Queue"], "alarms": types["AWS::CloudWatch::Alarm"],
         "IAM": sum(n for t, n in types.items() if t.startswith("AWS::IAM::")),
@@ -76,14 +79,23 @@ def main(argv: list[str]) -> int:
         print("\nEach template is compiled_template.json beside its stack_config.json.", flush=True)
     code = 1 if failed or any(r["cfn-lint"] != "clean" for r in rows) else 0
     if cloud:
-        code = max(code, end_to_end(root / DEMO_PIPELINE, Path(".ncap") / "demo" / "results"))
+        for demo in DEMOS:
+            code = max(code, end_to_end(root / demo.pipeline, demo, Path(".ncap") / "demo" / "results"))
     return code
 
 
 # --- the end-to-end part: one pipeline on the embedded local cloud ----------------------------
 
-DEMO_PIPELINE = "local-demo"
-DEMO_USER = "alice"
+@dataclass(frozen=True)
+class Demo:
+    pipeline: str  # a folder under the pipelines folder
+    user: str  # the lab user who submits
+    data: tuple[str, ...]  # the sample files, relative to the pipeline folder
+    config: str | None  # the analysis config (None in fileset mode)
+
+
+DEMOS = (Demo("local-demo", "alice", ("sample/trial_01.csv",), "sample/config.json"),
+         Demo("cis-two-stage", "clinic-uploader", ("sample/walk_01.mp4", "sample/walk_01.hpf"), None))
 NCAP = [sys.executable, "-m", "ncap_iac.cli"]
 START_TIMEOUT = 90.0
 JOB_TIMEOUT = 120.0
@@ -93,13 +105,14 @@ def _step(text: str) -> None:
     print(f"[demo] {text}", flush=True)
 
 
-def end_to_end(pipeline: Path, results: Path) -> int:
+def end_to_end(pipeline: Path, demo: Demo, results: Path) -> int:
     """Run the sample of `pipeline` on a local cloud; 0 when its job succeeded."""
-    sample = pipeline / "sample"
-    data, config = sample / "trial_01.csv", sample / "config.json"
-    if not (pipeline / "stack_config.json").is_file() or not data.is_file() or not config.is_file():
-        print(f"\nno end-to-end demo: {pipeline} with sample/trial_01.csv and sample/config.json not found",
-              file=sys.stderr)
+    data = [pipeline / name for name in demo.data]
+    config = pipeline / demo.config if demo.config else None
+    wanted = [pipeline / "stack_config.json", *data, *filter(None, [config])]
+    if not all(path.is_file() for path in wanted):
+        print(f"\nno end-to-end demo: {pipeline} with {', '.join(str(p.relative_to(pipeline)) for p in wanted)} "
+              "not found", file=sys.stderr)
         return 1
     if importlib.util.find_spec("moto") is None:
         print("\nthe end-to-end demo needs the AWS emulator: pip install 'moto[server]==5.2.5' "
@@ -119,9 +132,11 @@ def end_to_end(pipeline: Path, results: Path) -> int:
         info = json.loads((state / "local.json").read_text(encoding="utf-8"))
         _step(f"ready in {time.monotonic() - started:.1f} s: emulator {info['endpoint_url']}, bucket {info['bucket']}, "
               f"users {', '.join(sorted(info['users']))}")
-        _step(f"submitting {data.name} with {config.name} as lab user {DEMO_USER}, waiting for the result")
+        given = " and ".join(p.name for p in data) + (f" with {config.name}" if config else "")
+        _step(f"submitting {given} as lab user {demo.user}, waiting for the result")
         submit = subprocess.Popen(
-            [*NCAP, "local", "submit", str(pipeline), "--user", DEMO_USER, "--data", str(data), "--config", str(config),
+            [*NCAP, "local", "submit", str(pipeline), "--user", demo.user, "--data", *map(str, data),
+             *(["--config", str(config)] if config else []),
              "--wait", "--out", str(results), "--timeout", str(JOB_TIMEOUT), "--state-dir", str(state)],
             stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)  # its progress bar goes to stderr
         said = []
@@ -140,7 +155,7 @@ def end_to_end(pipeline: Path, results: Path) -> int:
             shutil.rmtree(work, ignore_errors=True)
             _step(f"done in {time.monotonic() - started:.1f} s")
         else:
-            _step(f"the local cloud's logs are kept in {work} (up.log, state/moto.log, state/worker-0.log)")
+            _step(f"the local cloud's logs are kept in {work} (up.log, state/moto.log, state/worker-*.log)")
 
 
 def _wait_ready(up: subprocess.Popen, state: Path, log: Path) -> bool:

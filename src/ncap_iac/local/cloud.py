@@ -183,10 +183,10 @@ def _local_json(config, stack: LocalStack, aws: Aws, admin, environments: dict) 
             "admin": {"access_key_id": admin[0], "secret_access_key": admin[1]},
             "users": _users(config, aws), "functions": environments}
     if config.stages:
-        info["stages"] = [{"name": stage.name, "queue_url": stack.outputs[names.in_stage(names.QUEUE_OUTPUT, stage.name)],
-                           "dlq_url": stack.outputs[names.in_stage(names.DEAD_LETTER_OUTPUT, stage.name)],
-                           "group": stack.outputs[names.in_stage(names.WORKER_GROUP_OUTPUT, stage.name)]}
-                          for stage in config.stages]
+        fields = (("queue_url", names.QUEUE_OUTPUT), ("dlq_url", names.DEAD_LETTER_OUTPUT),
+                  ("group", names.WORKER_GROUP_OUTPUT))
+        info["stages"] = [{"name": stage.name, **{field: stack.outputs[names.in_stage(output, stage.name)]
+                                                  for field, output in fields}} for stage in config.stages]
     return info
 
 

@@ -46,13 +46,15 @@ def _up(actions, common) -> None:
 def _submit(actions, common) -> None:
     submit = actions.add_parser(
         "submit", parents=[common], help="upload data and a config as a lab user, then a submit.json",
-        description="Uploads with the user's own credentials (IAM enforced), writes the submit.json; "
+        description="Uploads with the user's own credentials (IAM enforced), writes the submit.json (in "
+                    "fileset mode the upload of the set's files starts the job: give one file per suffix); "
                     "with --wait shows progress until the job ends and downloads its results.")
     submit.add_argument("pipeline_dir", type=Path)
     submit.add_argument("--user", required=True, help="a lab user of the pipeline (see local.json)")
     submit.add_argument("--lab", help="for a user in several labs: which one submits (default: the first it is in)")
     submit.add_argument("--data", required=True, nargs="+", type=Path, help="dataset file(s)")
-    submit.add_argument("--config", required=True, type=Path, help="the analysis config file")
+    submit.add_argument("--config", type=Path,
+                        help="the analysis config file (required in submit mode; in fileset mode uploaded to configs/)")
     submit.add_argument("--wait", action="store_true", help="wait for the result and download it")
     submit.add_argument("--out", type=Path, help="where results go (default ./ncap-results/JOB_ID)")
     submit.add_argument("--timeout", type=float, default=300.0, help="seconds --wait waits (default 300)")

@@ -11,6 +11,7 @@ from pathlib import Path
 from ..config import load
 from ..errors import NcapError
 from ..lambda_repo.ncap_lambda import contract
+from ..lambda_repo.ncap_lambda.submission import token_or_hash
 from . import state
 
 
@@ -26,12 +27,16 @@ def _s3(info: dict, key_id: str, secret: str):
                         aws_access_key_id=key_id, aws_secret_access_key=secret)
 
 
-def submit(pipeline_dir: Path, user: str, data: list[Path], config_file: Path, wait: bool, out: Path | None,
-           timeout: float, given_state: str | None, say, lab: str | None = None) -> int:
+def submit(pipeline_dir: Path, user: str, data: list[Path], config_file: Path | None, wait: bool,
+           out: Path | None, timeout: float, given_state: str | None, say, lab: str | None = None) -> int:
+    """Upload the data (and config) as `user` and start the job: a submit.json, or in fileset mode
+    the set's files themselves (their upload starts it)."""
     config, info = _info(pipeline_dir, given_state)
     if user not in info["users"]:
         raise NcapError(f"--user: no lab user {user!r} (users: {', '.join(sorted(info['users']))})")
-    for path in [*data, config_file]:
+    if config_file is None and config.trigger.mode == "submit":
+        raise NcapError("--config: a submission needs the analysis config file")
+    for path in [*data, *filter(None, [config_file])]:
         if not path.is_file():
             raise NcapError(f"{path}: file not found")
     creds = info["users"][user]
@@ -39,6 +44,11 @@ def submit(pipeline_dir: Path, user: str, data: list[Path], config_file: Path, w
     if lab is not None and lab not in labs:
         raise NcapError(f"--lab: {user} is not in lab {lab!r} (labs: {', '.join(labs)})")
     s3, lab, folders = _s3(info, creds["access_key_id"], creds["secret_access_key"]), lab or labs[0], config.folders
+    if config.trigger.mode == "fileset":
+        job_id = _upload_fileset(s3, info["bucket"], config, lab, data, config_file)
+        return _follow(s3, info["bucket"], lab, folders.results, job_id, f"the files of job {job_id} as {user} ({lab})",
+                       wait, out, timeout, say)
+    assert config_file is not None  # refused above in submit mode
     job_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
     datanames = [_upload(s3, info["bucket"], f"{lab}/{folders.inputs}/{p.name}", p) for p in data]
     configname = _upload(s3, info["bucket"], f"{lab}/{folders.configs}/{config_file.name}", config_file)
@@ -46,13 +56,37 @@ def submit(pipeline_dir: Path, user: str, data: list[Path], config_file: Path, w
                 "timestamp": job_id}
     submit_key = f"{lab}/{folders.submissions}/{job_id}_submit.json"
     s3.put_object(Bucket=info["bucket"], Key=submit_key, Body=json.dumps(document).encode())
-    status_key = contract.status_key(contract.job_prefix(lab, folders.results, job_id))
-    say(f"submitted job {job_id} as {user} ({lab}): s3://{info['bucket']}/{submit_key}")
+    return _follow(s3, info["bucket"], lab, folders.results, job_id,
+                   f"job {job_id} as {user} ({lab}): s3://{info['bucket']}/{submit_key}", wait, out, timeout, say)
+
+
+def _follow(s3, bucket: str, lab: str, results: str, job_id: str, what: str, wait: bool, out: Path | None,
+            timeout: float, say) -> int:
+    status_key = contract.status_key(contract.job_prefix(lab, results, job_id))
+    say(f"submitted {what}")
     if not wait:
-        say(f"status: s3://{info['bucket']}/{status_key}")
+        say(f"status: s3://{bucket}/{status_key}")
         return 0
-    final = _wait(s3, info["bucket"], status_key, timeout, say)
-    return _finish(s3, info["bucket"], lab, folders.results, job_id, final, out, say)
+    final = _wait(s3, bucket, status_key, timeout, say)
+    return _finish(s3, bucket, lab, results, job_id, final, out, say)
+
+
+def _upload_fileset(s3, bucket: str, config, lab: str, data: list[Path], config_file: Path | None) -> str:
+    """Upload one complete set (a file per suffix, one stem), the config first; returns the job id
+    the submit function gives it."""
+    suffixes = config.trigger.suffixes
+    stems = {p.name[:-len(max((s for s in suffixes if p.name.endswith(s)), key=len))]
+             for p in data if any(p.name.endswith(s) for s in suffixes)}
+    given = sorted(max((s for s in suffixes if p.name.endswith(s)), key=len, default="") for p in data)
+    if len(stems) != 1 or given != sorted(suffixes):
+        raise NcapError(f"--data: fileset mode needs one file per suffix ({', '.join(suffixes)}) of one stem, "
+                        f"got {', '.join(p.name for p in data)}")
+    if config_file is not None:
+        _upload(s3, bucket, f"{lab}/{config.folders.configs}/{config_file.name}", config_file)
+    for path in data:
+        _upload(s3, bucket, f"{lab}/{config.folders.inputs}/{path.name}", path)
+    stem = stems.pop()
+    return token_or_hash(stem, f"{lab}/{config.folders.inputs}/{stem}")
 
 
 def _upload(s3, bucket: str, key: str, path: Path) -> str:
@@ -95,7 +129,19 @@ def _progress(status: dict | None, seconds: float, width: int = 20) -> str:
     done = sum(1 for d in datasets.values() if d.get("status") in contract.ENDED)
     filled = width if status.get("status") in contract.ENDED else (width * done // max(len(datasets), 1))
     return (f"[{'#' * filled}{'.' * (width - filled)}] {status.get('status', '?'):8} "
-            f"{done}/{len(datasets)} datasets {seconds:5.1f} s")
+            f"{done}/{len(datasets)} datasets {seconds:5.1f} s{_at_stage(status)}")
+
+
+def _at_stage(status: dict) -> str:
+    """", stage NAME" for the first stage of a running job that has not succeeded yet."""
+    given = status.get("stages")
+    stages: dict = given if isinstance(given, dict) else {}
+    if status.get("status") != contract.RUNNING:
+        return ""
+    pending = [name for name, entry in stages.items() if isinstance(entry, dict)
+               and entry.get("status") in (contract.RUNNING, contract.QUEUED)]
+    running = [name for name in pending if stages[name].get("status") == contract.RUNNING]
+    return f", stage {(running or pending)[0]}" if pending else ""
 
 
 def _finish(s3, bucket: str, lab: str, results: str, job_id: str, status: dict, out: Path | None, say) -> int:

@@ -181,7 +181,8 @@ def status(pipeline_dir: Path, given_state: str | None, say) -> int:
 
 def stage_lines(row: dict, order: list[str]) -> list[str]:
     """One indented line per stage of a job: its status over the datasets, when, and why."""
-    stages = row.get("stages") if isinstance(row.get("stages"), dict) else {}
+    given = row.get("stages")
+    stages: dict = given if isinstance(given, dict) else {}
     named = [name for name in order if name in stages] + sorted(set(stages) - set(order))
     lines = []
     for name in named:

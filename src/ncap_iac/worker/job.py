@@ -59,6 +59,7 @@ def work(ctx, delivery, task: Task, beat, started: float, fields: dict) -> str:
         if not begun.changed:
             fetching.cancel()
             return acknowledge(ctx, delivery, task, beat, begun.snapshot, started, fields)
+        decision("running", logging.INFO, **fields)
         several = len(begun.snapshot.document.get("datasets") or {}) > 1
         key = log_key(task, ctx.settings, several)
         result = execute(ctx, s3, task, space, key, fetching, credentials)

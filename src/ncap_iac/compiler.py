@@ -9,7 +9,7 @@ from pathlib import Path
 from .config import load
 from .config.model import StackConfig
 from .errors import NcapError
-from .lambda_code import CODE_FOLDER, copy_beside
+from .lambda_code import CODE_FOLDER, copy_beside, copy_post_beside
 from .names import PIPELINE_TAG
 from .template.build import Templates, build_templates, to_json
 from .template.limits import check_limits, deployed_resource_count
@@ -78,7 +78,7 @@ def compile_file(config_path: str | Path, out: str | Path | None = None) -> tupl
     config = load(config_path)
     target = template_path(config_path, out)
     compiled = compile_config(config, target.parent)
-    write_code(target.parent)
+    write_code(target.parent, config)
     write_children(target.parent, compiled)
     _write(target, compiled.body)
     _write(target.parent / SAMCONFIG_NAME, samconfig(config, target.name))
@@ -131,12 +131,15 @@ def write_children(template_dir: Path, compiled: Compiled) -> None:
                 stale.unlink()
 
 
-def write_code(template_dir: Path) -> Path:
-    """The product's Lambda code, copied beside a template written to `template_dir`."""
+def write_code(template_dir: Path, config: StackConfig | None = None) -> Path:
+    """The product's Lambda code, copied beside a template written to `template_dir`; and the
+    config's post-processing function, with the product's wrapper added (lambda_code.POST_FOLDER)."""
     try:
+        if config is not None and config.post is not None:
+            copy_post_beside(template_dir, config.post.code_uri, config.requirements)
         return copy_beside(template_dir)
     except OSError as exc:
-        raise NcapError(f"{template_dir / CODE_FOLDER}: cannot write the Lambda code: {exc.strerror}") from None
+        raise NcapError(f"{template_dir}: cannot write the Lambda code: {exc.strerror}") from None
 
 
 def _write(path: Path, text: str) -> None:

@@ -20,6 +20,14 @@ from pathlib import Path
 
 CODE_FOLDER = "ncap_functions"
 SUBMIT_HANDLER = "submit_start.handler"
+# The post-processing function's code beside the template: a copy of the developer's folder with
+# the product's wrapper (POST_MODULE, its handler POST_HANDLER) and job contract package added.
+POST_FOLDER = "ncap_post_function"
+POST_MODULE = "ncap_post"
+POST_HANDLER = f"{POST_MODULE}.handler"
+CONTRACT_PACKAGE = "ncap_lambda"
+POST_RESERVED = (f"{POST_MODULE}.py", CONTRACT_PACKAGE)  # names the copy takes for the product's code
+REQUIREMENTS = "requirements.txt"
 SKIPPED = {"__pycache__", ".pytest_cache", ".aws-sam"}
 # NCAP's own submit code, as real NCAP configs name it: the product's submit function replaces it.
 NCAP_FOLDER = re.compile(r"^(\.\./)*(lambda_code|lambda_repo|protocols)(/[^/]+)*$")
@@ -56,6 +64,8 @@ def handler_problem(folder: Path, handler: str) -> str | None:
         return None
     module, _, function = handler.rpartition(".")
     path = folder.joinpath(*module.split(".")).with_suffix(".py")
+    package = path.with_suffix("") / "__init__.py"
+    path = package if not path.is_file() and package.is_file() else path
     try:
         tree = ast.parse(path.read_bytes())
     except FileNotFoundError:
@@ -71,13 +81,29 @@ def handler_problem(folder: Path, handler: str) -> str | None:
 def copy_beside(template_dir: Path) -> Path:
     """Make template_dir/CODE_FOLDER an exact copy of the product's code; files already equal are
     left alone (so their times stay, and `sam build` caches stay valid). Returns the folder."""
-    source, target = product_code(), template_dir / CODE_FOLDER
-    wanted = {p.relative_to(source): p for p in code_files(source)}
+    source = product_code()
+    return _mirror(template_dir / CODE_FOLDER, {p.relative_to(source): p for p in code_files(source)})
+
+
+def copy_post_beside(template_dir: Path, code_uri: Path, requirements: Path | None) -> Path:
+    """Make template_dir/POST_FOLDER the developer's folder plus the product's wrapper and job
+    contract package (and `requirements` as requirements.txt, when given), as copy_beside does."""
+    product = product_code()
+    wanted = {p.relative_to(code_uri): p for p in code_files(code_uri)}
+    wanted[Path(f"{POST_MODULE}.py")] = product / f"{POST_MODULE}.py"
+    wanted.update({p.relative_to(product): p for p in code_files(product / CONTRACT_PACKAGE)})
+    if requirements is not None:
+        wanted[Path(REQUIREMENTS)] = requirements
+    return _mirror(template_dir / POST_FOLDER, wanted)
+
+
+def _mirror(target: Path, wanted: dict[Path, Path]) -> Path:
+    """target holds exactly `wanted` (relative path -> source file); equal files are not rewritten."""
     if target.exists():
         for stale in code_files(target):
             if stale.relative_to(target) not in wanted:
                 stale.unlink()
-    for relative, path in wanted.items():
+    for relative, path in sorted(wanted.items()):
         copy = target / relative
         data = path.read_bytes()
         if not copy.is_file() or copy.read_bytes() != data:

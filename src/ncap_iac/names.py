@@ -19,6 +19,8 @@ FOLDERS_FUNCTION = "FoldersFunction"
 USERS_FUNCTION = "UsersFunction"
 PIPELINE_USERS = "PipelineUsers"
 MONITOR_FUNCTION = "MonitorFunction"
+POST_FUNCTION = "PostFunction"  # the pipeline's post-processing function (Lambda.PostCodeUri)
+POST_EVENT = "UploadPostTrigger"  # its bucket-wide upload event
 FOLDERS = "AffiliateFolders"
 JOB_QUEUE = "JobQueue"
 DEAD_LETTER_QUEUE = "JobDeadLetterQueue"
@@ -60,7 +62,7 @@ USER_SECRETS_OUTPUT = "UserSecretsPrefix"
 
 # Suffixes of the Lambda function names: "<PipelineName><suffix>".
 FUNCTION_SUFFIXES = {SUBMIT_FUNCTION: "-submit", FOLDERS_FUNCTION: "-folders",
-                     USERS_FUNCTION: "-users", MONITOR_FUNCTION: "-monitor"}
+                     USERS_FUNCTION: "-users", MONITOR_FUNCTION: "-monitor", POST_FUNCTION: "-post"}
 
 
 def camel(name: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import ConfigError, Issue
 from ..lambda_code import SUBMIT_HANDLER, handler_problem, names_ncap_code, names_ncap_handler, product_code
-from . import budgets, capacity, checks, document, ncap_keys
+from . import budgets, capacity, checks, document, ncap_keys, post
 from .model import (
     Affiliate,
     Budgets,
@@ -50,7 +50,7 @@ def validate_document(doc: Any, base_dir: Path) -> tuple[list[Issue], list[Issue
     if not isinstance(doc, dict):
         return issues, []
     issues += checks.run_checks(doc)
-    issues += _code_uri_issues(doc, base_dir)
+    issues += _code_uri_issues(doc, base_dir) + post.issues(doc, base_dir)
     return _ordered(issues), ncap_keys.warnings(doc) + budgets.warnings(doc)
 
 
@@ -153,8 +153,8 @@ def _requirements(doc: dict, base_dir: Path) -> Path | None:
 
 def _requirements_notes(doc: dict, base_dir: Path) -> list[Issue]:
     given = document.obj(doc.get("Lambda")).get("Requirements")
-    if not isinstance(given, str):
-        return []
+    if not isinstance(given, str) or (post.configured(doc) and _requirements(doc, base_dir)):
+        return []  # a post-processing function's requirements
     if _requirements(doc, base_dir) is None:
         return [Issue("Lambda.Requirements", f"'{given}' is not a file beside the config; the product's functions "
                                              f"bring their own requirements")]
@@ -174,8 +174,7 @@ def _code_notes(doc: dict) -> list[Issue]:
 # Model --------------------------------------------------------------------------------------
 
 def _section(doc: dict, name: str) -> dict:
-    value = dict(doc.get(name) or {})
-    return value
+    return dict(doc.get(name) or {})
 
 
 def _get(section: dict, section_name: str, key: str) -> Any:
@@ -208,6 +207,7 @@ def _model(doc: dict, base_dir: Path, source: Path | None, warnings: list[Issue]
         requirements=_requirements(doc, base_dir),
         budgets=Budgets(per_lab_monthly_usd=budgets.per_lab_budget(doc),
                         expected_job_minutes=budgets.expected_job_minutes(doc)),
+        post=post.post_function(doc, base_dir),
         source=source,
         warnings=tuple(warnings),
         notes=tuple(_code_notes(doc) + _requirements_notes(doc, base_dir) + budgets.notes(doc)

@@ -41,6 +41,15 @@ class SubmitFunction:
 
 
 @dataclass(frozen=True)
+class PostFunction:
+    """The pipeline's post-processing function: the developer's code, run on a job's results."""
+
+    code_uri: Path  # the developer's folder (absolute)
+    handler: str  # module.function inside code_uri
+    trigger: str  # runs for each job result whose key ends with this
+
+
+@dataclass(frozen=True)
 class Queue:
     fifo: bool
     max_receive_count: int
@@ -141,6 +150,7 @@ class StackConfig:
     requirements: Path | None = None  # the config's Lambda requirements file, when it exists
     budgets: Budgets = field(default_factory=Budgets)
     stages: tuple[Stage, ...] = ()  # Stages as given; workers, queue and scaling are the first's
+    post: PostFunction | None = None  # Lambda.PostCodeUri/PostHandler; None: not configured
     source: Path | None = None
     warnings: tuple[Issue, ...] = field(default=(), compare=False)
     notes: tuple[Issue, ...] = field(default=(), compare=False)  # what NCAP keys mean here

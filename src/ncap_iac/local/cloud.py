@@ -18,6 +18,7 @@ from ..aws.errors import aws_errors
 from ..aws.lab_keys import read_keys
 from ..config import load
 from ..emulator.context import FUNCTION_TYPES
+from ..emulator.function_host import own_processes
 from ..emulator.functions import function_spec, load_for_process
 from ..emulator.intrinsics import resolve
 from ..errors import NcapError
@@ -26,7 +27,7 @@ from ..template.agent import agent_arguments
 from . import server, state
 from .fleet import Fleet
 from .identities import Identities, instances
-from .router import Router, route_notifications
+from .router import Dispatcher, Router, notification_rules, route_notifications
 from .stack import LocalStack, deploy
 
 ADMIN_USER = "ncap-local-admin"
@@ -165,13 +166,18 @@ def _admin(aws: Aws) -> tuple[str, str]:
 
 
 def _start_router(config, stack: LocalStack, aws: Aws, environments: dict, identities: Identities) -> Router:
-    """The submit function behind the bucket's notifications, on its own role's credentials."""
+    """The bucket's functions behind its notifications, each on its own role's credentials: the
+    submit function in this process, any other (post-processing) in a process of its own."""
     bucket = stack.template["Resources"][names.BUCKET]["Properties"]
     lambdas = bucket.get("NotificationConfiguration", {}).get("LambdaConfigurations", [])
     dead_letter = stack.context.get_att(names.TRIGGER_DEAD_LETTER_QUEUE, "Arn")
     url = route_notifications(aws, config.pipeline_name, lambdas, dead_letter)
     spec = function_spec(stack.template_path, names.SUBMIT_FUNCTION, environments)
-    router = Router(aws.sqs, url, load_for_process(spec, config.region, identities.as_function(spec.name)))
+    rules = notification_rules(lambdas)
+    handlers = {names.SUBMIT_FUNCTION: load_for_process(spec, config.region, identities.as_function(spec.name)),
+                **own_processes(stack.template_path, sorted({r.function_id for r in rules} - {names.SUBMIT_FUNCTION}),
+                                environments, config.region, identities.as_function)}
+    router = Router(aws.sqs, url, Dispatcher(rules, handlers))
     router.start()
     return router
 

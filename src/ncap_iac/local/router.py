@@ -1,13 +1,17 @@
-"""S3 -> submit function, without Docker: the bucket's Lambda notifications become SQS
-notifications (which moto delivers) to a router queue, and a thread runs the real submit handler
-on each event, as Lambda would. A handler error leaves the event for a retry; after three tries the
-event goes to the template's trigger dead-letter queue, as an asynchronous Lambda's would."""
+"""S3 -> the bucket's functions, without Docker: the bucket's Lambda notifications become SQS
+notifications (which moto delivers) to a router queue, and a thread hands each event's records to
+the real handler of the function whose notification rule (prefix and suffix) matches each key, as
+Lambda would (the submit function; a post-processing function). A handler error leaves the event
+for a retry; after three tries the event goes to the template's trigger dead-letter queue, as an
+asynchronous Lambda's would."""
 from __future__ import annotations
 
 import json
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
 
 from ..emulator.functions import Invocation
 
@@ -32,6 +36,64 @@ def _queue_configuration(lambda_configuration: dict, queue_arn: str) -> dict:
     rules = lambda_configuration.get("Filter", {}).get("S3Key", {}).get("Rules", [])
     return {"QueueArn": queue_arn, "Events": [lambda_configuration["Event"]],
             "Filter": {"Key": {"FilterRules": [{"Name": r["Name"], "Value": r["Value"]} for r in rules]}}}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One Lambda notification rule of the bucket: its function (logical id) and key filter."""
+    function_id: str
+    prefix: str = ""
+    suffix: str = ""
+
+    def matches(self, key: str) -> bool:
+        return key.startswith(self.prefix) and key.endswith(self.suffix)
+
+
+def notification_rules(lambda_configurations: list) -> list[Rule]:
+    """The rules of the bucket's LambdaConfigurations (as the translated template has them)."""
+    found = []
+    for configuration in lambda_configurations:
+        target = configuration.get("Function")
+        att = target.get("Fn::GetAtt") if isinstance(target, dict) else None
+        function_id = (att if isinstance(att, list) else str(att or target).split("."))[0]
+        given = configuration.get("Filter", {}).get("S3Key", {}).get("Rules", [])
+        rules = {r["Name"].lower(): r["Value"] for r in given}
+        found.append(Rule(function_id, rules.get("prefix", ""), rules.get("suffix", "")))
+    return found
+
+
+class Dispatcher:
+    """event -> outcome, as one handler: each record goes to the handler of the first rule that
+    matches its key (S3 refuses overlapping rules on one bucket, so there is at most one); an event
+    without records warms every handler up. The outcome is the one handler's, else the first
+    failure, else each function's result by its logical id."""
+
+    def __init__(self, rules: list[Rule], handlers: dict[str, Callable[[dict], Invocation]]):
+        self.rules = [r for r in rules if r.function_id in handlers]
+        self.handlers = handlers
+
+    def __call__(self, event: dict) -> Invocation:
+        records = event.get("Records") or []
+        groups: dict[str, list] = {} if records else {function_id: [] for function_id in self.handlers}
+        for record in records:
+            key = unquote_plus(str(((record.get("s3") or {}).get("object") or {}).get("key", "")))
+            rule = next((r for r in self.rules if r.matches(key)), None)
+            if rule is None:
+                LOG.warning(json.dumps({"decision": "no-function-for-key", "key": key[:200]}))
+                continue
+            groups.setdefault(rule.function_id, []).append(record)
+        outcomes = {function_id: self.handlers[function_id]({"Records": found})
+                    for function_id, found in groups.items()}
+        if len(outcomes) == 1:
+            return next(iter(outcomes.values()))
+        failed = [o for o in outcomes.values() if not o.ok]
+        return failed[0] if failed else Invocation(result={k: o.result for k, o in outcomes.items()})
+
+    def close(self) -> None:
+        for handler in self.handlers.values():
+            close = getattr(handler, "close", None)
+            if close:
+                close()
 
 
 class Router:
@@ -75,3 +137,6 @@ class Router:
         self.stopping.set()
         for thread in self.threads:
             thread.join(timeout=5)
+        close = getattr(self.handler, "close", None)
+        if close:  # a Dispatcher ends the functions' processes
+            close()

@@ -39,7 +39,7 @@ def deploy(config: StackConfig, state_dir: Path, aws: Aws, say,
     the AWS settings `as_function` gives it; without it, as `aws`)."""
     template_path = state_dir / TEMPLATE_NAME
     compiled = compile_config(config, state_dir)
-    write_code(state_dir)
+    write_code(state_dir, config)
     template_path.write_text(compiled.body, encoding="utf-8")
     say(f"compiled {config.pipeline_name}: {compiled.resource_count} resources")
     aws.s3.create_bucket(Bucket=ARTIFACT_BUCKET)

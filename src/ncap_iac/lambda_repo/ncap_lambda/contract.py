@@ -393,3 +393,27 @@ def http_status(error):
     response = getattr(error, "response", None)
     return int(((response or {}).get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0) \
         if isinstance(response, dict) else 0
+
+
+# --- post-processing runs -------------------------------------------------------------------
+# status.json's "post": trigger key -> the post-processing function's run for that object:
+# {status RUNNING|SUCCESS|FAILED, event (the S3 event's sequencer, else the object's ETag),
+# started, deadline, finished, error}. The wrapper claims a run by writing RUNNING with If-Match;
+# a delivery whose event is already recorded skips, unless that run died (RUNNING past deadline).
+POST_FIELD = "post"
+
+
+def post_run(document, key):
+    """The recorded run for trigger `key` ({} when none)."""
+    runs = document.get(POST_FIELD)
+    entry = runs.get(key) if isinstance(runs, dict) else None
+    return dict(entry) if isinstance(entry, dict) else {}
+
+
+def with_post_run(document, key, fields, updated=None):
+    """The document with `fields` merged into the run of trigger `key` (other fields kept)."""
+    new = copy.deepcopy(document)
+    runs = new[POST_FIELD] = dict(new.get(POST_FIELD) if isinstance(new.get(POST_FIELD), dict) else {})
+    runs[key] = {**post_run(document, key), **fields}
+    new["updated"] = updated or now()
+    return new

@@ -1,0 +1,91 @@
+"""The pipeline's post-processing function (NCAP's Lambda.PostCodeUri, PostHandler, PostTrigger):
+the developer's own code, run when a job result whose key ends in PostTrigger appears.
+
+The folder must hold the handler's module; the trigger must not overlap the pipeline's own upload
+rule (S3 refuses overlapping notification rules on one bucket) nor match the files the product
+writes into a job's folder itself (status.json: each post run is recorded there)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import Issue
+from ..lambda_code import POST_RESERVED, handler_problem
+from .document import obj
+from .model import PostFunction
+from .schema import default
+
+SUBMIT_SUFFIX = "submit.json"
+PRODUCT_FILES = ("logs/status.json",)  # written into each job's folder by the product itself
+CODE, HANDLER, TRIGGER = "Lambda.PostCodeUri", "Lambda.PostHandler", "Lambda.PostTrigger"
+
+
+def _settings(doc: dict) -> tuple[Any, Any, Any]:
+    section = obj(doc.get("Lambda"))
+    return (section.get("PostCodeUri"), section.get("PostHandler"),
+            section.get("PostTrigger", default("Lambda", "PostTrigger")))
+
+
+def configured(doc: dict) -> bool:
+    code_uri, handler, _ = _settings(doc)
+    return code_uri is not None or handler is not None
+
+
+def issues(doc: dict, base_dir: Path) -> list[Issue]:
+    code_uri, handler, trigger = _settings(doc)
+    found = _trigger_issues(doc, trigger) if configured(doc) else []
+    if (code_uri is None) != (handler is None):
+        given, missing = (CODE, HANDLER) if handler is None else (HANDLER, CODE)
+        return found + [Issue(missing, f"required with {given}: the post-processing function's folder "
+                                       f"({CODE}) and handler ({HANDLER}) go together")]
+    if isinstance(code_uri, str) and code_uri and code_uri.isprintable() and isinstance(handler, str):
+        found += _code_issues(base_dir, code_uri, handler)  # (a value the schema refuses is its to report)
+    return found
+
+
+def _code_issues(base_dir: Path, code_uri: str, handler: str) -> list[Issue]:
+    try:
+        folder = (base_dir / code_uri).resolve()
+        found = folder.is_dir()
+    except (OSError, ValueError) as exc:
+        why = getattr(exc, "strerror", None) or str(exc)
+        return [Issue(CODE, f"not a usable folder path ({why}; {len(code_uri)} characters), so it cannot hold "
+                            f"the handler {handler} ({HANDLER})")]
+    if not found:
+        return [Issue(CODE, f"folder '{code_uri}' not found next to the config ({base_dir}), so it cannot hold "
+                            f"the handler {handler} ({HANDLER})")]
+    problem = handler_problem(folder, handler)
+    if problem:
+        return [Issue(HANDLER, f"folder '{code_uri}' ({CODE}, {folder}) {problem}")]
+    taken = sorted(name for name in POST_RESERVED if (folder / name).exists())
+    if taken:
+        return [Issue(CODE, f"folder '{code_uri}' holds {', '.join(taken)}, which the product adds beside "
+                            f"the handler {handler} ({HANDLER}): rename it")]
+    return []
+
+
+def _trigger_issues(doc: dict, trigger: Any) -> list[Issue]:
+    if not isinstance(trigger, str) or not trigger:
+        return []  # the schema reports it
+    problems = [f"overlaps the pipeline's own trigger suffix '{own}' ({where}): S3 refuses overlapping "
+                f"notification rules on one bucket" for own, where in _own_suffixes(doc)
+                if own.endswith(trigger) or trigger.endswith(own)]
+    problems += [f"matches {name}, which the product writes into every job's folder (each post run is "
+                 f"recorded there)" for name in PRODUCT_FILES if name.endswith(trigger)]
+    return [Issue(TRIGGER, f"'{trigger}' {problem}") for problem in problems]
+
+
+def _own_suffixes(doc: dict) -> list[tuple[str, str]]:
+    section = obj(doc.get("Trigger"))
+    if section.get("Mode", default("Trigger", "Mode")) != "fileset":
+        return [(SUBMIT_SUFFIX, "Trigger.Mode submit")]
+    suffixes = section.get("Suffixes", default("Trigger", "Suffixes"))
+    return [(s, "Trigger.Suffixes") for s in suffixes if isinstance(s, str) and s] if isinstance(suffixes, list) \
+        else []
+
+
+def post_function(doc: dict, base_dir: Path) -> PostFunction | None:
+    code_uri, handler, trigger = _settings(doc)
+    if code_uri is None:
+        return None
+    return PostFunction(code_uri=(base_dir / code_uri).resolve(), handler=handler, trigger=trigger)

@@ -92,7 +92,8 @@ def main() -> int:
 
     def figures(values: list[float]) -> str:
         cut = statistics.quantiles(values, n=20)[-1] if len(values) >= 2 else values[0]
-        return f"median {statistics.median(values):.3f} s  p95 {cut:.3f} s  min {min(values):.3f} s  max {max(values):.3f} s"
+        return (f"median {statistics.median(values):.3f} s  p95 {cut:.3f} s  min {min(values):.3f} s  "
+                f"max {max(values):.3f} s")
 
     print(f"\n{args.jobs} recordings, one at a time")
     print(f"baseline: upload -> stage preprocess RUNNING        {figures(baseline)}")

@@ -56,6 +56,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/worker.py
 	$(BIN)/python benchmarks/local_cloud.py
 	$(BIN)/python benchmarks/local_scale.py
+	$(BIN)/python benchmarks/stages.py
 
 goldens: $(STAMP_RUN)
 	$(BIN)/python tests/goldens/regenerate.py

@@ -50,8 +50,8 @@ def test_a_message_for_another_stage_or_with_inputs_outside_its_job_never_runs(b
 
 
 def settings(**fields) -> Settings:
-    base = dict(queue_url="https://sqs.us-east-1.amazonaws.com/1/q", bucket=BUCKET, region="us-east-1",
-                command="run.sh", job_roles="arn:aws:iam::123456789012:role/ncap/p/jobs/")
+    base = {"queue_url": "https://sqs.us-east-1.amazonaws.com/1/q", "bucket": BUCKET, "region": "us-east-1",
+            "command": "run.sh", "job_roles": "arn:aws:iam::123456789012:role/ncap/p/jobs/"}
     return Settings(**{**base, **fields})
 
 

@@ -116,3 +116,17 @@ def test_requirements_for_a_post_function_get_no_note(tmp_path):
     config = load_document(post_config(tmp_path, Requirements="requirements.txt"), tmp_path)
     assert config.requirements == (tmp_path / "requirements.txt").resolve()
     assert not [n for n in config.notes if n.path == "Lambda.Requirements"]
+
+
+def test_a_post_function_for_more_labs_than_its_role_can_name_is_refused(tmp_path):
+    """Its role names each lab's results folder; IAM allows 10,240 characters of role policy."""
+    folder = tmp_path / "post"
+    folder.mkdir()
+    (folder / "post.py").write_text("def handler(event, context):\n    return None\n")
+    labs = [{"AffiliateName": f"lab{n:03d}", "UserNames": [f"user{n}"]} for n in range(300)]
+    doc = minimal_config(Lambda={"PostCodeUri": "post", "PostHandler": "post.handler"}, UXData={"Affiliates": labs})
+    found = problems(doc, tmp_path)
+    assert len(found) == 1 and found[0].startswith("Lambda.PostCodeUri: the post-processing function's role "
+                                                   "would name the results of 300 labs")
+    doc["UXData"]["Affiliates"] = labs[:150]
+    load_document(doc, tmp_path)

@@ -40,7 +40,26 @@ def issues(doc: dict, base_dir: Path) -> list[Issue]:
                                        f"({CODE}) and handler ({HANDLER}) go together")]
     if isinstance(code_uri, str) and code_uri and code_uri.isprintable() and isinstance(handler, str):
         found += _code_issues(base_dir, code_uri, handler)  # (a value the schema refuses is its to report)
-    return found
+    return found + (_role_size_issues(doc) if configured(doc) else [])
+
+
+ROLE_POLICY_LIMIT = 10240  # IAM: characters of a role's inline policies, whitespace not counted
+ROLE_POLICY_BASE = 600  # the policy's other statements and its frame, generously
+
+
+def _role_size_issues(doc: dict) -> list[Issue]:
+    """The function's role names each lab's results folder (a wildcard for every lab would also
+    match a `results/` folder inside a lab's inputs): too many labs would pass IAM's limit."""
+    bucket = doc.get("PipelineName") if isinstance(doc.get("PipelineName"), str) else ""
+    results = obj(obj(doc.get("Lambda")).get("LambdaConfig")).get("OUTDIR", "results")
+    labs = [str(obj(a).get("AffiliateName")) for a in (obj(doc.get("UXData")).get("Affiliates") or [])
+            if isinstance(a, dict)]
+    size = ROLE_POLICY_BASE + sum(len(f'"arn:aws:s3:::{bucket}/{lab}/{results}/*",') for lab in labs)
+    if size <= ROLE_POLICY_LIMIT:
+        return []
+    return [Issue(CODE, f"the post-processing function's role would name the results of {len(labs)} labs in "
+                        f"about {size} characters, over IAM's {ROLE_POLICY_LIMIT} for a role's policies; "
+                        "split the labs over pipelines")]
 
 
 def _code_issues(base_dir: Path, code_uri: str, handler: str) -> list[Issue]:

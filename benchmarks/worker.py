@@ -66,7 +66,7 @@ def fresh_cloud(endpoint: str) -> tuple[object, str]:
 def make_job_role(iam) -> None:
     """The lab's job role the agent assumes for itself and for each job (IAM is not enforced
     here: the figures are the agent's own work, the AssumeRole calls included)."""
-    from ncap_iac.lambda_repo.ncap_lambda.contract import job_role_name, job_role_path
+    from ncap_iac.lambda_repo.ncap_lambda.roles import job_role_name, job_role_path
 
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                      "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}}]}

@@ -83,7 +83,7 @@ def group(affiliate: str) -> str:
 
 
 def job_role(affiliate: str) -> str:
-    """The role a lab's jobs run with (its name: contract.job_role_name)."""
+    """The role a lab's jobs run with (its name: roles.job_role_name)."""
     return f"JobRole{camel(affiliate)}"
 
 

@@ -2,7 +2,7 @@
 (a moto server), against its budget; a missing stack or a bad month is one clean line."""
 import json
 
-from ncap_iac.lambda_repo.ncap_lambda.contract import current_month, ledger_entry, ledger_key
+from ncap_iac.lambda_repo.ncap_lambda.ledger import current_month, ledger_entry, ledger_key
 
 from deploy_helpers import (  # noqa: F401  (fixtures: emulator)
     assert_clean_failure,

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ncap_lambda import budget
-from ncap_lambda.contract import ledger_entry, ledger_key
+from ncap_lambda.ledger import ledger_entry, ledger_key
 from ncap_lambda.settings import read_settings
 
 import submit_start

@@ -1,11 +1,11 @@
-"""The ledger of finished jobs (contract.py): its key layout outside every lab's folders, its
+"""The ledger of finished jobs (ncap_lambda/ledger.py): its key layout outside every lab's folders, its
 entries, and month_spend reading one lab's month from S3 (moto)."""
 import json
 
 import boto3
 import pytest
 
-from ncap_lambda.contract import (
+from ncap_lambda.ledger import (
     LEDGER_PREFIX,
     current_month,
     entry_cost,

@@ -151,7 +151,7 @@ ENDPOINT = Endpoint()  # the in-process agents' credentials endpoint (started on
 def make_job_roles(iam, labs) -> None:
     """Each lab's job role with the template's own policy (template/jobs.py), once per server."""
     from ncap_iac.config import load_document
-    from ncap_iac.lambda_repo.ncap_lambda.contract import job_role_name, job_role_path
+    from ncap_iac.lambda_repo.ncap_lambda.roles import job_role_name, job_role_path
     from ncap_iac.template.jobs import job_role
 
     from factories import minimal_config

@@ -96,10 +96,16 @@ def test_the_endpoint_answers_only_a_registered_token_and_reports_a_failed_assum
         endpoint.stop()
 
 
-def test_the_session_policy_reads_the_lab_and_writes_only_the_jobs_result_path():
-    from types import SimpleNamespace
+def a_task(**fields):
+    from ncap_iac.worker.messages import Task
 
-    task = SimpleNamespace(affiliate="labA", bucket="b", resultpath="labA/results/job_j1/")
+    return Task(**{"bucket": "b", "affiliate": "labA", "job_id": "j1", "submit_key": None, "dataname": "labA/inputs/x",
+                   "datanames": ("labA/inputs/x",), "configname": None, "resultpath": "labA/results/job_j1/",
+                   "status_key": "labA/results/job_j1/logs/status.json", **fields})
+
+
+def test_the_session_policy_reads_the_lab_and_writes_only_the_jobs_result_path():
+    task = a_task()
     policy = job_session_policy("aws", task, LabFolders())
     statements = {s["Sid"]: s for s in policy["Statement"]}
     writes = [s for s in policy["Statement"] if any(a.startswith("s3:Put") for a in s["Action"])]
@@ -108,6 +114,18 @@ def test_the_session_policy_reads_the_lab_and_writes_only_the_jobs_result_path()
     assert reads == {"arn:aws:s3:::b/labA/inputs/*", "arn:aws:s3:::b/labA/configs/*",
                      "arn:aws:s3:::b/labA/results/job_j1/*"}
     assert all(s["Effect"] == "Allow" for s in statements.values())
+
+
+def test_a_stages_session_writes_its_stage_folder_and_reads_the_previous_stages():
+    results = "labA/results/job_j1/process_results/"
+    task = a_task(resultpath=results, stage="middle", next_stage="last",
+                  input_prefix="labA/results/job_j1/stages/first/")
+    policy = job_session_policy("aws", task, LabFolders())
+    writes = [s for s in policy["Statement"] if any(a.startswith("s3:Put") for a in s["Action"])]
+    assert [s["Resource"] for s in writes] == [["arn:aws:s3:::b/labA/results/job_j1/stages/middle/*"]]
+    reads = {r for s in policy["Statement"] if "s3:GetObject" in s["Action"] for r in s["Resource"]}
+    assert "arn:aws:s3:::b/labA/results/job_j1/stages/first/*" in reads
+    assert f"arn:aws:s3:::b/{results}*" not in reads, "a stage that is not the last never sees the final folder"
 
 
 def test_a_lazy_session_is_assumed_only_when_first_asked_for():

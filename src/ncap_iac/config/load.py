@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, Issue
-from ..lambda_code import SUBMIT_HANDLER, handler_problem, names_ncap_code, names_ncap_handler, product_code
-from . import budgets, capacity, checks, document, ncap_keys, post
+from ..lambda_code import SUBMIT_HANDLER, names_ncap_code, names_ncap_handler
+from . import budgets, capacity, checks, code, document, ncap_keys, post
 from .model import (
     Affiliate,
     Budgets,
@@ -50,7 +50,7 @@ def validate_document(doc: Any, base_dir: Path) -> tuple[list[Issue], list[Issue
     if not isinstance(doc, dict):
         return issues, []
     issues += checks.run_checks(doc)
-    issues += _code_uri_issues(doc, base_dir) + post.issues(doc, base_dir)
+    issues += code.code_uri_issues(doc, base_dir) + post.issues(doc, base_dir)
     return _ordered(issues), ncap_keys.warnings(doc) + budgets.warnings(doc)
 
 
@@ -105,72 +105,6 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-# CodeUri ------------------------------------------------------------------------------------
-
-def _code_uri_issues(doc: dict, base_dir: Path) -> list[Issue]:
-    code_uri, handler = _code_settings(doc)
-    if not isinstance(code_uri, str) or not isinstance(handler, str) or not code_uri:
-        return []  # the schema reports these
-    if names_ncap_code(code_uri):
-        problem = None if names_ncap_handler(handler) else handler_problem(product_code(), handler)
-        return [Issue("Lambda.Handler", f"the product's submit code {problem}")] if problem else []
-    folder = _folder(base_dir, code_uri)
-    if isinstance(folder, Issue):
-        return [folder]
-    problem = handler_problem(folder, handler)
-    return [Issue("Lambda.Handler", f"folder '{code_uri}' ({folder}) {problem}")] if problem else []
-
-
-def _code_settings(doc: dict) -> tuple[Any, Any]:
-    section = document.obj(doc.get("Lambda"))
-    return (section.get("CodeUri", default("Lambda", "CodeUri")),
-            section.get("Handler", default("Lambda", "Handler")))
-
-
-def _folder(base_dir: Path, code_uri: str) -> Path | Issue:
-    """The config's own code folder, or the Issue that says why it is unusable."""
-    try:
-        folder = (base_dir / code_uri).resolve()
-        found = folder.is_dir()
-    except (OSError, ValueError) as exc:
-        why = getattr(exc, "strerror", None) or str(exc)
-        return Issue("Lambda.CodeUri", f"not a usable folder path ({why}; {len(code_uri)} characters)")
-    if not found:
-        return Issue("Lambda.CodeUri", f"folder '{code_uri}' not found next to the config ({base_dir})")
-    return folder
-
-
-def _requirements(doc: dict, base_dir: Path) -> Path | None:
-    given = document.obj(doc.get("Lambda")).get("Requirements")
-    if not isinstance(given, str):
-        return None
-    try:
-        path = (base_dir / given).resolve()
-        return path if path.is_file() else None
-    except (OSError, ValueError):
-        return None
-
-
-def _requirements_notes(doc: dict, base_dir: Path) -> list[Issue]:
-    given = document.obj(doc.get("Lambda")).get("Requirements")
-    if not isinstance(given, str) or (post.configured(doc) and _requirements(doc, base_dir)):
-        return []  # a post-processing function's requirements
-    if _requirements(doc, base_dir) is None:
-        return [Issue("Lambda.Requirements", f"'{given}' is not a file beside the config; the product's functions "
-                                             f"bring their own requirements")]
-    return [Issue("Lambda.Requirements", f"'{given}' is for code of the config's own; the product's functions bring "
-                                         f"their own requirements")]
-
-
-def _code_notes(doc: dict) -> list[Issue]:
-    section = document.obj(doc.get("Lambda"))
-    code_uri, handler = _code_settings(doc)
-    if "CodeUri" in section and isinstance(code_uri, str) and names_ncap_code(code_uri):
-        return [Issue("Lambda.CodeUri", f"'{code_uri}' with handler '{handler}' names NCAP's submit code: "
-                                        f"the product's own submit function ({SUBMIT_HANDLER}) replaces it")]
-    return []
-
-
 # Model --------------------------------------------------------------------------------------
 
 def _section(doc: dict, name: str) -> dict:
@@ -204,13 +138,13 @@ def _model(doc: dict, base_dir: Path, source: Path | None, warnings: list[Issue]
         stage=doc.get("STAGE", default("STAGE")),
         pipeline_version=doc.get("PipelineVersion"),
         monitor=ncap.get("MONITOR", default("Lambda", "LambdaConfig", "MONITOR")),
-        requirements=_requirements(doc, base_dir),
+        requirements=code.requirements(doc, base_dir),
         budgets=Budgets(per_lab_monthly_usd=budgets.per_lab_budget(doc),
                         expected_job_minutes=budgets.expected_job_minutes(doc)),
         post=post.post_function(doc, base_dir),
         source=source,
         warnings=tuple(warnings),
-        notes=tuple(_code_notes(doc) + _requirements_notes(doc, base_dir) + budgets.notes(doc)
+        notes=tuple(code.code_notes(doc) + code.requirements_notes(doc, base_dir) + budgets.notes(doc)
                     + capacity.notes(doc)),
     )
 
@@ -223,7 +157,7 @@ def _stage(doc: dict, entry: dict, ncap: dict) -> Stage:
 
 
 def _submit(doc: dict, ncap: dict, base_dir: Path) -> SubmitFunction:
-    code_uri, handler = _code_settings(doc)
+    code_uri, handler = code.code_settings(doc)
     own = not names_ncap_code(code_uri)
     return SubmitFunction(code_uri=(base_dir / code_uri).resolve() if own else None,
                           handler=handler if own or not names_ncap_handler(handler) else SUBMIT_HANDLER,

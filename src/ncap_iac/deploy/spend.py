@@ -1,6 +1,6 @@
 """`ncap cost report`: what each lab's finished jobs cost in a month, against its budget.
 
-Reads the ledger (contract.py: `ledger/<YYYY-MM>/<lab>/...`, written by the worker agent) in the
+Reads the ledger (ncap_lambda/ledger.py: `ledger/<YYYY-MM>/<lab>/...`, written by the worker agent) in the
 bucket of the deployed stack, which the stack's BucketName output (else its PipelineBucket resource)
 names. Labs are the config's, and any other the month's ledger holds (a lab since removed), which
 has no budget. The config is read, not compiled: nothing is written."""
@@ -15,7 +15,7 @@ from ..aws.errors import aws_errors, explain
 from ..aws.stacks import describe_stack, outputs, stack_resources
 from ..config import load
 from ..errors import NcapError
-from ..lambda_repo.ncap_lambda.contract import MONTH, current_month, entry_cost, ledger_prefix, month_entries
+from ..lambda_repo.ncap_lambda.ledger import MONTH, current_month, entry_cost, ledger_prefix, month_entries
 from .target import config_path
 
 

@@ -22,7 +22,7 @@ from ..emulator.function_host import own_processes
 from ..emulator.functions import function_spec, load_for_process
 from ..emulator.intrinsics import resolve
 from ..errors import NcapError
-from ..lambda_repo.ncap_lambda.contract import job_role_path
+from ..lambda_repo.ncap_lambda.roles import job_role_path
 from ..template.agent import agent_arguments
 from . import server, state
 from .fleet import Fleet

@@ -36,7 +36,8 @@ from troposphere.iam import InstanceProfile
 
 from .. import names
 from ..config.model import StackConfig, Stage
-from ..lambda_repo.ncap_lambda.contract import LEDGER_PREFIX, job_role_path
+from ..lambda_repo.ncap_lambda.ledger import LEDGER_PREFIX
+from ..lambda_repo.ncap_lambda.roles import job_role_path
 from . import iam
 from .agent import JOB_USER, agent_arguments
 from .monitoring import queue_metric, sum_of_queues_alarm, topic_key_statement

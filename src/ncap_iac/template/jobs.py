@@ -11,7 +11,7 @@ from troposphere.iam import Policy, Role
 
 from .. import names
 from ..config.model import Affiliate, StackConfig
-from ..lambda_repo.ncap_lambda.contract import SESSION_SECONDS_LIMIT, job_role_name, job_role_path
+from ..lambda_repo.ncap_lambda.roles import SESSION_SECONDS_LIMIT, job_role_name, job_role_path
 from . import iam
 
 

@@ -12,7 +12,7 @@ from troposphere.serverless import S3Event
 
 from .. import names
 from ..config.model import StackConfig
-from ..lambda_repo.ncap_lambda.contract import LEDGER_PREFIX
+from ..lambda_repo.ncap_lambda.ledger import LEDGER_PREFIX
 from . import iam
 from .functions import FunctionSpec, lambda_function
 from .monitoring import topic_key_statement

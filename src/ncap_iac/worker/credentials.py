@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ..lambda_repo.ncap_lambda.contract import SESSION_SECONDS_LIMIT, job_role_name, session_name
+from ..lambda_repo.ncap_lambda.roles import SESSION_SECONDS_LIMIT, job_role_name, session_name
 from .aws import describe
 
 SESSION_SECONDS = SESSION_SECONDS_LIMIT

@@ -1,5 +1,5 @@
 """The ledger of spend: each attempt's seconds on this instance, at its hourly price, written into
-the pipeline bucket's `ledger/MONTH/LAB/` (contract.ledger_key) with the instance role, outside
+the pipeline bucket's `ledger/MONTH/LAB/` (ledger.ledger_key) with the instance role, outside
 every lab's folders. The submit function sums a lab's month from it before it queues a job, and
 `ncap cost report` reads it. Written in the background; a write that fails is logged, never fails
 the job (the budget is a limit on new submissions, not on running work)."""
@@ -9,7 +9,7 @@ import json
 import logging
 from datetime import UTC, datetime
 
-from ..lambda_repo.ncap_lambda import contract
+from ..lambda_repo.ncap_lambda.ledger import ledger_entry, ledger_key
 from . import background
 from .aws import describe
 from .log import decision
@@ -21,10 +21,10 @@ def record(ctx, task, delivery, seconds: float) -> None:
     if s.hourly_price_usd is None or s.instance_type is None:
         return
     finished = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    key = contract.ledger_key(task.affiliate, task.job_id, task.dataname, finished, delivery.receive_count,
-                              delivery.message_id)
-    entry = contract.ledger_entry(task.affiliate, task.job_id, task.dataname, s.instance_type, s.hourly_price_usd,
-                                  round(seconds, 3), finished, delivery.receive_count)
+    key = ledger_key(task.affiliate, task.job_id, task.dataname, finished, delivery.receive_count,
+                     delivery.message_id)
+    entry = ledger_entry(task.affiliate, task.job_id, task.dataname, s.instance_type, s.hourly_price_usd,
+                         round(seconds, 3), finished, delivery.receive_count)
     background.submit("ledger", _put, ctx.clients.s3, s.bucket, key, entry)
 
 

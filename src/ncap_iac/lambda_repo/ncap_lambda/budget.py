@@ -2,8 +2,8 @@
 
 The estimate is NCAP's: the instance's hourly price x the expected minutes per dataset x the
 datasets. The month's spend is what the lab's finished jobs cost in the current UTC month, from
-the ledger (contract.month_spend); jobs still queued or running are not in it yet."""
-from .contract import current_month, month_spend
+the ledger (ledger.month_spend); jobs still queued or running are not in it yet."""
+from .ledger import current_month, month_spend
 from .log import get_logger, log_decision
 
 LOG = get_logger("ncap_lambda.budget")

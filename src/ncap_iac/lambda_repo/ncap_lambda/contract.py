@@ -1,7 +1,7 @@
 """The job contract between the submit function, the worker agent and the local cloud: where a
 job's files live, the status words and their order, status.json and how changes merge into it,
-the queue message, the lab's notice, the ledger of what finished jobs cost, and the AWS error codes
-each side reacts to.
+the queue message, the lab's notice, and the AWS error codes each side reacts to (the ledger of
+what finished jobs cost is ledger.py).
 
 Standard library only, and no import of the package around it: the Lambda code (its own import
 root after `sam build`) and the worker (`ncap_iac.lambda_repo.ncap_lambda.contract`) both load it.
@@ -19,11 +19,7 @@ dataset is FAILED as soon as a stage fails ("stage NAME: reason"), SUCCESS when 
 succeeds, else RUNNING once any stage began. A stage that succeeds queues the next in the same
 write. The job's `stages` sums each stage over the datasets as the job's status sums them."""
 import copy
-import hashlib
 import json
-import math
-import re
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 QUEUED, RUNNING, SUCCESS, FAILED, REJECTED = "QUEUED", "RUNNING", "SUCCESS", "FAILED", "REJECTED"
@@ -80,33 +76,6 @@ def job_log_key(affiliate, logs, job_id, log_name):
     """`LAB/<logs>/job_<id>/<log name>`: the job's log, in the lab's logs folder (which the job's
     own credentials cannot write)."""
     return f"{affiliate}/{logs}/job_{job_id}/{log_name}"
-
-
-# --- the job roles ----------------------------------------------------------------------------
-
-ROLE_NAME_LIMIT = 64  # IAM
-SESSION_NAME_LIMIT = 64  # STS
-SESSION_SECONDS_LIMIT = 3600  # a session assumed with a role's credentials lasts at most an hour
-
-
-def job_role_path(pipeline):
-    """The IAM path of a pipeline's job roles: what the worker role may assume."""
-    return f"/ncap/{pipeline}/jobs/"
-
-
-def job_role_name(pipeline, affiliate):
-    """The role a lab's jobs run with: one per lab and pipeline (role names are unique in an
-    account, case-insensitively, and at most 64 characters: long ones end in a digest)."""
-    name = f"{pipeline}-job-{affiliate}"
-    if len(name) <= ROLE_NAME_LIMIT:
-        return name
-    digest = hashlib.sha256(f"{pipeline}/{affiliate}".encode()).hexdigest()[:10]
-    return f"{pipeline[:24]}-job-{affiliate[:24]}-{digest}"
-
-
-def session_name(kind, name):
-    """An STS session name (`job-<id>`, `agent-<instance>`): shown in CloudTrail as who did what."""
-    return re.sub(r"[^\w+=,.@-]", "-", f"{kind}-{name}", flags=re.ASCII)[:SESSION_NAME_LIMIT]
 
 
 # --- status.json ----------------------------------------------------------------------------
@@ -280,96 +249,6 @@ def notice(job_id, affiliate, status, reason, links):
 
 def notice_attributes(affiliate):
     return {NOTICE_ATTRIBUTE: {"DataType": "String", "StringValue": affiliate}}
-
-
-# --- the ledger: what each finished job cost ------------------------------------------------
-#
-# One JSON object per dataset attempt that ran on a worker, under
-# `ledger/<YYYY-MM>/<lab>/<job_id>/<sha256(dataname)[:16]>-<attempt>.json`, the month being the
-# UTC month the attempt finished in. The prefix is outside every lab's folders ("ledger" is not a
-# lab name the config accepts), so no lab user can write it; the worker agent writes its entries,
-# the submit function reads a lab's month. A dataset and attempt have a key of their own, so that
-# a job of several datasets, and a retried one, count every instance-second, and a worker that
-# writes the same entry twice (after a crash) counts it once.
-
-LEDGER_PREFIX = "ledger/"
-LEDGER_VERSION = 1
-MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-READERS = 8  # objects read at once by month_entries
-
-
-def month_of(finished):
-    """"2026-01-31T23:59:59Z" -> "2026-01" (ValueError for anything that is not an ISO time)."""
-    month = str(finished)[:7]
-    if not MONTH.match(month):
-        raise ValueError(f"not an ISO time: {finished!r}")
-    return month
-
-
-def current_month(moment=None):
-    return (moment or datetime.now(UTC)).strftime("%Y-%m")
-
-
-def ledger_prefix(month, lab=None):
-    """`ledger/<month>/` or, for one lab, `ledger/<month>/<lab>/`."""
-    if not MONTH.match(str(month)):
-        raise ValueError(f"a month is YYYY-MM, got {month!r}")
-    return f"{LEDGER_PREFIX}{month}/" + (f"{lab}/" if lab else "")
-
-
-def ledger_key(lab, job_id, dataname, finished, attempt=1, message_id=""):
-    """One attempt's key. A job queued again after an interruption is a new message whose receive
-    count starts again at 1: its message id keeps its attempts apart."""
-    digest = hashlib.sha256(dataname.encode("utf-8", "backslashreplace")).hexdigest()[:16]
-    message = "-" + re.sub(r"[^A-Za-z0-9]", "", str(message_id))[:12] if message_id else ""
-    return f"{ledger_prefix(month_of(finished), lab)}{job_id}/{digest}-{int(attempt)}{message}.json"
-
-
-def ledger_entry(lab, job_id, dataname, instance_type, hourly_price_usd, seconds, finished, attempt=1):
-    """The entry of one attempt: `seconds` on an instance of `instance_type` at its hourly price."""
-    cost = round(float(hourly_price_usd) * float(seconds) / 3600.0, 6)
-    return {"version": LEDGER_VERSION, "lab": lab, "job_id": job_id, "dataname": dataname,
-            "attempt": int(attempt), "instance_type": instance_type,
-            "hourly_price_usd": float(hourly_price_usd), "seconds": float(seconds), "cost_usd": cost,
-            "finished": finished}
-
-
-def entry_cost(entry):
-    """The entry's cost_usd, or None when the entry is not one (not an object, no finite number)."""
-    cost = entry.get("cost_usd") if isinstance(entry, dict) else None
-    if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not math.isfinite(cost) or cost < 0:
-        return None
-    return float(cost)
-
-
-def month_entries(s3, bucket, lab, month):
-    """(entries, unreadable keys) of the lab's ledger for the month; an entry that vanished between
-    listing and reading is left out, any other AWS error raises."""
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=ledger_prefix(month, lab))
-    keys = [item["Key"] for page in pages for item in page.get("Contents", []) if item["Key"].endswith(".json")]
-    with ThreadPoolExecutor(max_workers=READERS) as pool:
-        read = list(pool.map(lambda key: _read_entry(s3, bucket, key), keys))
-    entries = [entry for _, entry in read if entry is not None]
-    return entries, [key for key, entry in read if entry is None and key is not None]
-
-
-def _read_entry(s3, bucket, key):
-    """(key, entry); (key, None) when it is not an entry; (None, None) when it is gone."""
-    try:
-        reply = s3.get_object(Bucket=bucket, Key=key)
-    except Exception as error:
-        if is_error(error, *MISSING):
-            return None, None
-        raise
-    with reply["Body"] as body:
-        entry = decoded(body.read())
-    return key, entry if entry_cost(entry) is not None else None
-
-
-def month_spend(s3, bucket, lab, month):
-    """USD the lab's finished jobs cost in the month (entries that cannot be read count nothing)."""
-    entries, _ = month_entries(s3, bucket, lab, month)
-    return round(sum(entry_cost(entry) for entry in entries), 6)
 
 
 # --- AWS errors -----------------------------------------------------------------------------

@@ -1,0 +1,96 @@
+"""The ledger: what each finished job cost, part of the job contract (the worker writes it, the
+submit function and `ncap cost report` read it). Standard library only, like contract.py.
+
+One JSON object per dataset attempt that ran on a worker, under
+`ledger/<YYYY-MM>/<lab>/<job_id>/<sha256(dataname)[:16]>-<attempt>.json`, the month being the
+UTC month the attempt finished in. The prefix is outside every lab's folders ("ledger" is not a
+lab name the config accepts), so no lab user can write it; the worker agent writes its entries,
+the submit function reads a lab's month. A dataset and attempt have a key of their own, so that
+a job of several datasets, and a retried one, count every instance-second, and a worker that
+writes the same entry twice (after a crash) counts it once."""
+import hashlib
+import math
+import re
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+from .contract import MISSING, decoded, is_error
+
+LEDGER_PREFIX = "ledger/"
+LEDGER_VERSION = 1
+MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+READERS = 8  # objects read at once by month_entries
+
+
+def month_of(finished):
+    """"2026-01-31T23:59:59Z" -> "2026-01" (ValueError for anything that is not an ISO time)."""
+    month = str(finished)[:7]
+    if not MONTH.match(month):
+        raise ValueError(f"not an ISO time: {finished!r}")
+    return month
+
+
+def current_month(moment=None):
+    return (moment or datetime.now(UTC)).strftime("%Y-%m")
+
+
+def ledger_prefix(month, lab=None):
+    """`ledger/<month>/` or, for one lab, `ledger/<month>/<lab>/`."""
+    if not MONTH.match(str(month)):
+        raise ValueError(f"a month is YYYY-MM, got {month!r}")
+    return f"{LEDGER_PREFIX}{month}/" + (f"{lab}/" if lab else "")
+
+
+def ledger_key(lab, job_id, dataname, finished, attempt=1, message_id=""):
+    """One attempt's key. A job queued again after an interruption is a new message whose receive
+    count starts again at 1: its message id keeps its attempts apart."""
+    digest = hashlib.sha256(dataname.encode("utf-8", "backslashreplace")).hexdigest()[:16]
+    message = "-" + re.sub(r"[^A-Za-z0-9]", "", str(message_id))[:12] if message_id else ""
+    return f"{ledger_prefix(month_of(finished), lab)}{job_id}/{digest}-{int(attempt)}{message}.json"
+
+
+def ledger_entry(lab, job_id, dataname, instance_type, hourly_price_usd, seconds, finished, attempt=1):
+    """The entry of one attempt: `seconds` on an instance of `instance_type` at its hourly price."""
+    cost = round(float(hourly_price_usd) * float(seconds) / 3600.0, 6)
+    return {"version": LEDGER_VERSION, "lab": lab, "job_id": job_id, "dataname": dataname,
+            "attempt": int(attempt), "instance_type": instance_type,
+            "hourly_price_usd": float(hourly_price_usd), "seconds": float(seconds), "cost_usd": cost,
+            "finished": finished}
+
+
+def entry_cost(entry):
+    """The entry's cost_usd, or None when the entry is not one (not an object, no finite number)."""
+    cost = entry.get("cost_usd") if isinstance(entry, dict) else None
+    if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not math.isfinite(cost) or cost < 0:
+        return None
+    return float(cost)
+
+
+def month_entries(s3, bucket, lab, month):
+    """(entries, unreadable keys) of the lab's ledger for the month; an entry that vanished between
+    listing and reading is left out, any other AWS error raises."""
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=ledger_prefix(month, lab))
+    keys = [item["Key"] for page in pages for item in page.get("Contents", []) if item["Key"].endswith(".json")]
+    with ThreadPoolExecutor(max_workers=READERS) as pool:
+        read = list(pool.map(lambda key: _read_entry(s3, bucket, key), keys))
+    entries = [entry for _, entry in read if entry is not None]
+    return entries, [key for key, entry in read if entry is None and key is not None]
+
+
+def _read_entry(s3, bucket, key):
+    """(key, entry); (key, None) when it is not an entry; (None, None) when it is gone."""
+    try:
+        reply = s3.get_object(Bucket=bucket, Key=key)
+    except Exception as error:
+        if is_error(error, *MISSING):
+            return None, None
+        raise
+    with reply["Body"] as body:
+        entry = decoded(body.read())
+    return key, entry if entry_cost(entry) is not None else None
+
+
+def month_spend(s3, bucket, lab, month):
+    """USD the lab's finished jobs cost in the month (entries that cannot be read count nothing)."""
+    entries, _ = month_entries(s3, bucket, lab, month)
+    return round(sum(entry_cost(entry) for entry in entries), 6)

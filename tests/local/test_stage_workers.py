@@ -4,7 +4,7 @@ import pytest
 
 from ncap_iac.config import load
 from ncap_iac.errors import NcapError
-from ncap_iac.local.cloud import stage_workers
+from ncap_iac.local.workers import stage_workers
 
 from cloud_helpers import PIPELINES, ncap
 

@@ -154,7 +154,8 @@ class LocalCloud:
 
     def all_pids(self) -> set[int]:
         """The up process, the pids it recorded, and every process below it now."""
-        recorded = {self.pids.get("up"), self.pids.get("moto"), *self.pids.get("workers", [])}
+        recorded = {self.pids.get("up"), self.pids.get("moto"), *self.pids.get("workers", []),
+                    *self.pids.get("functions", [])}
         return {p for p in recorded | {self.process.pid} | descendants(self.process.pid) if p}
 
     def down(self, timeout: float = 60.0) -> subprocess.CompletedProcess:
@@ -186,7 +187,7 @@ class LocalCloud:
 
     def stop(self) -> None:
         """`ncap local down` when it still runs; then kill anything of it left (by pid)."""
-        recorded = {self.pids.get("moto"), *self.pids.get("workers", [])} - {None}
+        recorded = {self.pids.get("moto"), *self.pids.get("workers", []), *self.pids.get("functions", [])} - {None}
         below = self.all_pids() if self.process.poll() is None else set()  # seen alive under `up` now
         if self.process.poll() is None:
             if (self.state_dir / "pids.json").exists():

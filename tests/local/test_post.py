@@ -5,6 +5,7 @@ role cannot read the lab's inputs."""
 import json
 import shutil
 import time
+from pathlib import Path
 from urllib.parse import quote_plus
 
 import pytest
@@ -93,3 +94,11 @@ def test_a_lab_user_cannot_write_the_trigger_into_a_job_folder(cloud):
     s3 = cloud.client("s3", "alice")
     with pytest.raises(s3.exceptions.ClientError, match="AccessDenied"):
         s3.put_object(Bucket=cloud.bucket, Key=f"{LAB}/results/job_x/process_results/end.txt", Body=b"x")
+
+
+def test_the_post_functions_process_is_recorded_for_down(cloud):
+    """`ncap local down` stops what pids.json names: the post function's own process is there."""
+    pids = json.loads((cloud.state_dir / "pids.json").read_text())
+    [pid] = pids["functions"]
+    argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    assert b"ncap_iac.emulator.function_host" in argv

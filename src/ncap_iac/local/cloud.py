@@ -119,8 +119,10 @@ def _bring_up(config, pipeline_dir: Path, folder: Path, counts: dict, running: R
 
 
 def _write_pids(folder: Path, running: Running) -> None:
+    functions = running.router.handler.pids() if running.router and isinstance(running.router.handler, Dispatcher) \
+        else []
     state.write_private(folder / "pids.json", {"up": os.getpid(), "moto": running.server.process.pid,
-                                                "workers": [w.pid for w in running.workers]})
+                                                "workers": [w.pid for w in running.workers], "functions": functions})
 
 
 def _admin(aws: Aws) -> tuple[str, str]:
@@ -230,7 +232,8 @@ def down(pipeline_dir: Path | None, given_state: str | None, say, timeout: float
         deadline = time.monotonic() + timeout
         while state.alive(up_pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-    leftovers = [p for p in [pids.get("moto"), *pids.get("workers", []), up_pid] if p and state.alive(p)]
+    leftovers = [p for p in [pids.get("moto"), *pids.get("workers", []), *pids.get("functions", []), up_pid]
+                 if p and state.alive(p)]
     for pid in leftovers:
         os.kill(pid, signal.SIGKILL)
     (folder / "pids.json").unlink(missing_ok=True)

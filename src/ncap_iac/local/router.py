@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
+from ..emulator.function_host import FunctionProcess
 from ..emulator.functions import Invocation
 
 LOG = logging.getLogger("ncap.local.router")
@@ -88,6 +89,10 @@ class Dispatcher:
             return next(iter(outcomes.values()))
         failed = [o for o in outcomes.values() if not o.ok]
         return failed[0] if failed else Invocation(result={k: o.result for k, o in outcomes.items()})
+
+    def pids(self) -> list[int]:
+        """The processes of the functions that run in processes of their own (for `down`)."""
+        return sorted(handler.process.pid for handler in self.handlers.values() if isinstance(handler, FunctionProcess))
 
     def close(self) -> None:
         for handler in self.handlers.values():

@@ -101,10 +101,15 @@ def _check_workers_started(fleets: list[Fleet], timeout: float = 20.0) -> None:
     while waiting and time.monotonic() < deadline:
         for log, process in sorted(waiting.items()):
             if process.poll() is not None:
-                raise NcapError(f"worker {log.stem} exited at start-up (code {process.returncode}); see {log}")
+                raise NcapError(f"worker {_number(log)} exited at start-up (code {process.returncode}); see {log}")
             if '"decision": "started"' in log.read_text(errors="replace"):
                 del waiting[log]
         time.sleep(0.1)
     if waiting:
         log = min(waiting)
-        raise NcapError(f"worker {log.stem} did not start within {timeout:.0f} s; see {log}")
+        raise NcapError(f"worker {_number(log)} did not start within {timeout:.0f} s; see {log}")
+
+
+def _number(log: Path) -> str:
+    """A worker as its log names it: "0", or "preprocess-0" for a stage's."""
+    return log.stem.removeprefix("worker-")

@@ -146,3 +146,11 @@ def test_every_resource_that_costs_money_carries_the_pipelines_tag(name):
         data = launch["Properties"]["LaunchTemplateData"]
         assert sorted(spec["ResourceType"] for spec in data["TagSpecifications"]) == ["instance", "volume"]
         assert all(spec["Tags"] == [{"Key": TAG, "Value": pipeline}] for spec in data["TagSpecifications"])
+
+
+def test_with_stages_a_submission_is_priced_at_every_stages_instance(compile_doc):
+    """A dataset runs on an instance of each stage: its estimate adds their hourly prices."""
+    doc = two_labs(Budgets={"PerLabMonthlyUSD": 20})
+    doc["Stages"] = [{"Name": "cpu", "Workers": {"HourlyPriceUSD": 0.17}},
+                     {"Name": "gpu", "Workers": {"HourlyPriceUSD": 0.9}}]
+    assert environment(compile_doc(doc))["HOURLY_PRICE_USD"] == "1.07"

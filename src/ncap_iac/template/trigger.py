@@ -60,13 +60,15 @@ def environment(config: StackConfig) -> dict:
 
 
 def budget_environment(config: StackConfig) -> dict:
-    """What the function prices a submission with: the hourly price, the expected minutes, the
+    """What the function prices a submission with: the hourly price (with Stages, the sum of the
+    stages' prices: each dataset runs on an instance of every stage), the expected minutes, the
     common budget and the labs' own ones (only labs whose budget differs)."""
     if not config.has_budgets:
         return {}
     common = config.budgets.per_lab_monthly_usd
     own = {a.name: a.max_cost for a in config.affiliates if a.max_cost is not None and a.max_cost != common}
-    return {"HOURLY_PRICE_USD": _decimal(config.workers.hourly_price_usd or 0.0),
+    price = sum(stage.workers.hourly_price_usd or 0.0 for stage in config.worker_stages)
+    return {"HOURLY_PRICE_USD": _decimal(price),
             "EXPECTED_JOB_MINUTES": _decimal(config.budgets.expected_job_minutes),
             "LAB_BUDGET_USD": "" if common is None else _decimal(common),
             "LAB_BUDGETS_USD": json.dumps(own, sort_keys=True, separators=(",", ":"))}

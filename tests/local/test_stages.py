@@ -133,6 +133,8 @@ def test_workers_of_both_stages_killed_mid_job_leave_each_output_stored_once(clo
         expected = [f"stages/preprocess/{name}" for name in STAGE_FILES["preprocess"]] + \
             [f"process_results/{name}" for name in STAGE_FILES["inference"]]
         assert sorted(stored) == sorted(expected), (job, stored)  # each once: one version, no stray file
+    for job in jobs:  # each hand-off recorded: a redelivery of the first stage's message sends no second one
+        assert finals[job]["datasets"][f"{LAB}/inputs/{job}.mp4"]["stages"]["inference"].get("handed_off"), job
     killed = "".join(p.read_text(errors="replace") for p in cloud.state_dir.glob("worker-*.log"))
     assert killed.count("was killed by signal 9") >= 2
     attempts = [finals[first]["datasets"][f"{LAB}/inputs/{first}.mp4"]["stages"]["preprocess"]["attempt"],

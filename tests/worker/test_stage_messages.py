@@ -1,7 +1,7 @@
 """Messages and options of a stage's agent: a message is for one stage, and a later stage's
 inputs are a stage folder of the message's own job; a stage that is not the last stores its
 outputs in its own folder; --next-stage and --next-queue-url go together; a redelivery is handed
-on only while the next stage has not begun."""
+on only while the next stage was not queued yet."""
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -73,7 +73,7 @@ def test_a_later_stage_finds_its_inputs_folder_in_ncap_input_path(tmp_path):
     assert Path(env["NCAP_INPUT_PATH"]) == space.input_dir and env["NCAP_STAGE"] == "inference"
 
 
-def test_a_redelivery_is_handed_on_only_while_the_next_stage_has_not_begun():
+def test_a_redelivery_is_handed_on_only_while_the_next_stage_was_not_queued_yet():
     task = replace(parse(staged("preprocess"), BUCKET, "preprocess"), next_stage="inference")
     job = type("Job", (), {"submit_key": "k", "job_id": "j1", "affiliate": LAB, "configname": None,
                            "submit_etag": "e"})
@@ -82,5 +82,8 @@ def test_a_redelivery_is_handed_on_only_while_the_next_stage_has_not_begun():
     assert not handoff.pending(task, document)
     done = apply(document, task.dataname, {"status": SUCCESS}, stage="preprocess", next_stage="inference")
     assert handoff.pending(task, done)
+    sent = apply(done, task.dataname, {"status": QUEUED, handoff.HANDED_OFF: "m-1"}, stage="inference")
+    assert not handoff.pending(task, sent), "a hand-off once recorded is not sent again"
+    assert sent["datasets"][task.dataname]["stages"]["preprocess"]["status"] == SUCCESS
     begun = apply(done, task.dataname, {"status": RUNNING}, stage="inference", next_stage=None)
     assert not handoff.pending(task, begun)

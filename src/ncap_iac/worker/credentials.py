@@ -78,7 +78,8 @@ def job_session_policy(partition: str, task, folders: LabFolders) -> dict:
     """What one job's command may do, on top of (never beyond) its lab's job role: read the lab's
     inputs and configs and its own result path; write and list only under the latter."""
     lab, bucket, results = task.affiliate, task.bucket, task.output_path
-    reads = [f"{lab}/{folders.inputs}/", f"{lab}/{folders.configs}/", results, *filter(None, [task.input_prefix])]
+    stages = [task.status_key.removesuffix("logs/status.json") + "stages/"] if task.input_prefix else []
+    reads = [f"{lab}/{folders.inputs}/", f"{lab}/{folders.configs}/", results, *stages]  # stages: the job's own
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "ReadInputs", "Effect": "Allow", "Action": ["s3:GetObject"],
          "Resource": [object_arn(partition, bucket, prefix + "*") for prefix in reads]},

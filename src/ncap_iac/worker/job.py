@@ -85,8 +85,7 @@ def acknowledge(ctx, delivery, task, beat, snapshot, started: float, fields: dic
     """The dataset is final already (a redelivery): delete the message without running, after
     handing the dataset on if a worker stopped before it could."""
     beat.stop()
-    if handoff.pending(task, snapshot.document):
-        handoff.send(ctx, task, **fields)
+    handoff.hand_on(ctx, delivery, task, snapshot.document, snapshot, **fields)
     queue.delete(ctx.clients.sqs, ctx.settings.queue_url, delivery, **fields)
     state = contract.dataset_status(snapshot.document, task.dataname)
     return done(fields, "already-final", started, status=state)
@@ -110,8 +109,7 @@ def finish(ctx, delivery, task, written, fields: dict) -> None:
     back; the job is then acknowledged without running (and handed on)."""
     step = "hand-off"
     try:
-        if handoff.pending(task, written.snapshot.document):
-            handoff.send(ctx, task, **fields)
+        handoff.hand_on(ctx, delivery, task, written.snapshot.document, written.snapshot, **fields)
         step = "delete"
         queue.delete(ctx.clients.sqs, ctx.settings.queue_url, delivery, **fields)
     except Exception as error:

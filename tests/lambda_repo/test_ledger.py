@@ -60,6 +60,12 @@ def test_entry_has_every_field_and_its_cost():
     assert json.loads(json.dumps(entry)) == entry and entry_cost(entry) == 0.45
 
 
+def test_a_short_attempt_on_a_small_instance_keeps_its_cost_unrounded():
+    """A t3.micro second is $0.0000029: rounding to 6 decimals would book a fast job as free."""
+    entry = ledger_entry("labA", "run1", "labA/inputs/x.csv", "t3.micro", 0.0104, 0.25, "2026-03-05T10:00:00Z")
+    assert entry["seconds"] == 0.25 and entry["cost_usd"] == 0.0104 * 0.25 / 3600 > 0
+
+
 @pytest.mark.parametrize("entry", [None, [], {}, {"cost_usd": "1"}, {"cost_usd": True}, {"cost_usd": -1},
                                    {"cost_usd": float("nan")}, {"cost_usd": float("inf")}], ids=repr)
 def test_what_is_not_an_entry_costs_nothing(entry):
@@ -94,7 +100,7 @@ def test_many_entries_are_all_read(s3):
     for n in range(1001):  # more than one listing page (1,000 keys)
         s3.put_object(Bucket=BUCKET, Key=f"ledger/2026-03/labA/j{n}/d-1.json",
                       Body=json.dumps({"cost_usd": 0.01}).encode())
-    assert month_spend(s3, BUCKET, "labA", "2026-03") == 10.01
+    assert month_spend(s3, BUCKET, "labA", "2026-03") == pytest.approx(10.01)
 
 
 def test_current_month_is_utc_year_and_month():

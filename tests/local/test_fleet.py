@@ -69,7 +69,8 @@ def test_capacity_follows_the_queue_from_zero_and_back_and_budgets_hold(tmp_path
         ledger = [o["Key"] for o in admin.list_objects_v2(Bucket=cloud.bucket, Prefix="ledger/").get("Contents", [])]
         assert len(ledger) == 1 and "/lab-b/paid/" in ledger[0]
         entry = json.loads(admin.get_object(Bucket=cloud.bucket, Key=ledger[0])["Body"].read())
-        assert entry["lab"] == "lab-b" and entry["instance_type"] == "t3.micro" and entry["cost_usd"] > 0
+        assert entry["lab"] == "lab-b" and entry["instance_type"] == "t3.micro" and entry["seconds"] > 0
+        assert entry["cost_usd"] == entry["hourly_price_usd"] * entry["seconds"] / 3600  # however fast the job ran
 
         env = {"AWS_ACCESS_KEY_ID": cloud.info["admin"]["access_key_id"],
                "AWS_SECRET_ACCESS_KEY": cloud.info["admin"]["secret_access_key"], "AWS_DEFAULT_REGION": "us-east-1"}

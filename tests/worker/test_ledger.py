@@ -25,7 +25,7 @@ def test_each_attempt_is_written_into_the_ledger_with_its_cost(cloud, decisions,
     assert all(f"/{LAB}/j1/" in e["key"] for e in entries)
     for entry in entries:
         assert entry["instance_type"] == "p2.xlarge" and entry["hourly_price_usd"] == 0.9
-        assert entry["cost_usd"] == round(0.9 * entry["seconds"] / 3600, 6) and entry["seconds"] > 0
+        assert entry["seconds"] > 0 and entry["cost_usd"] == 0.9 * entry["seconds"] / 3600
 
 
 def test_without_a_price_nothing_is_written(cloud, decisions, tmp_path):

@@ -26,7 +26,9 @@ class LabSpend:
     jobs: int
 
     def as_json(self) -> dict:
-        return {"spent_usd": self.spent_usd, "budget_usd": self.budget_usd, "jobs": self.jobs}
+        """Shown to the nano-dollar: the sum of float costs without its last-digit noise, and still
+        a second of the smallest instance (about $0.000003)."""
+        return {"spent_usd": round(self.spent_usd, 9), "budget_usd": self.budget_usd, "jobs": self.jobs}
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ def spend(folder: Path, month: str | None, endpoint_flag: str | None, say) -> Sp
     labs, unreadable = {}, 0
     for lab in [*budgets, *sorted(set(ledger_labs(aws, bucket, month)) - set(budgets))]:
         entries, bad = _entries(aws, bucket, lab, month)
-        labs[lab] = LabSpend(round(sum(entry_cost(e) for e in entries), 6), budgets.get(lab),
+        labs[lab] = LabSpend(sum(entry_cost(e) for e in entries), budgets.get(lab),
                              len({e.get("job_id") for e in entries}))
         unreadable += len(bad)
     if unreadable:

@@ -24,7 +24,7 @@ def record(ctx, task, delivery, seconds: float) -> None:
     key = ledger_key(task.affiliate, task.job_id, task.dataname, finished, delivery.receive_count,
                      delivery.message_id)
     entry = ledger_entry(task.affiliate, task.job_id, task.dataname, s.instance_type, s.hourly_price_usd,
-                         round(seconds, 3), finished, delivery.receive_count)
+                         seconds, finished, delivery.receive_count)
     background.submit("ledger", _put, ctx.clients.s3, s.bucket, key, entry)
 
 

@@ -50,8 +50,10 @@ def ledger_key(lab, job_id, dataname, finished, attempt=1, message_id=""):
 
 
 def ledger_entry(lab, job_id, dataname, instance_type, hourly_price_usd, seconds, finished, attempt=1):
-    """The entry of one attempt: `seconds` on an instance of `instance_type` at its hourly price."""
-    cost = round(float(hourly_price_usd) * float(seconds) / 3600.0, 6)
+    """The entry of one attempt: `seconds` on an instance of `instance_type` at its hourly price. The
+    cost keeps full precision (a second of a small instance is millionths of a dollar): only what
+    is shown is rounded."""
+    cost = float(hourly_price_usd) * float(seconds) / 3600.0
     return {"version": LEDGER_VERSION, "lab": lab, "job_id": job_id, "dataname": dataname,
             "attempt": int(attempt), "instance_type": instance_type,
             "hourly_price_usd": float(hourly_price_usd), "seconds": float(seconds), "cost_usd": cost,
@@ -93,4 +95,4 @@ def _read_entry(s3, bucket, key):
 def month_spend(s3, bucket, lab, month):
     """USD the lab's finished jobs cost in the month (entries that cannot be read count nothing)."""
     entries, _ = month_entries(s3, bucket, lab, month)
-    return round(sum(entry_cost(entry) for entry in entries), 6)
+    return sum(entry_cost(entry) for entry in entries)

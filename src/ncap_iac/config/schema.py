@@ -118,11 +118,12 @@ def _bound_message(kind: str, expected: Any, value: Any, shown: str) -> str:
 
 
 def default(*path: str) -> Any:
-    """The schema's default for a property, e.g. default('Queue', 'MaxReceiveCount')."""
+    """The schema's default for a property, e.g. default('Queue', 'MaxReceiveCount'): the one
+    written beside the property's $ref when there is one, else its definition's."""
     node = schema()
     for key in path:
         node = _resolve(node)["properties"][key]
-    return _resolve(node).get("default")
+    return node["default"] if "default" in node else _resolve(node).get("default")
 
 
 def _resolve(node: dict) -> dict:

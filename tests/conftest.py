@@ -60,6 +60,20 @@ def require_tool(name: str, path: str | Path | None, hint: str = "`make test` in
 SOURCES_FOR_TOOLS = golden_sources()
 
 
+def compiled_goldens() -> dict:
+    """Every golden source compiled (once per test process): name -> Compiled."""
+    global _COMPILED
+    if _COMPILED is None:
+        from ncap_iac.compiler import compile_config
+        from ncap_iac.config import load
+
+        _COMPILED = {name: compile_config(load(src), src.parent) for name, src in SOURCES_FOR_TOOLS.items()}
+    return _COMPILED
+
+
+_COMPILED = None
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint():
     """A real moto server (the local cloud's emulator) on localhost for this test session:

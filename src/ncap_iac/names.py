@@ -193,3 +193,8 @@ def in_stage(logical_id: str, stage: str | None) -> str:
 
 def budget_name(pipeline: str) -> str:
     return f"{pipeline}-monthly"
+
+# Template parameters, filled by `ncap package`/`deploy` and the local cloud with what they upload
+# to the artifact bucket before the stack is made: the bucket, and the agent bundle's key there.
+ARTIFACT_BUCKET_PARAMETER = "ArtifactBucket"
+AGENT_BUNDLE_PARAMETER = "AgentBundle"

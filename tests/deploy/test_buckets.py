@@ -59,7 +59,10 @@ def test_diff_and_a_changeset_deploy_need_no_bucket_on_an_emulator(capsys, tmp_p
     assert code == 0, err
     assert "deploy of ncap-local-demo: CREATE_COMPLETE" in out and "created the default" not in out
     keys = [o["Key"] for o in Aws("us-east-1").s3.list_objects_v2(Bucket=default)["Contents"]]
-    assert keys and all(k.startswith("ncap-local-demo/") for k in keys)
+    # the functions' code under the pipeline's prefix; the worker agent and analysis code, shared by
+    # every pipeline that ships the same bytes, under ncap/
+    assert keys and all(k.startswith(("ncap-local-demo/", "ncap/agent/", "ncap/code/")) for k in keys)
+    assert sum(k.startswith("ncap/agent/") for k in keys) == 1 and sum(k.startswith("ncap/code/") for k in keys) == 1
 
 
 def test_packaging_without_an_artifact_bucket_needs_the_account_for_the_default_one(tmp_path):

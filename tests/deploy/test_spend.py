@@ -2,6 +2,8 @@
 (a moto server), against its budget; a missing stack or a bad month is one clean line."""
 import json
 
+import pytest
+
 from ncap_iac.lambda_repo.ncap_lambda.ledger import current_month, ledger_entry, ledger_key
 
 from deploy_helpers import (  # noqa: F401  (fixtures: emulator)
@@ -48,7 +50,7 @@ def test_report_json_sums_each_labs_month_against_its_budget(capsys, tmp_path, e
     code, out, err = ncap(capsys, "cost", "report", folder, "--json")
     assert code == 0, err
     assert json.loads(out) == {"month": month, "labs": {
-        "lab-a": {"spent_usd": 1.44, "budget_usd": 20.0, "jobs": 2},
+        "lab-a": {"spent_usd": pytest.approx(1.44), "budget_usd": 20.0, "jobs": 2},
         "lab-b": {"spent_usd": 0.0, "budget_usd": 5.5, "jobs": 0},
         "gone-lab": {"spent_usd": 2.0, "budget_usd": None, "jobs": 1}}}
     assert "1 object(s) under s3://ncap-local-demo/ledger/" in err

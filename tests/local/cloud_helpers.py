@@ -209,7 +209,7 @@ class LocalCloud:
 
 
 def start_cloud(pipeline_dir: Path, state_dir: Path, workers: int = 0, port: int | None = None,
-                timeout: float = START_TIMEOUT, extra: tuple = ()) -> LocalCloud:
+                timeout: float = START_TIMEOUT, extra: tuple = (), env: dict | None = None) -> LocalCloud:
     """Start `ncap local up` (on `port`, or a free port the emulator binds itself) and return once
     local.json exists. If `up` ends first, or nothing is ready within `timeout`, stop it and raise
     CloudStartError with its output."""
@@ -221,7 +221,7 @@ def start_cloud(pipeline_dir: Path, state_dir: Path, workers: int = 0, port: int
             "--state-dir", str(state_dir), *extra]
     with output_path.open("wb") as output:
         process = subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   cwd=REPO, env=clean_env())
+                                   cwd=REPO, env={**clean_env(), **(env or {})})
     cloud = LocalCloud(Path(pipeline_dir), state_dir, port, process, output_path, time.monotonic())
     local_json = state_dir / "local.json"
     deadline = cloud.started + timeout

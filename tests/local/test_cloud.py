@@ -738,15 +738,16 @@ def processes_mentioning(text: str) -> list[int]:
 
 @pytest.mark.slow
 def test_worker_that_dies_at_start_up_is_a_clear_message(tmp_path):
-    """A worker that cannot start: its working folder (STATE_DIR/worker-0, which `up` hands it with
-    --workdir) is taken by a file, so `ncap worker` exits 1 right after it starts. Honest and
-    independent of the pipeline: no option of stack_config.json makes a valid pipeline's worker
-    fail. `up` must say which worker died, in one line, exit 1, and leave nothing running."""
+    """A worker that cannot start: its instance finds no python3 (the cloud runs with a PATH that
+    holds none, as an image without Python), so its user data says so on its console and stops
+    before any agent starts. Honest and independent of the pipeline: no option of
+    stack_config.json makes a valid pipeline's worker fail. `up` must say which worker died, in one
+    line, exit 1, and leave nothing running."""
     state = tmp_path / "state"
     state.mkdir()
-    (state / "worker-0").write_text("not a folder")
+    (tmp_path / "no-python").mkdir()
     try:
-        cloud = start_cloud(PIPELINES / "local-demo", state, workers=1)
+        cloud = start_cloud(PIPELINES / "local-demo", state, workers=1, env={"PATH": str(tmp_path / "no-python")})
     except CloudStartError as error:  # noticed before local.json was written: `up` exited already
         output, code = (tmp_path / "state-up.log").read_text(), 1 if "exited 1 " in str(error) else str(error)
     else:  # noticed after (the worker took longer to die than `up` waits at start): `up` exits by itself
@@ -758,6 +759,7 @@ def test_worker_that_dies_at_start_up_is_a_clear_message(tmp_path):
     assert code == 1
     assert "Traceback" not in output
     assert len([line for line in output.splitlines() if line.startswith("worker 0 exited")]) == 1, output
+    assert "this image has no python3 of version 3.9 or later" in (state / "worker-0.log").read_text()
     assert not (state / "local.json").exists() and not (state / "pids.json").exists()
     assert wait_for(lambda: not processes_mentioning(str(state)), 10, "the cloud's processes gone")
 

@@ -18,10 +18,17 @@ def test_deploy_creates_the_stack_and_says_what_differs_from_aws(moto_server, tm
     stack = deploy(config, tmp_path, aws, said.append)
 
     assert said[0].startswith("compiled ncap-local-demo: ") and said[0].endswith(" resources")
-    assert said[1] == "stack created on the emulator; answering its custom resources with the real handlers"
-    assert said[2].startswith("created ") and said[2].endswith(" resources moto's CloudFormation skips (groups, "
+    assert said[1] == "uploaded the worker agent bundle and the analysis code to s3://ncap-local-artifacts/ncap/"
+    assert said[2] == "stack created on the emulator; answering its custom resources with the real handlers"
+    assert said[3].startswith("created ") and said[3].endswith(" resources moto's CloudFormation skips (groups, "
                                                               "policies, alarms, ...)")
-    assert int(said[2].split()[1]) >= 10
+    assert int(said[3].split()[1]) >= 10
+    # the template's parameters name what was uploaded: the agent bundle (and the analysis code the
+    # launch template names itself)
+    parameters = {p["ParameterKey"]: p["ParameterValue"]
+                  for p in aws.cloudformation.describe_stacks(StackName=stack.stack_id)["Stacks"][0]["Parameters"]}
+    assert parameters["ArtifactBucket"] == "ncap-local-artifacts"
+    assert aws.s3.head_object(Bucket="ncap-local-artifacts", Key=parameters["AgentBundle"])["ContentLength"] > 0
     assert not [line for line in said if line.startswith("note:")]  # the bucket policy is applied whole
     assert aws.cloudformation.describe_stacks(StackName=stack.stack_id)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
     assert stack.template_path == tmp_path / "compiled_template.json" and stack.template_path.is_file()

@@ -142,7 +142,7 @@ def test_the_configs_here_are_what_they_claim():
 def run_fencing(tmp_path, tools):
     import subprocess
 
-    from ncap_iac.template.compute import JOB_USER_SETUP
+    from ncap_iac.template.user_data import JOB_USER_SETUP
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()

@@ -7,14 +7,12 @@ import re
 import pytest
 
 from ncap_iac import names
-from ncap_iac.compiler import compile_config
-from ncap_iac.config import load
 from ncap_iac.template.storage import ACCESS_LOG_EXPIRY_DAYS
 
-from conftest import SOURCES_FOR_TOOLS
+from conftest import compiled_goldens
 from factories import minimal_config
 
-TEMPLATES = {name: compile_config(load(src), src.parent) for name, src in SOURCES_FOR_TOOLS.items()}
+TEMPLATES = compiled_goldens()
 # ec2:DescribeInstances takes no resource-level permission: "*" is its only possible resource.
 # take no resource-level permission: "*" is the only resource they accept
 # actions that take no resource-level permission: "*" is their only resource
@@ -73,12 +71,16 @@ def test_no_managed_policies(name):
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
 def test_every_s3_resource_is_this_pipelines_bucket_or_its_log_bucket(name):
+    """...or, for the workers' instances, the artifact bucket's agent bundle and analysis code."""
     compiled = TEMPLATES[name]
     bucket, logs = compiled.config.pipeline_name, names.access_log_bucket_name(compiled.config.pipeline_name)
     for logical_id, statement in _allows(compiled):
         for resource in _listed(statement["Resource"]):
             text = json.dumps(resource)
-            if re.search(rf":s3:::{re.escape(logs)}(/|\")", text):
+            if ":s3:::${ArtifactBucket}/" in text:
+                assert (logical_id, statement["Sid"], statement["Action"]) == ("WorkerRole", "InstallAgent",
+                                                                              ["s3:GetObject"]), text
+            elif re.search(rf":s3:::{re.escape(logs)}(/|\")", text):
                 # only the function that empties it on stack deletion, and the logging service
                 assert logical_id in ("FoldersFunctionRole", "AccessLogBucketPolicy"), (logical_id, text)
             elif ":s3:::" in text:
@@ -113,11 +115,22 @@ def test_no_secret_in_template_or_outputs(name):
     types = {r["Type"] for r in _resources(compiled).values()}
     assert "AWS::IAM::AccessKey" not in types  # keys go straight to Secrets Manager
     for body in (compiled.body, *compiled.child_bodies.values()):
-        assert "SecretAccessKey" not in body
         assert not re.search(r"AKIA[0-9A-Z]{16}", body)
+        # the one place a key's field is named: the user data's boot reads the instance role's own
+        # credentials from the instance metadata service (never a value; nothing is printed)
+        assert "SecretAccessKey" not in _without_user_data(body)
+        assert body.count("SecretAccessKey") == body.count('keys[\\"SecretAccessKey\\"]')
     for template in _templates(compiled):
         for output in template.get("Outputs", {}).values():
             assert "SecretString" not in json.dumps(output)
+
+
+def _without_user_data(body: str) -> str:
+    template = json.loads(body)
+    for resource in template.get("Resources", {}).values():
+        if resource["Type"] == "AWS::EC2::LaunchTemplate":
+            resource["Properties"]["LaunchTemplateData"].pop("UserData")
+    return json.dumps(template)
 
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
@@ -300,8 +313,14 @@ def test_workers_and_jobs_reach_only_their_labs_folders_and_never_write_a_submis
     assert {i for i, _ in statements} >= {names.INSTANCE_ROLE, *(names.job_role(lab) for lab in labs)}
     for logical_id, statement in statements:
         actions = set(statement["Action"])
-        if logical_id == names.INSTANCE_ROLE:  # S3: the ledger only, never a lab's folder
-            if any(a.startswith("s3:") for a in actions):
+        if logical_id == names.INSTANCE_ROLE:  # S3: the ledger and its own agent and code, never a lab's folder
+            if statement.get("Sid") == "InstallAgent":
+                assert actions == {"s3:GetObject"}, statement
+                assert all(re.fullmatch(r"\$\{AgentBundle\}|ncap/code/[0-9a-f]{64}\.zip", p)
+                           for p in _object_patterns(statement)), statement
+                assert all(r["Fn::Sub"].startswith("arn:${AWS::Partition}:s3:::${ArtifactBucket}/")
+                           for r in statement["Resource"]), statement
+            elif any(a.startswith("s3:") for a in actions):
                 assert actions == {"s3:PutObject"} and statement["Sid"] == "RecordSpend", statement
                 assert all(p.startswith("ledger/") for p in _object_patterns(statement)), statement
             continue

@@ -11,16 +11,15 @@ import shlex
 import subprocess
 import sys
 import tempfile
-import zipfile
 from pathlib import Path
 
 from ..errors import DeployError, NcapError
 from ..lambda_code import code_files
+from ..packaging.archive import Entry, save_zip
 from .errors import aws_errors, error_code
 
 TEMPLATE_BODY_LIMIT = 51_200
 PLATFORM = "manylinux2014_x86_64"
-FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def package_functions(template: dict, template_dir: Path, prefix: str, aws, bucket: str, say,
@@ -100,20 +99,12 @@ def _write_zip(path: Path, source: Path, files: list[Path], installed: Path) -> 
     entries = {p.relative_to(installed).as_posix(): p for p in installed.rglob("*")
                if p.is_file() and p.suffix != ".pyc" and "__pycache__" not in p.parts}
     entries.update({p.relative_to(source).as_posix(): p for p in files})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(entries):
-            info = zipfile.ZipInfo(name, FIXED_TIME)
-            info.external_attr = (0o755 if os.access(entries[name], os.X_OK) else 0o644) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, entries[name].read_bytes())
-    os.replace(tmp, path)
+    save_zip([Entry(name, file) for name, file in entries.items()], path, compress=True)
 
 
 def upload_archive(aws, bucket: str, prefix: str, archive: Path, say) -> str:
     key = f"{prefix}/{hashlib.sha256(archive.read_bytes()).hexdigest()[:32]}.zip"
-    if not _exists(aws.s3, bucket, key):
+    if not exists(aws.s3, bucket, key):
         say(f"uploading {archive.stat().st_size // 1024} KiB to s3://{bucket}/{key}")
         aws.s3.upload_file(str(archive), bucket, key)
     else:
@@ -121,7 +112,7 @@ def upload_archive(aws, bucket: str, prefix: str, archive: Path, say) -> str:
     return f"s3://{bucket}/{key}"
 
 
-def _exists(s3, bucket: str, key: str) -> bool:
+def exists(s3, bucket: str, key: str) -> bool:
     try:
         s3.head_object(Bucket=bucket, Key=key)
         return True
@@ -155,7 +146,7 @@ def package_nested(template: dict, template_dir: Path, prefix: str, aws, bucket:
             continue
         body = _nested_body(template_dir / url, url)
         key = f"{prefix}/{hashlib.sha256(body).hexdigest()[:32]}.template.json"
-        if _exists(aws.s3, bucket, key):
+        if exists(aws.s3, bucket, key):
             skipped += 1
         else:
             aws.s3.put_object(Bucket=bucket, Key=key, Body=body)

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import ConfigError, Issue
 from ..lambda_code import SUBMIT_HANDLER, names_ncap_code, names_ncap_handler
-from . import budgets, capacity, checks, code, document, ncap_keys, post
+from . import budgets, capacity, checks, code, document, ncap_keys, post, worker_code
 from .model import (
     Affiliate,
     Budgets,
@@ -50,7 +50,7 @@ def validate_document(doc: Any, base_dir: Path) -> tuple[list[Issue], list[Issue
     if not isinstance(doc, dict):
         return issues, []
     issues += checks.run_checks(doc)
-    issues += code.code_uri_issues(doc, base_dir) + post.issues(doc, base_dir)
+    issues += code.code_uri_issues(doc, base_dir) + post.issues(doc, base_dir) + worker_code.issues(doc, base_dir)
     return _ordered(issues), ncap_keys.warnings(doc) + budgets.warnings(doc)
 
 
@@ -118,8 +118,8 @@ def _get(section: dict, section_name: str, key: str) -> Any:
 
 def _model(doc: dict, base_dir: Path, source: Path | None, warnings: list[Issue]) -> StackConfig:
     ncap = document.lambda_config(doc)
-    stages = tuple(_stage(doc, entry, ncap) for entry in doc.get("Stages") or [])
-    first = stages[0] if stages else _stage(doc, {}, ncap)
+    stages = tuple(_stage(doc, entry, ncap, base_dir) for entry in doc.get("Stages") or [])
+    first = stages[0] if stages else _stage(doc, {}, ncap, base_dir)
     return StackConfig(
         pipeline_name=doc["PipelineName"],
         region=doc["REGION"],
@@ -149,10 +149,10 @@ def _model(doc: dict, base_dir: Path, source: Path | None, warnings: list[Issue]
     )
 
 
-def _stage(doc: dict, entry: dict, ncap: dict) -> Stage:
+def _stage(doc: dict, entry: dict, ncap: dict, base_dir: Path) -> Stage:
     """A stage: its Workers, Queue and Scaling merged over the top-level sections."""
     merged = stage_document(doc, entry)
-    return Stage(name=entry.get("Name"), workers=_workers(merged, _section(merged, "Workers"), ncap),
+    return Stage(name=entry.get("Name"), workers=_workers(merged, _section(merged, "Workers"), ncap, base_dir),
                  queue=_queue(_section(merged, "Queue")), scaling=_scaling(_section(merged, "Scaling")))
 
 
@@ -175,7 +175,7 @@ def _either(workers: dict, key: str, ncap: dict, ncap_key: str, fallback: Any = 
     return schema_default if schema_default is not None else fallback
 
 
-def _workers(doc: dict, section: dict, ncap: dict) -> Workers:
+def _workers(doc: dict, section: dict, ncap: dict, base_dir: Path) -> Workers:
     groups = _either(section, "SecurityGroups", ncap, "SECURITY_GROUPS", [])
     return Workers(
         ami=_either(section, "AMI", ncap, "AMI"),
@@ -195,6 +195,7 @@ def _workers(doc: dict, section: dict, ncap: dict) -> Workers:
         agent_command=_get(section, "Workers", "AgentCommand"),
         launch=capacity.launches(doc),
         hourly_price_usd=budgets.hourly_price(doc),
+        code=worker_code.code_folder(section, base_dir),
     )
 
 

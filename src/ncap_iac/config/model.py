@@ -58,6 +58,16 @@ class Queue:
 
 
 @dataclass(frozen=True)
+class CodeFolder:
+    """The analysis code the workers run in: a folder beside the config (Workers.CodeUri, else
+    analysis/), shipped to the instances and unpacked at `under` inside the command's folder, as
+    it sits beside the config (its own name when it lies outside the config's folder)."""
+
+    path: Path  # absolute
+    under: str  # "" for the config's folder itself
+
+
+@dataclass(frozen=True)
 class Workers:
     ami: str
     instance_type: str
@@ -76,6 +86,7 @@ class Workers:
     agent_command: str
     launch: bool = True  # NCAP's LAUNCH: false compiles to max_size 0
     hourly_price_usd: float | None = None  # Workers.HourlyPriceUSD, else the price table's; None: unknown
+    code: CodeFolder | None = None  # None: the command runs in the job's own empty folder
 
 
 @dataclass(frozen=True)
@@ -159,6 +170,12 @@ class StackConfig:
     def worker_stages(self) -> tuple[Stage, ...]:
         """The stages in order: the config's Stages, or its one unnamed stage."""
         return self.stages or (Stage(None, self.workers, self.queue, self.scaling),)
+
+    @property
+    def code_folders(self) -> tuple[tuple[Path, str], ...]:
+        """(folder, its name in the archive) of every stage's analysis code, each once."""
+        return tuple(dict.fromkeys((s.workers.code.path, s.workers.code.under)
+                                   for s in self.worker_stages if s.workers.code))
 
     @property
     def created_users(self) -> tuple[str, ...]:

@@ -53,14 +53,19 @@ def change_set_name(now: datetime | None = None) -> str:
 
 
 def create_change_set(cfn, stack_name: str, source: dict, kind: str, description: str,
-                      tags: dict | None = None) -> ChangeSet:
+                      tags: dict | None = None, parameters: dict | None = None) -> ChangeSet | None:
+    """The change set made; None when the target refuses it for holding no change (an emulator
+    does that where AWS makes a change set that fails for the same reason)."""
     name = change_set_name()
     tag_list = [{"Key": k, "Value": v} for k, v in (tags or {}).items()]
+    values = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted((parameters or {}).items())]
     try:
         answer = cfn.create_change_set(StackName=stack_name, ChangeSetName=name, ChangeSetType=kind,
                                        Capabilities=list(CAPABILITIES), Description=description[:1024],
-                                       Tags=tag_list, **source)
+                                       Tags=tag_list, Parameters=values, **source)
     except aws_errors() as exc:
+        if any(marker in str(exc) for marker in NO_CHANGES):
+            return None
         raise explain(exc, f"CloudFormation refused the change set for {stack_name}") from None
     return ChangeSet(answer["Id"], name, answer["StackId"], kind)
 

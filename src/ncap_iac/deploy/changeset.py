@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ..aws import artifacts
 from ..aws.stacks import describe_stack, outputs, stack_resources
+from ..aws.worker_artifacts import upload_worker_artifacts
 from ..compiler import stack_tags
 from ..emulator import changes as emulator
 from ..errors import DeployError, NcapError
@@ -64,6 +65,11 @@ def account_check(shipment: Shipment, options: ShipOptions, say, stop: bool) -> 
                         f"(--skip-account-check deploys anyway, and CloudFormation will then fail on them)")
 
 
+def worker_parameters(shipment: Shipment, say) -> dict[str, str]:
+    """The agent bundle and the analysis code uploaded; the template parameters that name them."""
+    return upload_worker_artifacts(shipment.target.aws, shipment.bucket, shipment.pipeline.config.code_folders, say)
+
+
 def stack_template(shipment: Shipment, say) -> dict:
     """The template to deploy: code uploaded, and translated here when the target needs it."""
     pipeline, aws = shipment.pipeline, shipment.target.aws
@@ -79,17 +85,18 @@ def stack_template(shipment: Shipment, say) -> dict:
     return translated
 
 
-def plan(shipment: Shipment, template: dict, say):
+def plan(shipment: Shipment, template: dict, parameters: dict[str, str], say):
     """Create the change set and print its diff; (change set, changes), or None if nothing changes."""
     aws, name = shipment.target.aws, shipment.pipeline.name
     kind = cfn.change_set_kind(describe_stack(aws.cloudformation, name), name)
     source = artifacts.template_source(aws, json.dumps(template), shipment.bucket, name, say)
     say(f"creating a change set ({kind}) for stack {name} in {aws.where()}")
     change_set = cfn.create_change_set(aws.cloudformation, name, source, kind, f"ncap deploy of {name}",
-                                       stack_tags(shipment.pipeline.config))
-    described = cfn.wait_change_set(aws.cloudformation, change_set, shipment.poll)
-    if described is None:
-        cfn.delete_change_set(aws.cloudformation, change_set)
+                                       stack_tags(shipment.pipeline.config), parameters)
+    described = cfn.wait_change_set(aws.cloudformation, change_set, shipment.poll) if change_set else None
+    if change_set is None or described is None:
+        if change_set:
+            cfn.delete_change_set(aws.cloudformation, change_set)
         say(f"no changes: stack {name} already runs this template")
         return None
     changes = cfn.all_changes(aws.cloudformation, change_set, described)
@@ -102,7 +109,7 @@ def show_diff(options: ShipOptions, say) -> list[dict]:
     """Print what a deployment would change; the changes (nothing is deployed)."""
     shipment = prepare(options, say)
     account_check(shipment, options, say, stop=False)
-    planned = plan(shipment, stack_template(shipment, say), say)
+    planned = plan(shipment, stack_template(shipment, say), worker_parameters(shipment, say), say)
     if not planned:
         return []
     cfn.delete_change_set(shipment.target.aws.cloudformation, planned[0])
@@ -114,10 +121,10 @@ def deploy(options: ShipOptions, say) -> Deployed:
     require_answerable(options.yes, "ncap deploy")
     shipment = prepare(options, say)
     account_check(shipment, options, say, stop=True)
-    template = stack_template(shipment, say)
+    template, parameters = stack_template(shipment, say), worker_parameters(shipment, say)
     aws, name = shipment.target.aws, shipment.pipeline.name
     before = emulator.snapshot(aws, name) if shipment.target.emulator else None
-    planned = plan(shipment, template, say)
+    planned = plan(shipment, template, parameters, say)
     if planned is None:
         stack = describe_stack(aws.cloudformation, name) or {}
         return Deployed(name, stack.get("StackStatus", ""), 0, outputs(stack))

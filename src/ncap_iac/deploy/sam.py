@@ -29,14 +29,16 @@ def package_argv(bucket: str, prefix: str, region: str) -> list[str]:
 
 
 def deploy_argv(template: Path, stack: str, region: str, bucket: str, confirm: bool,
-                tags: dict | None = None) -> list[str]:
+                tags: dict | None = None, parameters: dict | None = None) -> list[str]:
     """`sam deploy` of an already packaged template. --no-resolve-s3 because the samconfig.toml
-    `ncap compile` writes asks for a managed bucket, and the bucket here is given explicitly."""
+    `ncap compile` writes asks for a managed bucket, and the bucket here is given explicitly.
+    `parameters`: the template's (the uploaded agent bundle and artifact bucket)."""
     tagged = ["--tags", *(f"{k}={v}" for k, v in tags.items())] if tags else []
+    overrides = ["--parameter-overrides", *(f"{k}={v}" for k, v in sorted(parameters.items()))] if parameters else []
     return ["sam", "deploy", "--template-file", str(template), "--stack-name", stack, "--region", region,
             "--capabilities", *CAPABILITIES, "--s3-bucket", bucket, "--s3-prefix", stack,
             "--no-resolve-s3", "--no-fail-on-empty-changeset",
-            "--confirm-changeset" if confirm else "--no-confirm-changeset", *tagged]
+            "--confirm-changeset" if confirm else "--no-confirm-changeset", *tagged, *overrides]
 
 
 def sam_executable() -> str:

@@ -34,7 +34,10 @@ def package(options: ShipOptions, say) -> Path:
     """`sam build` (unless skipped) and `sam package`; the packaged template."""
     shipment = changeset.prepare(options, say)
     packaged = build_and_package(shipment, options.skip_build, say)
+    parameters = changeset.worker_parameters(shipment, say)
     say(f"wrote {packaged}: every CodeUri now points into s3://{shipment.bucket}/{shipment.pipeline.name}/")
+    say("deploy it with the parameters that name the uploaded worker agent: sam deploy --parameter-overrides "
+        + " ".join(f"{k}={v}" for k, v in sorted(parameters.items())))
     return packaged
 
 
@@ -58,11 +61,12 @@ def deploy(options: ShipOptions, say) -> Deployed:
     shipment = changeset.prepare(options, say)
     changeset.account_check(shipment, options, say, stop=True)
     packaged = build_and_package(shipment, options.skip_build, say)
+    parameters = changeset.worker_parameters(shipment, say)
     pipeline, target = shipment.pipeline, shipment.target
     template_file = _translate(packaged, pipeline, say) if target.translate_locally else PACKAGED_NAME
     before = emulator.snapshot(target.aws, pipeline.name) if target.emulator else None
     argv = sam.deploy_argv(template_file, pipeline.name, pipeline.region, shipment.bucket, confirm=not options.yes,
-                           tags=stack_tags(pipeline.config))
+                           tags=stack_tags(pipeline.config), parameters=parameters)
     sam.run(argv, pipeline.folder, target.endpoint, say, interactive=not options.yes)
     return _finish(shipment, before, say)
 

@@ -26,9 +26,8 @@ class LabSpend:
     jobs: int
 
     def as_json(self) -> dict:
-        """Shown to the nano-dollar: the sum of float costs without its last-digit noise, and still
-        a second of the smallest instance (about $0.000003)."""
-        return {"spent_usd": round(self.spent_usd, 9), "budget_usd": self.budget_usd, "jobs": self.jobs}
+        """Unrounded: a second of the smallest instance is about $0.000003 (the table rounds)."""
+        return {"spent_usd": self.spent_usd, "budget_usd": self.budget_usd, "jobs": self.jobs}
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from ..errors import NcapError
 from . import server, state
 from .fleet import Fleet
 from .identities import Identities
+from .metadata import MetadataService
 from .router import Dispatcher, Router, notification_rules, route_notifications
 from .stack import LocalStack, deploy
 from .workers import GRACE_SECONDS, POLL_SECONDS, stage_workers, start_fleets
@@ -38,6 +39,7 @@ class Running:
     server: server.MotoServer
     router: Router | None = None
     fleets: list[Fleet] = field(default_factory=list)  # one per stage
+    metadata: MetadataService | None = None  # the instances' metadata service
 
     @property
     def workers(self) -> list:
@@ -58,6 +60,8 @@ class Running:
                 worker.wait()
         if self.router:
             self.router.stop()
+        if self.metadata:
+            self.metadata.stop()
         self.server.stop()
 
 
@@ -77,7 +81,7 @@ def up(pipeline_dir: Path, workers: int, port: int | None, given_state: str | No
     state.write_private(folder / "pids.json", {"up": os.getpid(), "moto": running.server.process.pid, "workers": []})
     try:
         say(f"AWS emulator (moto) on {running.server.endpoint}")
-        info = _bring_up(config, pipeline_dir.resolve(), folder, counts, running, say, start_instances)
+        info = _bring_up(config, folder, counts, running, say, start_instances)
         say(f"ready in {time.monotonic() - started:.1f} s")
         _print_summary(info, say)
         return _stay_up(running, folder, say)
@@ -97,7 +101,7 @@ def _refuse_if_running(folder: Path) -> None:
         raise NcapError(f"a local cloud already runs from {folder}; stop it with `ncap local down`")
 
 
-def _bring_up(config, pipeline_dir: Path, folder: Path, counts: dict, running: Running, say,
+def _bring_up(config, folder: Path, counts: dict, running: Running, say,
               start_instances: int | None) -> dict:
     endpoint = running.server.endpoint
     admin = _admin(Aws(config.region, endpoint, BOOT_CREDENTIALS))
@@ -111,7 +115,8 @@ def _bring_up(config, pipeline_dir: Path, folder: Path, counts: dict, running: R
     environments = _function_environments(stack)
     running.router = _start_router(config, stack, aws, environments, identities)
     info = _local_json(config, stack, aws, admin, environments)
-    running.fleets.extend(start_fleets(config, stack, aws, pipeline_dir, folder, identities, counts,
+    running.metadata = MetadataService(config.region, stack.context.account)
+    running.fleets.extend(start_fleets(config, stack, aws, folder, identities, running.metadata, counts,
                                        start_instances, say))
     _write_pids(folder, running)
     state.write_private(folder / "local.json", info)

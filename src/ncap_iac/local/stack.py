@@ -11,6 +11,7 @@ from pathlib import Path
 from ..aws.artifacts import package_functions, package_nested
 from ..aws.clients import Aws
 from ..aws.stacks import outputs, wait_settled
+from ..aws.worker_artifacts import as_stack_parameters, upload_worker_artifacts
 from ..compiler import CAPABILITIES, TEMPLATE_NAME, compile_config, stack_tags, write_children, write_code
 from ..config.model import StackConfig
 from ..emulator.changes import Snapshot, complete
@@ -48,11 +49,14 @@ def deploy(config: StackConfig, state_dir: Path, aws: Aws, say,
     packaged = package_functions(compiled.template, state_dir, config.pipeline_name, aws, ARTIFACT_BUCKET,
                                  say=lambda line: None, requirements=False)
     packaged = package_nested(packaged, state_dir, config.pipeline_name, aws, ARTIFACT_BUCKET, say=lambda line: None)
+    parameters = upload_worker_artifacts(aws, ARTIFACT_BUCKET, config.code_folders, say=lambda line: None)
+    say(f"uploaded the worker agent bundle and the analysis code to s3://{ARTIFACT_BUCKET}/ncap/")
     translated = dependency_order(translate(packaged, config.region))
     tags = [{"Key": k, "Value": v} for k, v in stack_tags(config).items()]
     once = aws.single_attempt("cloudformation")  # a slow answer must not make the stack twice
     stack_id = once.create_stack(StackName=config.pipeline_name, TemplateBody=json.dumps(translated),
-                                 Capabilities=list(CAPABILITIES), Tags=tags)["StackId"]
+                                 Capabilities=list(CAPABILITIES), Tags=tags,
+                                 Parameters=as_stack_parameters(parameters))["StackId"]
     say("stack created on the emulator; answering its custom resources with the real handlers")
     done = complete(Snapshot(), translated, aws, stack_id, template_path, as_function)
     say(f"created {done.provisioned} resources moto's CloudFormation skips (groups, policies, alarms, ...)")

@@ -1,27 +1,22 @@
-"""The local cloud's worker agents: a fleet per stage (local/fleet.py), each agent a process
-started as an instance of its stage's group with the worker role's credentials and the agent
-arguments the template gives that stage's instances, plus local options (short polls, a short
-grace, the pipeline folder as the command's folder)."""
+"""The local cloud's worker agents: a fleet per stage (local/fleet.py), each agent an instance of
+its stage's group, booted by the group's own user data (local/instances.py)."""
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from .. import names
 from ..aws.clients import Aws
 from ..errors import NcapError
-from ..lambda_repo.ncap_lambda.roles import job_role_path
-from ..template.agent import agent_arguments
 from .fleet import Fleet
 from .identities import Identities, instances
+from .instances import AGENT_TIMINGS, STAND_IN_NOTE, Booter
+from .metadata import MetadataService
 from .stack import LocalStack
 
-HEARTBEAT_SECONDS = 10
-POLL_SECONDS = 2  # short long-polls so that workers notice a stop quickly
-GRACE_SECONDS = 10  # a running job may finish this long after `down`
+POLL_SECONDS = int(AGENT_TIMINGS["NCAP_AGENT_POLL_SECONDS"])  # short long-polls: workers notice a stop quickly
+GRACE_SECONDS = float(AGENT_TIMINGS["NCAP_AGENT_GRACE"])  # a running job may finish this long after `down`
 
 
 def stage_workers(config, workers: int, per_stage: dict[str, int]) -> dict[str | None, int]:
@@ -34,20 +29,20 @@ def stage_workers(config, workers: int, per_stage: dict[str, int]) -> dict[str |
     return {name: per_stage.get(str(name), workers) for name in known}
 
 
-def start_fleets(config, stack: LocalStack, aws: Aws, pipeline_dir: Path, folder: Path, identities: Identities,
-                 counts: dict, start_instances: int | None, say) -> list[Fleet]:
+def start_fleets(config, stack: LocalStack, aws: Aws, folder: Path, identities: Identities,
+                 metadata: MetadataService, counts: dict, start_instances: int | None, say) -> list[Fleet]:
     """Each stage's group at its starting capacity and its fleet of agents, started and ready."""
     fleets: list[Fleet] = []
     stages = config.worker_stages
-    for position, stage in enumerate(stages):
+    say(STAND_IN_NOTE)
+    for stage in stages:
         most = counts[stage.name]
         start = most if start_instances is None else start_instances
         if start > most:
             raise NcapError(f"--start-instances {start}: more than the {most} workers of {_stage_label(stage)}")
         group = stack.outputs[names.in_stage(names.WORKER_GROUP_OUTPUT, stage.name)]
         instances(aws, group, start)
-        following = stages[position + 1] if position + 1 < len(stages) else None
-        starter = _worker_starter(config, stack, pipeline_dir, folder, identities, stage, following)
+        starter = _worker_starter(config, stack, folder, identities, metadata, stage)
         fleet = Fleet(aws, group, most, starter, folder, _log_prefix(stage))
         fleets.append(fleet)
         problem = fleet.sync()
@@ -70,26 +65,16 @@ def _log_prefix(stage) -> str:
     return f"worker-{stage.name}-" if stage.name else "worker-"
 
 
-def _worker_starter(config, stack: LocalStack, pipeline_dir: Path, folder: Path, identities: Identities,
-                    stage, next_stage):
-    """Starts the agent of one instance of `stage`'s group: its id in NCAP_INSTANCE_ID, the worker
-    role's credentials in its environment (a session named after the instance, as EC2 names it)."""
-    job_roles = f"arn:{stack.context.partition}:iam::{stack.context.account}:role{job_role_path(config.pipeline_name)}"
-    queue = stack.outputs[names.in_stage(names.QUEUE_OUTPUT, stage.name)]
-    next_queue = stack.outputs[names.in_stage(names.QUEUE_OUTPUT, next_stage.name)] if next_stage else ""
-    arguments = agent_arguments(config, queue, stack.outputs[names.TOPIC_OUTPUT], job_roles, stage, next_stage,
-                                next_queue)
-    prefix = _log_prefix(stage)
-    argv = [sys.executable, "-m", "ncap_iac.cli", *arguments, "--command-dir", str(pipeline_dir),
-            "--heartbeat", str(HEARTBEAT_SECONDS), "--poll-seconds", str(POLL_SECONDS), "--grace", str(GRACE_SECONDS)]
+def _worker_starter(config, stack: LocalStack, folder: Path, identities: Identities, metadata: MetadataService,
+                    stage):
+    """Boots an instance of `stage`'s group by its launch template's user data (instances.py)."""
     role = identities.role_arn(stack.context.physical_ids[names.INSTANCE_ROLE])
-    base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    group = stack.outputs[names.in_stage(names.WORKER_GROUP_OUTPUT, stage.name)]
+    booter = Booter(identities.aws, identities, metadata, folder, group, role, stage.workers.instance_type)
+    prefix = _log_prefix(stage)
 
     def start(instance: str, n: int) -> subprocess.Popen:
-        env = {**base, **identities.role_environment(role, instance), "NCAP_INSTANCE_ID": instance}
-        return subprocess.Popen([*argv, "--workdir", str(folder / f"{prefix}{n}")], stdin=subprocess.DEVNULL,
-                                stdout=(folder / f"{prefix}{n}.log").open("ab"), stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)  # Ctrl-C reaches `up`, which stops them in order
+        return booter.boot(instance, folder / f"{prefix}{n}.log")
 
     return start
 

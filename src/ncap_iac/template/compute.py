@@ -9,9 +9,7 @@ instance from scale-in while a job runs, and assumes the labs' job roles (jobs.p
 the agent does everything in S3."""
 from __future__ import annotations
 
-import shlex
-
-from troposphere import AWSObject, Base64, GetAtt, GetAZs, Output, Ref, Sub
+from troposphere import AWSObject, GetAtt, GetAZs, Output, Parameter, Ref, Sub
 from troposphere.autoscaling import (
     AutoScalingGroup,
     InstancesDistribution,
@@ -39,10 +37,10 @@ from ..config.model import StackConfig, Stage
 from ..lambda_repo.ncap_lambda.ledger import LEDGER_PREFIX
 from ..lambda_repo.ncap_lambda.roles import job_role_path
 from . import iam
-from .agent import JOB_USER, agent_arguments
 from .monitoring import queue_metric, sum_of_queues_alarm, topic_key_statement
 from .queue import job_queue_arn
 from .tags import pipeline_tags
+from .user_data import stage_code_key, user_data
 
 
 def resources(config: StackConfig) -> list[AWSObject]:
@@ -62,11 +60,6 @@ def outputs(config: StackConfig) -> list[Output]:
     return found + [Output(names.in_stage(names.WORKER_GROUP_OUTPUT, stage.name),
                            Description=f"The auto scaling group of stage {stage.name}",
                            Value=Ref(names.in_stage(names.WORKER_GROUP, stage.name))) for stage in config.stages]
-
-
-def job_roles_prefix() -> str:
-    """The ARN prefix of the labs' job roles, as a Sub string (the agent's --job-roles)."""
-    return "arn:${AWS::Partition}:iam::${AWS::AccountId}:role"
 
 
 def group_arn(config: StackConfig, stage: Stage):
@@ -94,7 +87,28 @@ def _role(config: StackConfig):
         iam.statement("WatchOwnInstance", ["autoscaling:DescribeAutoScalingInstances"], ["*"]),
         *_hand_off_statements(config),
         *_ledger_statements(config),
+        _artifacts_statement(config),
     ])
+
+
+def parameters() -> list[Parameter]:
+    """What ncap package/deploy (and the local cloud) upload before the stack is made."""
+    return [Parameter(names.ARTIFACT_BUCKET_PARAMETER, Type="String",
+                      AllowedPattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+                      Description="The bucket holding the worker agent bundle and the pipeline's analysis code "
+                                  "(ncap package and ncap deploy upload both and set this)"),
+            Parameter(names.AGENT_BUNDLE_PARAMETER, Type="String", AllowedPattern=r"^ncap/agent/[0-9a-f]{64}\.zip$",
+                      Description="The key of the worker agent bundle in ArtifactBucket: ncap/agent/SHA256.zip")]
+
+
+def _artifacts_statement(config: StackConfig) -> dict:
+    """An instance reads the agent bundle and its stages' analysis code, nothing else of the
+    artifact bucket."""
+    objects = [f"${{{names.AGENT_BUNDLE_PARAMETER}}}",
+               *sorted({key for key in map(stage_code_key, config.worker_stages) if key})]
+    return iam.statement("InstallAgent", ["s3:GetObject"],
+                         [Sub(f"arn:${{AWS::Partition}}:s3:::${{{names.ARTIFACT_BUCKET_PARAMETER}}}/{key}")
+                          for key in objects])
 
 
 def _hand_off_statements(config: StackConfig) -> list[dict]:
@@ -113,52 +127,6 @@ def _ledger_statements(config: StackConfig) -> list[dict]:
     if all(stage.workers.hourly_price_usd is None for stage in config.worker_stages):
         return []
     return [iam.statement("RecordSpend", ["s3:PutObject"], [iam.object_arn(config.pipeline_name, LEDGER_PREFIX + "*")])]
-
-
-# The analysis runs as JOB_USER, made here, whose packets to the instance metadata service (and so
-# to the instance role's credentials) are rejected; the agent stays root for the rest. No firewall
-# tool: the script stops before the agent starts, so that no job ever runs unfenced.
-JOB_USER_SETUP = f"""\
-id {JOB_USER} >/dev/null 2>&1 || useradd --system --user-group --create-home --home-dir /var/lib/{JOB_USER} \\
-  --shell /usr/sbin/nologin {JOB_USER}
-if command -v iptables >/dev/null; then
-  iptables -I OUTPUT -d 169.254.169.254 -m owner --uid-owner {JOB_USER} -j REJECT
-  if command -v ip6tables >/dev/null; then
-    ip6tables -I OUTPUT -d fd00:ec2::254 -m owner --uid-owner {JOB_USER} -j REJECT || true
-  fi
-elif command -v nft >/dev/null; then
-  nft add table inet ncap
-  nft add chain inet ncap output '{{ type filter hook output priority 0; }}'
-  nft add rule inet ncap output meta skuid {JOB_USER} ip daddr 169.254.169.254 reject
-  nft add rule inet ncap output meta skuid {JOB_USER} ip6 daddr fd00:ec2::254 reject
-else
-  echo "ncap: neither iptables nor nft: cannot keep jobs from the instance metadata service" >&2
-  exit 1
-fi
-"""
-
-
-def user_data(config: StackConfig, stage: Stage | None = None, next_stage: Stage | None = None) -> Base64:
-    """A shell script that fences the jobs' user off and starts the stage's agent; the command is
-    quoted, never spliced unquoted."""
-    stage = stage or config.worker_stages[0]
-    argv = [stage.workers.agent_command,
-            *agent_arguments(config, "@QUEUE@", "@TOPIC@", "@ROLES@", stage, next_stage, "@NEXT@"),
-            "--run-as", JOB_USER]
-    line = " ".join(shlex.quote(a) for a in argv).replace("${", "${!")
-    line = line.replace("@QUEUE@", "${JobQueue}").replace("@TOPIC@", "${Topic}").replace("@ROLES@", "${JobRoles}")
-    values = {"JobQueue": Ref(names.in_stage(names.JOB_QUEUE, stage.name)), "Topic": Ref(names.TOPIC),
-              "JobRoles": Sub(job_roles_prefix() + job_role_path(config.pipeline_name))}
-    if next_stage is not None:
-        line = line.replace("@NEXT@", "${NextQueue}")
-        values["NextQueue"] = Ref(names.in_stage(names.JOB_QUEUE, next_stage.name))
-    which = f" stage {stage.name}" if stage.name else ""
-    script = ("#!/bin/bash\n"
-              f"# Starts the ncap worker agent of pipeline {config.pipeline_name}{which}.\n"
-              "set -eu\n"
-              f"{JOB_USER_SETUP}"
-              f"exec {line}\n")
-    return Base64(Sub(script, **values))
 
 
 def _launch_template(config: StackConfig, stage: Stage, next_stage: Stage | None) -> AWSObject:

@@ -281,6 +281,9 @@ def announce(ctx: Context) -> None:
     decision("started", worker=ctx.worker, queue_url=s.queue_url, bucket=s.bucket,
              concurrency=s.concurrency, heartbeat=s.heartbeat, job_timeout=s.job_timeout,
              max_receives=ctx.max_receives)
+    if s.run_as_stand_in:
+        decision("run-as-stand-in", user=s.run_as_stand_in,
+                 why="a local cloud instance: jobs run as this machine's own user, not as the job user")
     if ctx.max_receives is None:
         decision("no-redrive-policy", logging.WARNING, worker=ctx.worker,
                  why="the queue has no redrive policy: a failing job is retried forever "

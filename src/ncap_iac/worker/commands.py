@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 DESCRIPTION = (
     "Long-polls the job queue and runs each job: sets its status RUNNING, downloads its dataset(s) "
@@ -46,12 +47,13 @@ def register(commands, common) -> dict:
         help="exit after SECONDS with no message and no job running; in a group (--group), first leave it: "
              "terminate this instance and lower the desired capacity (not below the group's minimum)")
     add("--concurrency", type=int, default=1, metavar="K", help="jobs run at once (default 1)")
-    add("--heartbeat", type=int, default=60, metavar="SECONDS",
+    add("--heartbeat", type=int, default=_tuned("HEARTBEAT", 60), metavar="SECONDS",
         help="visibility step: a running job's message is kept hidden this far ahead, renewed every third "
-             "of it (default 60)")
-    add("--grace", type=float, default=90.0, metavar="SECONDS",
-        help="after SIGTERM, how long a running job may go on (default 90)")
-    add("--poll-seconds", type=int, default=20, metavar="SECONDS", help="long-poll wait, 1-20 (default 20)")
+             "of it (default 60, or NCAP_AGENT_HEARTBEAT)")
+    add("--grace", type=float, default=_tuned("GRACE", 90.0), metavar="SECONDS",
+        help="after SIGTERM, how long a running job may go on (default 90, or NCAP_AGENT_GRACE)")
+    add("--poll-seconds", type=int, default=_tuned("POLL_SECONDS", 20), metavar="SECONDS",
+        help="long-poll wait, 1-20 (default 20, or NCAP_AGENT_POLL_SECONDS)")
     add("--topic-arn", help="SNS topic for the labs' job notices (optional)")
     add("--group", metavar="NAME",
         help="this instance's auto scaling group: scale-in protection while a job runs, and interruption "
@@ -73,6 +75,13 @@ def register(commands, common) -> dict:
     add("--next-queue-url", metavar="URL", help="the next stage's job queue")
     add("--next-group", metavar="NAME", help="the next stage's auto scaling group, asked for capacity at a hand-off")
     return {"worker": handler}
+
+
+def _tuned(name: str, default):
+    """A timing option's default: NCAP_AGENT_<name> when set (the local cloud shortens these for its
+    instances; nothing sets them on AWS), else `default`. A string default is converted by the
+    option's type, so a bad value is the option's own error."""
+    return os.environ.get(f"NCAP_AGENT_{name}", default)
 
 
 def handler(args: argparse.Namespace) -> int:

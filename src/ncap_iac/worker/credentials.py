@@ -18,7 +18,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 from ..lambda_repo.ncap_lambda.roles import SESSION_SECONDS_LIMIT, job_role_name, session_name
 from .aws import describe
@@ -60,12 +60,12 @@ class Session:
 
     def as_container_document(self) -> dict:
         """What AWS SDKs read from a container credentials endpoint."""
-        expiration = datetime.fromtimestamp(self.expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        expiration = datetime.fromtimestamp(self.expires, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         return {"AccessKeyId": self.access_key_id, "SecretAccessKey": self.secret_access_key,
                 "Token": self.session_token, "Expiration": expiration}
 
     def as_botocore_metadata(self) -> dict:
-        expiry = datetime.fromtimestamp(self.expires, UTC).isoformat()
+        expiry = datetime.fromtimestamp(self.expires, timezone.utc).isoformat()
         return {"access_key": self.access_key_id, "secret_key": self.secret_access_key,
                 "token": self.session_token, "expiry_time": expiry}
 

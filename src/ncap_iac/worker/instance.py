@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import urllib.error
 import urllib.request
@@ -25,10 +26,11 @@ TOKEN_SECONDS = 21600
 
 
 class Metadata:
-    """IMDSv2 reads (a session token, renewed when refused)."""
+    """IMDSv2 reads (a session token, renewed when refused), from AWS_EC2_METADATA_SERVICE_ENDPOINT
+    when it is set (as botocore reads it: the local cloud's instances have a stand-in), else EC2's."""
 
-    def __init__(self, base: str = IMDS):
-        self.base = base
+    def __init__(self, base: str | None = None):
+        self.base = (base or os.environ.get("AWS_EC2_METADATA_SERVICE_ENDPOINT") or IMDS).rstrip("/")
         self._token: str | None = None
 
     def get(self, path: str) -> str | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 from ..lambda_repo.ncap_lambda.ledger import ledger_entry, ledger_key
 from . import background
@@ -20,7 +20,7 @@ def record(ctx, task, delivery, seconds: float) -> None:
     s = ctx.settings
     if s.hourly_price_usd is None or s.instance_type is None:
         return
-    finished = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    finished = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     key = ledger_key(task.affiliate, task.job_id, task.dataname, finished, delivery.receive_count,
                      delivery.message_id)
     entry = ledger_entry(task.affiliate, task.job_id, task.dataname, s.instance_type, s.hourly_price_usd,

@@ -17,6 +17,10 @@ MAX_VISIBILITY = 43200  # SQS: 12 hours
 MAX_POLL = 20  # SQS long polling: at most 20 seconds
 ROLE_PREFIX = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/(?:[\w+=,.@-]+/)*$")
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")  # a POSIX account name
+# Set by the local cloud in its instances' environment: the user data's job user (made by useradd,
+# fenced by iptables: stand-ins there) does not exist on the developer's machine, so jobs run as
+# the developer's own user. Nothing sets it on AWS.
+LOCAL_CLOUD = "NCAP_LOCAL_CLOUD"
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class Settings:
     next_stage: str | None = None  # with next_queue_url: where a dataset goes after this stage
     next_queue_url: str | None = None
     next_group: str | None = None  # the next stage's group, asked for capacity at a hand-off
+    run_as_stand_in: str | None = None  # --run-as on a local cloud instance: the user jobs would run as
 
 
 def region_of(given: str | None, queue_url: str) -> str:
@@ -70,6 +75,9 @@ def folders_of(text: str) -> LabFolders:
 
 
 def from_args(args) -> Settings:
+    run_as, stand_in = args.run_as or None, None
+    if run_as and os.environ.get(LOCAL_CLOUD) == "1":
+        run_as, stand_in = None, run_as
     settings = Settings(
         queue_url=args.queue_url, bucket=args.bucket, region=region_of(args.region, args.queue_url),
         command=args.job_command, job_roles=args.job_roles, folders=folders_of(args.folders),
@@ -80,10 +88,10 @@ def from_args(args) -> Settings:
         heartbeat=args.heartbeat, grace=args.grace, poll_seconds=args.poll_seconds,
         topic_arn=args.topic_arn or None, group=args.group or None,
         instance_id=args.instance_id or os.environ.get("NCAP_INSTANCE_ID") or None,
-        lifecycle_hook=args.lifecycle_hook or None, watch_seconds=args.watch_seconds, run_as=args.run_as or None,
+        lifecycle_hook=args.lifecycle_hook or None, watch_seconds=args.watch_seconds, run_as=run_as,
         instance_type=args.instance_type or None, hourly_price_usd=args.hourly_price_usd,
         stage=args.stage or None, next_stage=args.next_stage or None, next_queue_url=args.next_queue_url or None,
-        next_group=args.next_group or None)
+        next_group=args.next_group or None, run_as_stand_in=stand_in)
     check(settings)
     return settings
 

@@ -20,7 +20,7 @@ succeeds, else RUNNING once any stage began. A stage that succeeds queues the ne
 write. The job's `stages` sums each stage over the datasets as the job's status sums them."""
 import copy
 import json
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 QUEUED, RUNNING, SUCCESS, FAILED, REJECTED = "QUEUED", "RUNNING", "SUCCESS", "FAILED", "REJECTED"
 RANK = {QUEUED: 0, RUNNING: 1, SUCCESS: 2, FAILED: 2}
@@ -81,7 +81,7 @@ def job_log_key(affiliate, logs, job_id, log_name):
 # --- status.json ----------------------------------------------------------------------------
 
 def now():
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def encoded(document):

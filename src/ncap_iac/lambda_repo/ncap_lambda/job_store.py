@@ -4,7 +4,7 @@ status.json is created with a conditional put (If-None-Match: *), so that of two
 one submission exactly one goes on; later writes carry If-Match, so that a worker's newer status
 is never overwritten."""
 import logging
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 from .aws_errors import RetryLater, error_code, is_error
 from .contract import MISSING, PRECONDITION, decoded, encoded, notice_attributes
@@ -21,7 +21,7 @@ class QueueError(RetryLater):
 
 
 def now():
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def bare_etag(etag):

@@ -12,7 +12,7 @@ import hashlib
 import math
 import re
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 from .contract import MISSING, decoded, is_error
 
@@ -31,7 +31,7 @@ def month_of(finished):
 
 
 def current_month(moment=None):
-    return (moment or datetime.now(UTC)).strftime("%Y-%m")
+    return (moment or datetime.now(timezone.utc)).strftime("%Y-%m")
 
 
 def ledger_prefix(month, lab=None):

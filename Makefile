@@ -10,7 +10,7 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV    := .venv-checkov
 STAMP_CHECKOV   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: demo test lint checkov fuzz bench goldens clean
+.PHONY: demo test lint checkov shellcheck fuzz bench goldens clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,10 +33,18 @@ $(STAMP_CHECKOV):
 
 checkov: $(STAMP_CHECKOV)
 
+# shellcheck reads the user data and the image setup scripts the templates carry: Debian's package.
+SHELLCHECK := $(shell command -v shellcheck 2>/dev/null)
+shellcheck:
+ifeq ($(SHELLCHECK),)
+	@command -v apt-get >/dev/null || { echo "install shellcheck (Debian: apt-get install shellcheck)"; exit 1; }
+	apt-get update -qq && apt-get install -y -qq shellcheck >/dev/null
+endif
+
 demo: $(STAMP_RUN)
 	$(BIN)/python -m ncap_iac.demo pipelines
 
-test: $(STAMP_TEST) $(STAMP_CHECKOV) lint
+test: $(STAMP_TEST) $(STAMP_CHECKOV) shellcheck lint
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=25
 
 lint: $(STAMP_TEST)

@@ -13,9 +13,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..bundle.archive import Entry, save_zip
 from ..errors import DeployError, NcapError
 from ..lambda_code import code_files
-from ..packaging.archive import Entry, save_zip
 from .errors import aws_errors, error_code
 
 TEMPLATE_BODY_LIMIT = 51_200

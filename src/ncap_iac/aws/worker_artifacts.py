@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .. import names
-from ..packaging import agent
-from ..packaging.code import code_key, save_code
+from ..bundle import agent
+from ..bundle.code import code_key, save_code
 from .artifacts import exists
 
 

@@ -27,6 +27,8 @@ import urllib.request
 import zipfile
 
 TRIES = 12  # a new instance role's credentials can take a few seconds to reach the metadata service
+HINTS = {403: " (S3 answers 403 for a missing object too, to a reader that may not list the bucket:"
+                  " was it uploaded by ncap package or ncap deploy?)"}
 LAUNCHER = '#!/bin/sh\nexec "$(dirname "$0")/../venv/bin/python" -m ncap_iac.worker "$@"\n'
 
 
@@ -42,7 +44,8 @@ def retried(action, what, final=()):
             return action()
         except (OSError, ValueError) as error:
             if attempt == TRIES or isinstance(error, urllib.error.HTTPError) and error.code in final:
-                raise SystemExit("ncap boot: " + what + " failed: " + str(error)) from None
+                hint = HINTS.get(getattr(error, "code", None), "")
+                raise SystemExit("ncap boot: " + what + " failed: " + str(error) + hint) from None
             time.sleep(min(2 ** attempt / 4, 8))
 
 

@@ -19,9 +19,9 @@ from importlib import resources
 from troposphere import Base64, Ref, Sub
 
 from .. import names
+from ..bundle.code import code_key, code_sha256
 from ..config.model import StackConfig, Stage
 from ..lambda_repo.ncap_lambda.roles import job_role_path
-from ..packaging.code import code_key, code_sha256
 from .agent import JOB_USER, agent_arguments
 
 ROOT = "/opt/ncap"  # where the agent and the code go on an instance (NCAP_ROOT on the local cloud)

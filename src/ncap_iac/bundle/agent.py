@@ -22,7 +22,7 @@ from ..errors import NcapError
 from .archive import Entry, folder_entries, save_zip
 
 AGENT_PREFIX = "ncap/agent/"
-# boto3 and what it needs at run time (tests/packaging/test_agent.py holds this to boto3's own
+# boto3 and what it needs at run time (tests/bundle/test_agent.py holds this to boto3's own
 # requirements, followed through).
 DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
 # The agent's AWS clients (worker/aws.py makes them): only their models go into the bundle.

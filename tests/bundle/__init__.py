@@ -1,0 +1,1 @@
+"""Tests of ncap_iac.bundle (a package: its test module names may repeat other folders')."""

@@ -10,7 +10,7 @@ from conftest import REPO
 
 SOURCE = REPO / "src"
 FOUNDATION = ("ncap_iac.errors", "ncap_iac.names", "ncap_iac.regions", "ncap_iac.prices", "ncap_iac.lambda_code",
-              "ncap_iac.lambda_repo", "ncap_iac.bundle")
+              "ncap_iac.lambda_repo", "ncap_iac.bundle", "ncap_iac.images")
 COMPILER = ("ncap_iac.compiler", "ncap_iac.translate", "ncap_iac.lint")
 # layer -> what its modules may import (besides themselves and the package's own __init__)
 ALLOWED = {
@@ -33,7 +33,8 @@ ALLOWED = {
     "ncap_iac.prices": (),
     "ncap_iac.errors": (),
     "ncap_iac.lambda_repo": (),
-    "ncap_iac.bundle": ("ncap_iac.errors",),  # files in, archives out: what ships to the instances
+    "ncap_iac.bundle": ("ncap_iac.errors",),
+    "ncap_iac.images": (),  # files in, archives out: what ships to the instances
 }
 
 

@@ -55,7 +55,6 @@ FIELDS = {
     "Workers.MaxSize": lambda c: c.workers.max_size,
     "Workers.Subnets": lambda c: list(c.workers.subnets),
     "Workers.VolumeSizeGiB": lambda c: c.workers.volume_size_gib,
-    "Workers.RootDeviceName": lambda c: c.workers.root_device_name,
     "Workers.Spot": lambda c: c.workers.spot,
     "Workers.AgentCommand": lambda c: c.workers.agent_command,
     "Budgets.ExpectedJobMinutes": lambda c: c.budgets.expected_job_minutes,

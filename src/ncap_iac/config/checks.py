@@ -11,6 +11,7 @@ from ..regions import REGIONS
 from .budgets import check_budget_sources, check_own_budgets_size, check_price
 from .capacity import check_capacity, configured_max_size
 from .document import EMAIL, integer, items, lambda_config, obj
+from .images import check_default_image
 from .labs import check_affiliate_has_users, check_affiliates, check_user_names
 from .schema import did_you_mean
 from .stages import check_stage_names, in_stage, stage_document, stage_entries
@@ -59,11 +60,9 @@ def check_worker_settings(doc: dict) -> Iterator[Issue]:
     for old, new in SHARED_WORKER_KEYS:
         if old in ncap and new in workers and ncap[old] != workers[new]:
             yield Issue(f"Workers.{new}", f"differs from Lambda.LambdaConfig.{old}; set it in one place")
-    for old, new, what in (("AMI", "AMI", "the workers' machine image"),
-                           ("COMMAND", "Command", "the analysis command the workers run")):
-        if old not in ncap and new not in workers:
-            yield Issue(f"Workers.{new}", f"required key is missing: {what} "
-                                          f"(or Lambda.LambdaConfig.{old})")
+    if "COMMAND" not in ncap and "Command" not in workers:
+        yield Issue("Workers.Command", "required key is missing: the analysis command the workers run "
+                                       "(or Lambda.LambdaConfig.COMMAND)")
 
 
 def check_security_groups(doc: dict) -> Iterator[Issue]:
@@ -158,14 +157,15 @@ def check_folders(doc: dict) -> Iterator[Issue]:
 
 
 CHECKS: tuple[Check, ...] = (
-    check_pipeline_name, check_region, check_worker_settings, check_security_groups, check_affiliates,
+    check_pipeline_name, check_region, check_worker_settings, check_default_image, check_security_groups,
+    check_affiliates,
     check_user_names, check_affiliate_has_users, check_emails, check_scaling,
     check_queue, check_trigger, check_folders, check_capacity, check_budget_sources, check_price,
     check_own_budgets_size, check_stage_names,
 )
 # What each stage has of its own: with Stages these run on every stage's view of the config.
-STAGE_CHECKS: tuple[Check, ...] = (check_worker_settings, check_security_groups, check_scaling, check_queue,
-                                   check_capacity, check_price)
+STAGE_CHECKS: tuple[Check, ...] = (check_worker_settings, check_default_image, check_security_groups, check_scaling,
+                                   check_queue, check_capacity, check_price)
 
 
 def run_checks(doc: dict) -> list[Issue]:

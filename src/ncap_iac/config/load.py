@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import ConfigError, Issue
 from ..lambda_code import SUBMIT_HANDLER, names_ncap_code, names_ncap_handler
-from . import budgets, capacity, checks, code, document, ncap_keys, post, worker_code
+from . import budgets, capacity, checks, code, document, images, ncap_keys, post, worker_code
 from .model import (
     Affiliate,
     Budgets,
@@ -51,7 +51,7 @@ def validate_document(doc: Any, base_dir: Path) -> tuple[list[Issue], list[Issue
         return issues, []
     issues += checks.run_checks(doc)
     issues += code.code_uri_issues(doc, base_dir) + post.issues(doc, base_dir) + worker_code.issues(doc, base_dir)
-    return _ordered(issues), ncap_keys.warnings(doc) + budgets.warnings(doc)
+    return _ordered(issues), ncap_keys.warnings(doc) + budgets.warnings(doc) + images.warnings(doc)
 
 
 def _ordered(issues: list[Issue]) -> list[Issue]:
@@ -187,7 +187,7 @@ def _workers(doc: dict, section: dict, ncap: dict, base_dir: Path) -> Workers:
         subnets=tuple(_get(section, "Workers", "Subnets")),
         key_name=_either(section, "KeyName", ncap, "KEY_NAME"),
         volume_size_gib=int(_get(section, "Workers", "VolumeSizeGiB")),
-        root_device_name=_get(section, "Workers", "RootDeviceName"),
+        root_device_name=images.root_device(section, _either(section, "AMI", ncap, "AMI")),
         spot=_get(section, "Workers", "Spot"),
         shutdown_behavior=_either(section, "ShutdownBehavior", ncap, "SHUTDOWN_BEHAVIOR", DEFAULT_SHUTDOWN),
         job_timeout=int(_either(section, "JobTimeoutSeconds", ncap, "SSM_TIMEOUT", DEFAULT_JOB_TIMEOUT)),

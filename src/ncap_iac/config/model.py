@@ -69,7 +69,7 @@ class CodeFolder:
 
 @dataclass(frozen=True)
 class Workers:
-    ami: str
+    ami: str | None  # None: the default image for the instance type (ncap_iac/images.py)
     instance_type: str
     command: str
     min_size: int

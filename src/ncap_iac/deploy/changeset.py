@@ -12,6 +12,7 @@ from ..aws.stacks import describe_stack, outputs, stack_resources
 from ..aws.worker_artifacts import upload_worker_artifacts
 from ..compiler import stack_tags
 from ..emulator import changes as emulator
+from ..emulator.dynamic_references import resolve_dynamic_references
 from ..errors import DeployError, NcapError
 from . import buckets, cfn, checks, diff, events
 from .options import ShipOptions
@@ -82,7 +83,7 @@ def stack_template(shipment: Shipment, say) -> dict:
 
     translated = emulator.dependency_order(translate(template, pipeline.region))
     say(f"translated the SAM template here: {len(translated['Resources'])} CloudFormation resources")
-    return translated
+    return resolve_dynamic_references(translated, aws) if shipment.target.emulator else translated
 
 
 def plan(shipment: Shipment, template: dict, parameters: dict[str, str], say):

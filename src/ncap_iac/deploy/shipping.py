@@ -9,6 +9,7 @@ from pathlib import Path
 from ..aws.stacks import deployed_template, describe_stack, outputs
 from ..compiler import stack_tags
 from ..emulator import changes as emulator
+from ..emulator.dynamic_references import resolve_dynamic_references
 from ..errors import NcapError
 from . import changeset, sam
 from .changeset import Deployed
@@ -63,7 +64,7 @@ def deploy(options: ShipOptions, say) -> Deployed:
     packaged = build_and_package(shipment, options.skip_build, say)
     parameters = changeset.worker_parameters(shipment, say)
     pipeline, target = shipment.pipeline, shipment.target
-    template_file = _translate(packaged, pipeline, say) if target.translate_locally else PACKAGED_NAME
+    template_file = _translate(packaged, pipeline, target, say) if target.translate_locally else PACKAGED_NAME
     before = emulator.snapshot(target.aws, pipeline.name) if target.emulator else None
     argv = sam.deploy_argv(template_file, pipeline.name, pipeline.region, shipment.bucket, confirm=not options.yes,
                            tags=stack_tags(pipeline.config), parameters=parameters)
@@ -84,12 +85,15 @@ def _finish(shipment, before, say) -> Deployed:
     return Deployed(pipeline.name, stack["StackStatus"], None, outputs(stack))
 
 
-def _translate(packaged, pipeline: Pipeline, say):
-    """Translate the packaged template here; the path (relative to the pipeline) of the result."""
+def _translate(packaged, pipeline: Pipeline, target, say):
+    """Translate the packaged template here (and, on an emulator, resolve its dynamic references as
+    CloudFormation would); the path (relative to the pipeline) of the result."""
     from ..translate import translate
 
     translated = emulator.dependency_order(translate(json.loads(packaged.read_text(encoding="utf-8")),
                                                      pipeline.region))
+    if target.emulator:
+        translated = resolve_dynamic_references(translated, target.aws)
     (pipeline.folder / TRANSLATED_NAME).write_text(json.dumps(translated, indent=1), encoding="utf-8")
     say(f"translated the packaged template here (no SAM transform on the target): "
         f"{pipeline.folder / TRANSLATED_NAME}")

@@ -34,6 +34,7 @@ from troposphere.iam import InstanceProfile
 
 from .. import names
 from ..config.model import StackConfig, Stage
+from ..images import default_image
 from ..lambda_repo.ncap_lambda.ledger import LEDGER_PREFIX
 from ..lambda_repo.ncap_lambda.roles import job_role_path
 from . import iam
@@ -134,7 +135,7 @@ def _launch_template(config: StackConfig, stage: Stage, next_stage: Stage | None
 
     w = stage.workers
     data = LaunchTemplateData(
-        ImageId=w.ami, InstanceType=w.instance_type,
+        ImageId=image_id(w), InstanceType=w.instance_type,
         IamInstanceProfile=IamInstanceProfile(Arn=GetAtt(names.INSTANCE_PROFILE, "Arn")),
         MetadataOptions=MetadataOptions(HttpTokens="required", HttpEndpoint="enabled",
                                         HttpPutResponseHopLimit=1),
@@ -149,6 +150,16 @@ def _launch_template(config: StackConfig, stage: Stage, next_stage: Stage | None
     _security_groups(data, w.security_groups)
     return Ec2LaunchTemplate(names.in_stage(names.LAUNCH_TEMPLATE, stage.name), LaunchTemplateData=data,
                              LaunchTemplateName=names.worker_group_name(config.pipeline_name, stage.name))
+
+
+def image_id(w) -> str:
+    """The config's AMI, else the default image's SSM parameter, resolved by CloudFormation at each
+    deploy (the config checks refused instance types without one)."""
+    if w.ami:
+        return w.ami
+    found = default_image(w.instance_type)
+    assert not isinstance(found, str), found
+    return found.image_id
 
 
 def _security_groups(data: LaunchTemplateData, groups: tuple[str, ...]) -> None:

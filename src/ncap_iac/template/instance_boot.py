@@ -44,7 +44,7 @@ def retried(action, what, final=()):
             return action()
         except (OSError, ValueError) as error:
             if attempt == TRIES or isinstance(error, urllib.error.HTTPError) and error.code in final:
-                hint = HINTS.get(getattr(error, "code", None), "")
+                hint = HINTS.get(getattr(error, "code", 0), "")
                 raise SystemExit("ncap boot: " + what + " failed: " + str(error) + hint) from None
             time.sleep(min(2 ** attempt / 4, 8))
 

@@ -198,3 +198,12 @@ def budget_name(pipeline: str) -> str:
 # to the artifact bucket before the stack is made: the bucket, and the agent bundle's key there.
 ARTIFACT_BUCKET_PARAMETER = "ArtifactBucket"
 AGENT_BUNDLE_PARAMETER = "AgentBundle"
+
+# Images built from the pipeline folder (Workers.Image; template/image.py), per stage
+IMAGE_BUILD_ROLE = "ImageBuildRole"
+IMAGE_BUILD_PROFILE = "ImageBuildInstanceProfile"
+IMAGE_COMPONENT = "ImageSetupComponent"
+IMAGE_RECIPE = "ImageRecipe"
+IMAGE_INFRASTRUCTURE = "ImageBuildInfrastructure"
+IMAGE_TEST_PARAMETER = "ImageTestSpec"
+WORKER_IMAGE = "WorkerImage"

@@ -149,7 +149,9 @@ def run_fencing(tmp_path, tools):
     calls = tmp_path / "calls"
     for tool in tools:
         stub = bin_dir / tool
-        stub.write_text(f'#!/bin/sh\necho "{tool} $*" >> {calls}\n' + ("exit 1\n" if tool == "id" else ""))
+        # `id USER` finds no user yet (so useradd runs); `id -u USER` then answers the new user's uid
+        answer = '[ "$1" = -u ] && { echo 998; exit 0; }\nexit 1\n' if tool == "id" else ""
+        stub.write_text(f'#!/bin/sh\necho "{tool} $*" >> {calls}\n' + answer)
         stub.chmod(0o755)
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin" if "system" in tools else str(bin_dir)}
     result = subprocess.run(["/bin/bash", "-c", "set -eu\n" + JOB_USER_SETUP], capture_output=True, text=True,
@@ -171,9 +173,16 @@ def test_the_user_data_uses_nft_where_there_is_no_iptables(tmp_path):
     assert "nft add rule inet ncap output meta skuid ncap-job ip daddr 169.254.169.254 reject" in calls
 
 
-def test_without_a_firewall_tool_the_instance_starts_no_agent(tmp_path):
+def test_without_a_firewall_tool_a_routing_rule_fences_the_jobs_user(tmp_path):
+    result, calls = run_fencing(tmp_path, ["id", "useradd", "ip"])
+    assert result.returncode == 0, result.stderr
+    assert "ip rule add uidrange 998-998 to 169.254.169.254/32 prohibit" in calls
+    assert "ip -6 rule add uidrange 998-998 to fd00:ec2::254/128 prohibit" in calls
+
+
+def test_without_any_fencing_tool_the_instance_starts_no_agent(tmp_path):
     result, _ = run_fencing(tmp_path, ["id", "useradd"])
-    assert result.returncode == 1 and "neither iptables nor nft" in result.stderr
+    assert result.returncode == 1 and "none of iptables, nft or ip" in result.stderr
 
 
 def test_the_agent_runs_jobs_as_the_fenced_user_and_the_group_protects_running_jobs():

@@ -99,7 +99,7 @@ def instance_world(moto_endpoint, tmp_path_factory):
     urllib_reset(moto_endpoint)
     aws = Aws(REGION, moto_endpoint, ("testing", "testing"))
     aws.s3.create_bucket(Bucket=ARTIFACTS)
-    folders = {f for compiled in TEMPLATES.values() for f in compiled.config.code_folders}
+    folders = {f for compiled in TEMPLATES.values() for f in compiled.config.artifact_folders}
     parameters = upload_worker_artifacts(aws, ARTIFACTS, folders, say=lambda line: None)
     queues = {}
     for region in sorted({compiled.config.region for compiled in TEMPLATES.values()}):
@@ -175,7 +175,7 @@ def test_the_user_data_boots_and_starts_the_agent_from_the_artifact_bucket(name,
     assert (agent / "bin" / "ncap").is_file() and f"agent {Path(bundle).stem[:12]} installed from s3://" in text
     started = json.loads(next(line for line in text.splitlines() if '"decision": "started"' in line))
     assert started["queue_url"] == values["JobQueue"]
-    assert (root / "code").is_dir() == bool(TEMPLATES[template].config.code_folders)
+    assert (root / "code").is_dir() == any(stage.workers.code for stage in TEMPLATES[template].config.worker_stages)
 
 
 @pytest.mark.slow

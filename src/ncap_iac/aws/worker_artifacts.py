@@ -15,16 +15,16 @@ from ..bundle.code import code_key, save_code
 from .artifacts import exists
 
 
-def upload_worker_artifacts(aws, bucket: str, code_folders: Iterable[tuple[Path, str]], say) -> dict[str, str]:
-    """Upload the agent bundle and the (folder, name inside the archive) analysis folders; the
-    template's parameter values that name them."""
+def upload_worker_artifacts(aws, bucket: str, folders: Iterable[tuple[Path, str]], say) -> dict[str, str]:
+    """Upload the agent bundle and the (folder, name inside the archive) folders (analysis code,
+    image test samples); the template's parameter values that name them."""
     bundle = agent.build()
     _upload(aws, bucket, bundle.key, bundle.path, "the worker agent bundle", say)
     with tempfile.TemporaryDirectory(prefix="ncap-code-") as scratch:
-        for folder, under in sorted(set(code_folders)):
+        for folder, under in sorted(set(folders)):
             archive = Path(scratch) / "code.zip"
             key = code_key(save_code(folder, under, archive))
-            _upload(aws, bucket, key, archive, f"the analysis code {folder.name}/", say)
+            _upload(aws, bucket, key, archive, f"the folder {folder.name}/", say)
     return {names.ARTIFACT_BUCKET_PARAMETER: bucket, names.AGENT_BUNDLE_PARAMETER: bundle.key}
 
 

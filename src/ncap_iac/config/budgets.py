@@ -112,7 +112,8 @@ def warnings(doc: dict) -> list[Issue]:
 
 def _budget_warnings(doc: dict) -> list[Issue]:
     found = []
-    without = [e.get("AffiliateName") for _, e in affiliates(doc) if e.get("AffiliateName") not in own_budgets(doc)]
+    own = own_budgets(doc)
+    without = [name for _, e in affiliates(doc) if isinstance(name := e.get("AffiliateName"), str) and name not in own]
     if per_lab_budget(doc) is None and without:
         shown = ", ".join(str(name) for name in without[:3]) + (", ..." if len(without) > 3 else "")
         found.append(Issue("Budgets.PerLabMonthlyUSD", f"not set, and {len(without)} lab(s) have no MaxCost "

@@ -22,8 +22,8 @@ def given_ami(doc: dict):
 
 def check_default_image(doc: dict) -> Iterator[Issue]:
     """Without an AMI, the instance type must be one the default image serves."""
-    if given_ami(doc) is not None:
-        return
+    if given_ami(doc) is not None or isinstance(obj(doc.get("Workers")).get("Image"), dict):
+        return  # an image of the config's own, or one built (image_build.py checks its parent)
     found = default_image(instance_type(doc))
     if isinstance(found, str):
         yield Issue("Workers.AMI", f"required key is missing: there is no default image for {found}; give an AMI "
@@ -31,11 +31,14 @@ def check_default_image(doc: dict) -> Iterator[Issue]:
 
 
 def root_device(workers: dict, ami) -> str:
-    """Workers.RootDeviceName, else the default image's root device, else Ubuntu's."""
+    """Workers.RootDeviceName, else Ubuntu's for an AMI of the config's own (given as the AMI or as
+    the parent of the image it builds), else the default images' root device."""
     given = workers.get("RootDeviceName")
     if isinstance(given, str):
         return given
-    return OTHER_ROOT_DEVICE if ami else ROOT_DEVICE
+    parent = obj(workers.get("Image")).get("ParentImage")
+    own = ami or (isinstance(parent, str) and parent.startswith("ami-"))
+    return OTHER_ROOT_DEVICE if own else ROOT_DEVICE
 
 
 def warnings(doc: dict) -> list[Issue]:

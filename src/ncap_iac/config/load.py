@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import ConfigError, Issue
 from ..lambda_code import SUBMIT_HANDLER, names_ncap_code, names_ncap_handler
-from . import budgets, capacity, checks, code, document, images, ncap_keys, post, worker_code
+from . import budgets, capacity, checks, code, document, image_build, images, ncap_keys, post, worker_code
 from .model import (
     Affiliate,
     Budgets,
@@ -51,6 +51,7 @@ def validate_document(doc: Any, base_dir: Path) -> tuple[list[Issue], list[Issue
         return issues, []
     issues += checks.run_checks(doc)
     issues += code.code_uri_issues(doc, base_dir) + post.issues(doc, base_dir) + worker_code.issues(doc, base_dir)
+    issues += image_build.issues(doc, base_dir)
     return _ordered(issues), ncap_keys.warnings(doc) + budgets.warnings(doc) + images.warnings(doc)
 
 
@@ -152,7 +153,8 @@ def _model(doc: dict, base_dir: Path, source: Path | None, warnings: list[Issue]
 def _stage(doc: dict, entry: dict, ncap: dict, base_dir: Path) -> Stage:
     """A stage: its Workers, Queue and Scaling merged over the top-level sections."""
     merged = stage_document(doc, entry)
-    return Stage(name=entry.get("Name"), workers=_workers(merged, _section(merged, "Workers"), ncap, base_dir),
+    return Stage(name=entry.get("Name"), workers=_workers(merged, _section(merged, "Workers"), ncap, base_dir,
+                                                          entry.get("Name")),
                  queue=_queue(_section(merged, "Queue")), scaling=_scaling(_section(merged, "Scaling")))
 
 
@@ -175,7 +177,7 @@ def _either(workers: dict, key: str, ncap: dict, ncap_key: str, fallback: Any = 
     return schema_default if schema_default is not None else fallback
 
 
-def _workers(doc: dict, section: dict, ncap: dict, base_dir: Path) -> Workers:
+def _workers(doc: dict, section: dict, ncap: dict, base_dir: Path, stage: str | None) -> Workers:
     groups = _either(section, "SecurityGroups", ncap, "SECURITY_GROUPS", [])
     return Workers(
         ami=_either(section, "AMI", ncap, "AMI"),
@@ -196,6 +198,7 @@ def _workers(doc: dict, section: dict, ncap: dict, base_dir: Path) -> Workers:
         launch=capacity.launches(doc),
         hourly_price_usd=budgets.hourly_price(doc),
         code=worker_code.code_folder(section, base_dir),
+        image=image_build.image_build(section, base_dir, budgets.instance_type(doc), stage),
     )
 
 

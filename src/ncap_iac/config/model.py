@@ -68,6 +68,22 @@ class CodeFolder:
 
 
 @dataclass(frozen=True)
+class SetupScript:
+    name: str  # as the config gives it, relative to the config's folder
+    text: str
+
+
+@dataclass(frozen=True)
+class ImageBuild:
+    """Workers.Image: an image built from the pipeline folder by EC2 Image Builder."""
+
+    parent: str  # an AMI id, or ssm:PARAMETER
+    setup: tuple[SetupScript, ...]
+    build_instance_type: str
+    sample: Path  # the folder the new image's test runs the command on
+
+
+@dataclass(frozen=True)
 class Workers:
     ami: str | None  # None: the default image for the instance type (ncap_iac/images.py)
     instance_type: str
@@ -87,6 +103,7 @@ class Workers:
     launch: bool = True  # NCAP's LAUNCH: false compiles to max_size 0
     hourly_price_usd: float | None = None  # Workers.HourlyPriceUSD, else the price table's; None: unknown
     code: CodeFolder | None = None  # None: the command runs in the job's own empty folder
+    image: ImageBuild | None = None  # Workers.Image: built by Image Builder (then ami is None)
 
 
 @dataclass(frozen=True)
@@ -172,10 +189,13 @@ class StackConfig:
         return self.stages or (Stage(None, self.workers, self.queue, self.scaling),)
 
     @property
-    def code_folders(self) -> tuple[tuple[Path, str], ...]:
-        """(folder, its name in the archive) of every stage's analysis code, each once."""
-        return tuple(dict.fromkeys((s.workers.code.path, s.workers.code.under)
-                                   for s in self.worker_stages if s.workers.code))
+    def artifact_folders(self) -> tuple[tuple[Path, str], ...]:
+        """(folder, its name in the archive) of what the instances get from the artifact bucket
+        besides the agent: every stage's analysis code, and the sample each built image is tested
+        on; each once."""
+        code = [(s.workers.code.path, s.workers.code.under) for s in self.worker_stages if s.workers.code]
+        samples = [(s.workers.image.sample, "sample") for s in self.worker_stages if s.workers.image]
+        return tuple(dict.fromkeys(code + samples))
 
     @property
     def created_users(self) -> tuple[str, ...]:

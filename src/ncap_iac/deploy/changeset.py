@@ -12,7 +12,7 @@ from ..aws.stacks import describe_stack, outputs, stack_resources
 from ..aws.worker_artifacts import upload_worker_artifacts
 from ..compiler import stack_tags
 from ..emulator import changes as emulator
-from ..emulator.dynamic_references import resolve_dynamic_references
+from ..emulator.prepare import for_moto
 from ..errors import DeployError, NcapError
 from . import buckets, cfn, checks, diff, events
 from .options import ShipOptions
@@ -68,7 +68,8 @@ def account_check(shipment: Shipment, options: ShipOptions, say, stop: bool) -> 
 
 def worker_parameters(shipment: Shipment, say) -> dict[str, str]:
     """The agent bundle and the analysis code uploaded; the template parameters that name them."""
-    return upload_worker_artifacts(shipment.target.aws, shipment.bucket, shipment.pipeline.config.code_folders, say)
+    config = shipment.pipeline.config
+    return upload_worker_artifacts(shipment.target.aws, shipment.bucket, config.artifact_folders, say)
 
 
 def stack_template(shipment: Shipment, say) -> dict:
@@ -83,7 +84,7 @@ def stack_template(shipment: Shipment, say) -> dict:
 
     translated = emulator.dependency_order(translate(template, pipeline.region))
     say(f"translated the SAM template here: {len(translated['Resources'])} CloudFormation resources")
-    return resolve_dynamic_references(translated, aws) if shipment.target.emulator else translated
+    return for_moto(translated, aws) if shipment.target.emulator else translated
 
 
 def plan(shipment: Shipment, template: dict, parameters: dict[str, str], say):

@@ -24,9 +24,27 @@ def register(commands, common) -> dict:
     _delete(commands, common)
     _credentials(commands, common)
     _changed(commands, common)
+    _image(commands, common)
     return {"build": _run_build, "package": _run_package, "deploy": _run_deploy, "diff": _run_diff,
             "delete": _run_delete, "credentials": _run_credentials, "changed": _run_changed,
-            "cost report": _run_cost_report}  # its arguments: ncap_iac.cost.commands
+            "cost report": _run_cost_report,  # its arguments: ncap_iac.cost.commands
+            "image status": _run_image_status}
+
+
+def _image(commands, common) -> None:
+    image = commands.add_parser("image", help="the workers' images of a deployed pipeline",
+                                description="The images the workers of a deployed pipeline start from.")
+    actions = image.add_subparsers(dest="action", required=True, metavar="ACTION")
+    status = actions.add_parser(
+        "status", parents=[common], help="which image each stage runs, where it comes from, when it was made",
+        description="Reads the deployed stack's launch templates and EC2's record of each image: its id, when "
+                    "it was made, and where it comes from (built from the pipeline folder by Workers.Image, the "
+                    "default image for the instance type, or the config's AMI). Rolling back is deploying the "
+                    "previous config.")
+    status.set_defaults(dispatch="image status")
+    _pipeline(status)
+    status.add_argument("--endpoint-url", metavar="URL", help=ENDPOINT_HELP)
+    status.add_argument("--json", action="store_true", help="print a JSON list, one object per stage")
 
 
 def _pipeline(parser) -> None:
@@ -210,6 +228,17 @@ def _run_cost_report(args) -> int:
     else:
         for line in lines(report):
             print(line)
+    return 0
+
+
+def _run_image_status(args) -> int:
+    import json
+
+    from .images import as_json, image_status, table
+
+    found = image_status(args.pipeline_dir, args.endpoint_url)
+    for line in [json.dumps(as_json(found), indent=1)] if args.json else table(found):
+        print(line)
     return 0
 
 

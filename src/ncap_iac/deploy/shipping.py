@@ -9,7 +9,7 @@ from pathlib import Path
 from ..aws.stacks import deployed_template, describe_stack, outputs
 from ..compiler import stack_tags
 from ..emulator import changes as emulator
-from ..emulator.dynamic_references import resolve_dynamic_references
+from ..emulator.prepare import for_moto
 from ..errors import NcapError
 from . import changeset, sam
 from .changeset import Deployed
@@ -93,7 +93,7 @@ def _translate(packaged, pipeline: Pipeline, target, say):
     translated = emulator.dependency_order(translate(json.loads(packaged.read_text(encoding="utf-8")),
                                                      pipeline.region))
     if target.emulator:
-        translated = resolve_dynamic_references(translated, target.aws)
+        translated = for_moto(translated, target.aws)
     (pipeline.folder / TRANSLATED_NAME).write_text(json.dumps(translated, indent=1), encoding="utf-8")
     say(f"translated the packaged template here (no SAM transform on the target): "
         f"{pipeline.folder / TRANSLATED_NAME}")

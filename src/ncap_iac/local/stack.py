@@ -17,8 +17,8 @@ from ..config.model import StackConfig
 from ..emulator.changes import Snapshot, complete
 from ..emulator.context import StackContext, live_context
 from ..emulator.custom_resources import FunctionSettings
-from ..emulator.dynamic_references import resolve_dynamic_references
 from ..emulator.order import dependency_order
+from ..emulator.prepare import for_moto
 from ..errors import NcapError
 from ..translate import translate
 
@@ -50,9 +50,9 @@ def deploy(config: StackConfig, state_dir: Path, aws: Aws, say,
     packaged = package_functions(compiled.template, state_dir, config.pipeline_name, aws, ARTIFACT_BUCKET,
                                  say=lambda line: None, requirements=False)
     packaged = package_nested(packaged, state_dir, config.pipeline_name, aws, ARTIFACT_BUCKET, say=lambda line: None)
-    parameters = upload_worker_artifacts(aws, ARTIFACT_BUCKET, config.code_folders, say=lambda line: None)
+    parameters = upload_worker_artifacts(aws, ARTIFACT_BUCKET, config.artifact_folders, say=lambda line: None)
     say(f"uploaded the worker agent bundle and the analysis code to s3://{ARTIFACT_BUCKET}/ncap/")
-    translated = resolve_dynamic_references(dependency_order(translate(packaged, config.region)), aws)
+    translated = for_moto(dependency_order(translate(packaged, config.region)), aws)
     tags = [{"Key": k, "Value": v} for k, v in stack_tags(config).items()]
     once = aws.single_attempt("cloudformation")  # a slow answer must not make the stack twice
     stack_id = once.create_stack(StackName=config.pipeline_name, TemplateBody=json.dumps(translated),

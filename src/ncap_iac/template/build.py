@@ -20,7 +20,7 @@ from troposphere.cloudformation import Stack
 from .. import names
 from ..config.model import StackConfig
 from ..lambda_code import CODE_FOLDER
-from . import budgets, compute, identity, labs, monitoring, post, queue, storage, trigger
+from . import budgets, compute, identity, image, labs, monitoring, post, queue, storage, trigger
 from .limits import fits
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
@@ -56,7 +56,8 @@ def build_template(config: StackConfig, submit_code_uri: str = CODE_FOLDER) -> d
 
 def _shared(config: StackConfig, submit_code_uri: str) -> list[AWSObject]:
     return [*storage.resources(config), *identity.shared_resources(config), *queue.resources(config),
-            *trigger.resources(config, submit_code_uri), *compute.resources(config), *monitoring.resources(config),
+            *trigger.resources(config, submit_code_uri), *compute.resources(config), *image.resources(config),
+            *monitoring.resources(config),
             *budgets.resources(config), *post.resources(config)]
 
 

@@ -38,6 +38,7 @@ from ..images import default_image
 from ..lambda_repo.ncap_lambda.ledger import LEDGER_PREFIX
 from ..lambda_repo.ncap_lambda.roles import job_role_path
 from . import iam
+from .image import image_id as built_image_id
 from .monitoring import queue_metric, sum_of_queues_alarm, topic_key_statement
 from .queue import job_queue_arn
 from .tags import pipeline_tags
@@ -135,7 +136,7 @@ def _launch_template(config: StackConfig, stage: Stage, next_stage: Stage | None
 
     w = stage.workers
     data = LaunchTemplateData(
-        ImageId=image_id(w), InstanceType=w.instance_type,
+        ImageId=built_image_id(stage) if w.image else image_id(w), InstanceType=w.instance_type,
         IamInstanceProfile=IamInstanceProfile(Arn=GetAtt(names.INSTANCE_PROFILE, "Arn")),
         MetadataOptions=MetadataOptions(HttpTokens="required", HttpEndpoint="enabled",
                                         HttpPutResponseHopLimit=1),

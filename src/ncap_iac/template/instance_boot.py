@@ -9,6 +9,9 @@ internet boots as well. Each archive's key names its SHA-256, checked before any
 usage: python3 - ROOT REGION BUCKET AGENT_KEY [CODE_KEY]
   ROOT/agent/SHA256/  venv/, holding the agent bundle, and bin/ncap (skipped when present)
   ROOT/code/SHA256/   the pipeline's analysis folder(s), readable by the jobs' user
+or, as an image build's test step: python3 - --image-test PARAMETER REGION JOB_USER
+  the test's spec read from the SSM parameter; agent, analysis and sample installed into a fresh
+  folder; the command run on the sample by the agent's one-job mode (`ncap sample`), as JOB_USER
 Without AWS_EC2_METADATA_SERVICE_ENDPOINT the metadata service is EC2's; AWS_ENDPOINT_URL (the
 local cloud's emulator) replaces S3's address."""
 import datetime
@@ -69,31 +72,35 @@ def credentials():
     return json.loads(read(folder + role))
 
 
+def service_host(service, region):
+    return service + "." + region + (".amazonaws.com.cn" if region.startswith("cn-") else ".amazonaws.com")
+
+
 def object_url(region, bucket, key):
     """(url, host): path-style on an endpoint given in AWS_ENDPOINT_URL, else S3's regional name."""
     path = urllib.parse.quote(key, safe="/-_.~")
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
     if endpoint:
         return endpoint.rstrip("/") + "/" + bucket + "/" + path, urllib.parse.urlsplit(endpoint).netloc
-    suffix = ".amazonaws.com.cn" if region.startswith("cn-") else ".amazonaws.com"
-    host = bucket + ".s3." + region + suffix if "." not in bucket else "s3." + region + suffix
+    host = (bucket + "." if "." not in bucket else "") + service_host("s3", region)
     prefix = "" if "." not in bucket else "/" + bucket
     return "https://" + host + prefix + "/" + path, host
 
 
-def signed_headers(method, url, host, region, keys, now):
-    """SigV4 headers of a body-less S3 request."""
+def signed_headers(method, url, host, region, keys, now, service="s3", body=None, extra=None):
+    """SigV4 headers of a request: S3's body-less GET (payload unsigned), or a body of JSON."""
     stamp, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
-    headers = {"host": host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD", "x-amz-date": stamp}
+    payload = "UNSIGNED-PAYLOAD" if body is None else hashlib.sha256(body).hexdigest()
+    headers = dict(extra or {}, **{"host": host, "x-amz-content-sha256": payload, "x-amz-date": stamp})
     if keys.get("Token"):
         headers["x-amz-security-token"] = keys["Token"]
     names = ";".join(sorted(headers))
-    canonical = "\n".join([method, urllib.parse.urlsplit(url).path, "",
-                           "".join(k + ":" + headers[k] + "\n" for k in sorted(headers)), names, "UNSIGNED-PAYLOAD"])
-    scope = day + "/" + region + "/s3/aws4_request"
+    canonical = "\n".join([method, urllib.parse.urlsplit(url).path or "/", "",
+                           "".join(k + ":" + headers[k] + "\n" for k in sorted(headers)), names, payload])
+    scope = day + "/" + region + "/" + service + "/aws4_request"
     text = "\n".join(["AWS4-HMAC-SHA256", stamp, scope, hashlib.sha256(canonical.encode()).hexdigest()])
     key = ("AWS4" + keys["SecretAccessKey"]).encode()
-    for part in (day, region, "s3", "aws4_request"):
+    for part in (day, region, service, "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
     signature = hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
     headers["Authorization"] = ("AWS4-HMAC-SHA256 Credential=" + keys["AccessKeyId"] + "/" + scope
@@ -185,7 +192,43 @@ def make_code(archive, folder):
     unpack(archive, folder)
 
 
+def test_spec(parameter, region):
+    """The image test's spec: the SSM parameter's value (JSON), read with the instance's role."""
+    def fetch():
+        keys = retried(credentials, "reading the instance role's credentials")
+        endpoint = os.environ.get("AWS_ENDPOINT_URL")
+        url = endpoint.rstrip("/") + "/" if endpoint else "https://" + service_host("ssm", region) + "/"
+        body = json.dumps({"Name": parameter}).encode()
+        extra = {"content-type": "application/x-amz-json-1.1", "x-amz-target": "AmazonSSM.GetParameter"}
+        headers = signed_headers("POST", url, urllib.parse.urlsplit(url).netloc, region, keys,
+                                 datetime.datetime.now(datetime.timezone.utc), "ssm", body, extra)
+        request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return json.loads(json.loads(reply.read().decode())["Parameter"]["Value"])
+
+    return retried(fetch, "reading the image test's parameter " + parameter)
+
+
+def image_test(parameter, region, user):
+    """Install what the spec names into a fresh folder, then run the sample as a job would."""
+    spec = test_spec(parameter, region)
+    root = tempfile.mkdtemp(prefix="ncap-image-test-")
+    os.chmod(root, 0o755)
+    agent = install(root, "agent", region, spec["bucket"], spec["agent"], make_agent)
+    sample = install(root, "sample", region, spec["bucket"], spec["sample"], make_code)
+    argv = [os.path.join(agent, "bin", "ncap"), "sample", os.path.join(sample, "sample"), "--command", spec["command"],
+            "--job-timeout", str(spec["job_timeout"]), "--run-as", user, "--out", os.path.join(root, "output")]
+    if spec.get("code"):
+        argv += ["--command-dir", install(root, "code", region, spec["bucket"], spec["code"], make_code)]
+    if spec.get("one_dataset"):
+        argv.append("--one-dataset")
+    say("running the command on the sample: " + " ".join(argv[1:3]))
+    raise SystemExit(subprocess.run(argv).returncode)
+
+
 def main(argv):
+    if len(argv) == 4 and argv[0] == "--image-test":
+        return image_test(*argv[1:])
     if len(argv) not in (4, 5):
         raise SystemExit("usage: python3 - ROOT REGION BUCKET AGENT_KEY [CODE_KEY]")
     root, region, bucket, agent = argv[:4]

@@ -42,8 +42,10 @@ fi
 """
 
 # The analysis runs as JOB_USER, made here, whose packets to the instance metadata service (and so
-# to the instance role's credentials) are rejected; the agent stays root for the rest. No firewall
-# tool: the script stops before the agent starts, so that no job ever runs unfenced.
+# to the instance role's credentials) are rejected by the firewall (iptables, else nft), else by a
+# policy routing rule for that user (iproute2's `ip rule ... uidrange ... prohibit`, on images that
+# carry neither firewall tool); the agent stays root for the rest. With none of the three the script
+# stops before the agent starts, so that no job ever runs unfenced.
 JOB_USER_SETUP = f"""\
 id {JOB_USER} >/dev/null 2>&1 || useradd --system --user-group --create-home --home-dir /var/lib/{JOB_USER} \\
   --shell /usr/sbin/nologin {JOB_USER}
@@ -57,8 +59,12 @@ elif command -v nft >/dev/null; then
   nft add chain inet ncap output '{{ type filter hook output priority 0; }}'
   nft add rule inet ncap output meta skuid {JOB_USER} ip daddr 169.254.169.254 reject
   nft add rule inet ncap output meta skuid {JOB_USER} ip6 daddr fd00:ec2::254 reject
+elif command -v ip >/dev/null; then
+  job_uid=$(id -u {JOB_USER})
+  ip rule add uidrange "$job_uid-$job_uid" to 169.254.169.254/32 prohibit
+  ip -6 rule add uidrange "$job_uid-$job_uid" to fd00:ec2::254/128 prohibit || true
 else
-  echo "ncap: neither iptables nor nft: cannot keep jobs from the instance metadata service" >&2
+  echo "ncap: none of iptables, nft or ip: cannot keep jobs from the instance metadata service" >&2
   exit 1
 fi
 """

@@ -74,7 +74,39 @@ def register(commands, common) -> dict:
              "results/job_ID/stages/STAGE/ and is queued on --next-queue-url, with that folder as its input")
     add("--next-queue-url", metavar="URL", help="the next stage's job queue")
     add("--next-group", metavar="NAME", help="the next stage's auto scaling group, asked for capacity at a hand-off")
-    return {"worker": handler}
+    _sample_parser(commands, common)
+    return {"worker": handler, "sample": sample_handler}
+
+
+SAMPLE_DESCRIPTION = (
+    "The agent's one-job mode: the pipeline's command runs on a sample folder as a job would run it (the "
+    "same placeholders and NCAP_* environment, working folder, time limit, user and process group), with no "
+    "queue and no AWS. Each data file of the folder is one dataset, its config.json (if any) the job's config; "
+    "what the command writes to $NCAP_OUTPUT_DIR is kept in --out. An image build runs it as its test step. "
+    "Exits 0 when every dataset's command exited 0.")
+
+
+def _sample_parser(commands, common) -> None:
+    sample = commands.add_parser("sample", parents=[common], description=SAMPLE_DESCRIPTION,
+                                 help="run the command on a sample folder, as a job would run it (no AWS)")
+    add = sample.add_argument
+    add("folder", metavar="SAMPLE_DIR", help="the sample: data files, and config.json if the command takes one")
+    add("--command", dest="job_command", metavar="COMMAND", required=True, help="the pipeline's command")
+    add("--command-dir", metavar="DIR", help="folder the command runs in (default: the job's own folder)")
+    add("--out", metavar="DIR",
+        help="where each dataset's outputs and log are kept (default: SAMPLE_DIR/../sample-output)")
+    add("--job-timeout", type=int, default=86400, metavar="SECONDS", help="per-dataset time limit; 0: none")
+    add("--run-as", metavar="USER", help="run the command as this unprivileged user (the agent must be root)")
+    add("--log-name", default="job_log.txt", help="the log's name, kept beside each dataset's outputs")
+    add("--one-dataset", action="store_true",
+        help="the folder's data files are one dataset (a fileset, or a later stage's input folder): the command "
+             "gets them in NCAP_INPUT_DIR, and NCAP_INPUT_PATH is that folder")
+
+
+def sample_handler(args: argparse.Namespace) -> int:
+    from .sample import handler as run_sample
+
+    return run_sample(args)
 
 
 def _tuned(name: str, default):

@@ -11,6 +11,7 @@ sys.path.insert(0, str(TESTS))  # factories, fuzz
 import fuzz  # noqa: E402,F401  (loads the hypothesis profile: derandomized unless NCAP_FUZZ is set)
 
 FIXTURES = TESTS / "fixtures" / "configs"
+FIXTURE_PIPELINES = TESTS / "fixtures" / "pipelines"
 EXAMPLES = sorted(p.parent.name for p in (REPO / "pipelines").glob("*/stack_config.json"))
 
 
@@ -19,9 +20,11 @@ def example_config(name: str) -> Path:
 
 
 def golden_sources() -> dict[str, Path]:
-    """Every config with a golden template: the example pipelines and the valid fixtures."""
+    """Every config with a golden template: the example pipelines, the valid fixtures, and the
+    fixture pipelines (folders with files beside their config: analysis, image setup, sample)."""
     sources = {f"pipeline-{name}": example_config(name) for name in EXAMPLES}
     sources.update({f"fixture-{p.stem}": p for p in sorted((FIXTURES / "valid").glob("*.json"))})
+    sources.update({f"fixture-{p.parent.name}": p for p in sorted(FIXTURE_PIPELINES.glob("*/stack_config.json"))})
     return sources
 
 

@@ -160,6 +160,24 @@ def _failed(exc: Exception, debug: bool) -> int:
     return 1
 
 
+def check_setup_scripts(config, quiet: bool) -> None:
+    """shellcheck on the image setup scripts: its errors stop the command, its warnings and notes
+    are printed (without shellcheck, a note says the scripts were not read)."""
+    from .lint import setup_script_findings
+
+    found = setup_script_findings(config)
+    if found is None:
+        if not quiet:
+            print("note: Workers.Image.Setup: shellcheck is not installed: the setup scripts were not checked "
+                  "(Debian: apt-get install shellcheck)", file=sys.stderr)
+        return
+    errors = [f for f in found if f.level == "error"]
+    for finding in found if not quiet else errors:
+        print(f"{'error' if finding.level == 'error' else 'warning'}: shellcheck {finding}", file=sys.stderr)
+    if errors:
+        raise NcapError(f"Workers.Image.Setup: shellcheck found {len(errors)} error(s) in the setup scripts (above)")
+
+
 def report(config, quiet: bool, say=None) -> None:
     """The config's warnings and notes, one line per kind (before any verdict)."""
     from .config.report import grouped
@@ -180,6 +198,7 @@ def _validate(args) -> int:
 
     config = load(args.config)
     report(config, args.quiet)
+    check_setup_scripts(config, args.quiet)
     compiled = compile_config(config, template_path(Path(args.config), None).parent)
     print(f"{args.config}: valid: pipeline {config.pipeline_name} in {config.region}, "
           f"{len(config.affiliates)} labs, {len(config.created_users)} users to create, "
@@ -190,7 +209,9 @@ def _validate(args) -> int:
 
 def _compile(args) -> int:
     from .compiler import SAMCONFIG_NAME, compile_file
+    from .config import load
 
+    check_setup_scripts(load(args.config), args.quiet)
     compiled, target = compile_file(args.config, args.output)
     report(compiled.config, args.quiet)
     nested = f", {len(compiled.children)} nested lab templates in {target.parent / 'labs'}" if compiled.nested else ""

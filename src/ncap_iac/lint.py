@@ -39,3 +39,36 @@ def _finding(match) -> Finding:
     level = str(getattr(match.rule, "severity", "error")).lower()
     path = "/".join(str(p) for p in (getattr(match, "path", None) or []))
     return Finding(match.rule.id, level, match.message, path or f"line {match.linenumber}")
+
+
+# The image setup scripts (Workers.Image.Setup), read by shellcheck --------------------------------
+
+SHELLCHECK_LEVELS = {"error": "error", "warning": "warning", "info": "informational", "style": "informational"}
+
+
+def setup_script_findings(config) -> list[Finding] | None:
+    """shellcheck's findings on every stage's image setup scripts (each once); None when shellcheck
+    is not installed (Debian: apt-get install shellcheck)."""
+    import shutil
+
+    scripts = {(script.name, script.text) for stage in config.worker_stages if stage.workers.image
+               for script in stage.workers.image.setup}
+    if not scripts:
+        return []
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        return None
+    return [finding for name, text in sorted(scripts) for finding in _shellcheck(shellcheck, name, text)]
+
+
+def _shellcheck(shellcheck: str, name: str, text: str) -> list[Finding]:
+    import subprocess
+
+    shell = [] if text.startswith("#!") else ["--shell=bash"]  # Image Builder runs them with bash
+    done = subprocess.run([shellcheck, "--format=json1", *shell, "-"], input=text, capture_output=True, text=True,
+                          timeout=120)
+    if done.returncode not in (0, 1):
+        raise NcapError(f"shellcheck could not read {name}: {done.stderr.strip() or done.returncode}")
+    comments = json.loads(done.stdout or '{"comments": []}')["comments"]
+    return [Finding(f"SC{c['code']}", SHELLCHECK_LEVELS.get(c["level"], "error"), c["message"],
+                    f"{name}:{c['line']}:{c['column']}") for c in comments]

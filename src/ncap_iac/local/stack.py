@@ -53,6 +53,9 @@ def deploy(config: StackConfig, state_dir: Path, aws: Aws, say,
     parameters = upload_worker_artifacts(aws, ARTIFACT_BUCKET, config.artifact_folders, say=lambda line: None)
     say(f"uploaded the worker agent bundle and the analysis code to s3://{ARTIFACT_BUCKET}/ncap/")
     translated = for_moto(dependency_order(translate(packaged, config.region)), aws)
+    if any(stage.workers.image for stage in config.worker_stages):
+        say("EC2 Image Builder does not run here: each image the pipeline builds is a stand-in image of the "
+            "emulator (the setup scripts are not run on this machine; `ncap sample` runs the image's test)")
     tags = [{"Key": k, "Value": v} for k, v in stack_tags(config).items()]
     once = aws.single_attempt("cloudformation")  # a slow answer must not make the stack twice
     stack_id = once.create_stack(StackName=config.pipeline_name, TemplateBody=json.dumps(translated),

@@ -34,7 +34,8 @@ ALLOWED = {
     "ncap_iac.errors": (),
     "ncap_iac.lambda_repo": (),
     "ncap_iac.bundle": ("ncap_iac.errors",),
-    "ncap_iac.images": (),  # files in, archives out: what ships to the instances
+    "ncap_iac.images": (),
+    "ncap_iac.scaffold": FOUNDATION + ("ncap_iac.config",),  # files in, archives out: what ships to the instances
 }
 
 

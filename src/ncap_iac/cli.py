@@ -18,7 +18,7 @@ from .errors import ConfigError, NcapError
 EXTENSIONS: tuple[str, ...] = ("ncap_iac.local.commands", "ncap_iac.worker.commands", "ncap_iac.deploy.commands",
                                "ncap_iac.cost.commands")
 # The commands of this module, and the options `ncap` takes before a command's name.
-CORE_COMMANDS = ("validate", "compile", "lint", "invoke", "simevent")
+CORE_COMMANDS = ("init", "validate", "compile", "lint", "invoke", "simevent")
 GLOBAL_FLAGS = ("--debug", "-q", "--quiet")
 
 
@@ -42,6 +42,16 @@ def _parser(argv: list[str] | None = None) -> tuple[argparse.ArgumentParser, dic
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     parser.add_argument("-q", "--quiet", action="store_true", help="do not print the config's warnings and notes")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    init = commands.add_parser(
+        "init", parents=[common], help="make a new pipeline folder that runs its sample as it is",
+        description="Writes a new pipeline folder: a commented stack_config.json (and its schema beside it, for "
+                    "editors), analysis/run.py, sample/ (a data file and config.json), image/setup.sh for the "
+                    "workers' image, and a .gitignore that keeps credentials, local state and results out of the "
+                    "repository. It validates, compiles and lints as written, and its sample runs on the local "
+                    "cloud (ncap local up PATH; ncap local submit PATH --user my-lab-user --data "
+                    "PATH/sample/notes.txt --config PATH/sample/config.json --wait).")
+    init.add_argument("path", help="the new folder (missing, or empty)")
+    init.add_argument("--name", help="the PipelineName (default: the folder's name, made lowercase with hyphens)")
     validate = commands.add_parser(
         "validate", parents=[common], help="check a stack_config.json, reporting every problem",
         description="Checks the config against the schema and the named checks, and that the "
@@ -135,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser, extensions = _parser(argv)
     args = parser.parse_args(argv)
-    handlers = {"validate": _validate, "compile": _compile, "lint": _lint, "invoke": _invoke,
+    handlers = {"init": _init, "validate": _validate, "compile": _compile, "lint": _lint, "invoke": _invoke,
                 "simevent": _simevent, **extensions}
     try:
         return handlers[getattr(args, "dispatch", None) or args.command](args)
@@ -190,6 +200,17 @@ def report(config, quiet: bool, say=None) -> None:
         say(f"warning: {line}")
     for line in grouped(config.notes, labs):
         say(f"note: {line}")
+
+
+def _init(args) -> int:
+    from .scaffold import init
+
+    folder = Path(args.path)
+    for path in init(folder, args.name):
+        print(f"wrote {path}")
+    print(f"next: ncap validate {folder / 'stack_config.json'}; ncap sample {folder / 'sample'} --command "
+          f"'python3 analysis/run.py' --command-dir {folder}; ncap local up {folder}")
+    return 0
 
 
 def _validate(args) -> int:

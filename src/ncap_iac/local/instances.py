@@ -61,9 +61,9 @@ class Booter:
 
     def __init__(self, aws: Aws, identities: Identities, metadata: MetadataService, folder: Path, group: str,
                  role_arn: str, instance_type: str):
-        self.aws, self.identities, self.metadata, self.folder = aws, identities, metadata, folder
+        self.aws, self.identities, self.metadata, self.folder = aws, identities, metadata, folder.resolve()
         self.group, self.role_arn, self.instance_type = group, role_arn, instance_type
-        self.stand_ins = write_stand_ins(folder)
+        self.stand_ins = write_stand_ins(self.folder)
 
     def boot(self, instance_id: str, log: Path) -> subprocess.Popen:
         """Run the group's user data as instance `instance_id`, its console going to `log`."""

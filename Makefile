@@ -62,6 +62,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/submit.py
 	$(BIN)/python benchmarks/emulator.py
 	$(BIN)/python benchmarks/worker.py
+	$(BIN)/python benchmarks/worker_boot.py
 	$(BIN)/python benchmarks/local_cloud.py
 	$(BIN)/python benchmarks/local_scale.py
 	$(BIN)/python benchmarks/stages.py

@@ -12,9 +12,10 @@ deploy picks up the parameter's newest image and nothing changes between deploys
 
 Both have python3 (3.9 on Amazon Linux 2023, 3.12 on the DLAMI), which is all the user data needs.
 Not served, and refused with the reason: P2 (NVIDIA K80; the last driver for it is the 470 branch),
-P3, P3dn and G3 (V100 and M60: the DLAMIs that still carry a driver for them are Amazon Linux 2
-images, whose python3 is 3.7), and instances whose accelerators are not NVIDIA GPUs (AMD G4ad,
-Inferentia, Trainium, Gaudi, FPGAs, Qualcomm, video transcoding): those need an AMI of their own."""
+P3, P3dn and G3 (V100 and M60: the DLAMIs that still carry a driver for them run Amazon Linux 2,
+whose support ended on 2026-06-30; the last, release 71.6 of 2026-01-02, lists P3, P3dn and G3),
+and instances whose accelerators are not NVIDIA GPUs (AMD G4ad, Inferentia, Trainium, Gaudi, FPGAs,
+video transcoding, Mac): those need an AMI of their own."""
 from __future__ import annotations
 
 import re
@@ -29,10 +30,10 @@ NVIDIA_X86 = {"g4dn", "g5", "g6", "gr6", "gr6f", "g6e", "g6f", "g7", "g7e", "p4d
 NVIDIA_ARM = {"g5g", "p6e-gb200", "p6e-gb300"}
 REFUSED = {
     "p2": "its NVIDIA K80 needs a driver of the 470 branch or older, which no current AWS image carries",
-    "p3": "its NVIDIA V100 is supported only by Deep Learning AMIs on Amazon Linux 2, whose python3 is 3.7",
-    "p3dn": "its NVIDIA V100 is supported only by Deep Learning AMIs on Amazon Linux 2, whose python3 is 3.7",
-    "g3": "its NVIDIA M60 is supported only by Deep Learning AMIs on Amazon Linux 2, whose python3 is 3.7",
-    "g3s": "its NVIDIA M60 is supported only by Deep Learning AMIs on Amazon Linux 2, whose python3 is 3.7",
+    "p3": "its NVIDIA V100 is supported only by Deep Learning AMIs on Amazon Linux 2, whose support has ended",
+    "p3dn": "its NVIDIA V100 is supported only by Deep Learning AMIs on Amazon Linux 2, whose support has ended",
+    "g3": "its NVIDIA M60 is supported only by Deep Learning AMIs on Amazon Linux 2, whose support has ended",
+    "g3s": "its NVIDIA M60 is supported only by Deep Learning AMIs on Amazon Linux 2, whose support has ended",
     "g4ad": "its GPU is AMD's, for which the default images carry no driver",
 }
 OTHER_ACCELERATORS = re.compile(r"^(inf|trn|dl|f|vt)\d|^mac")  # Inferentia, Trainium, Gaudi, FPGA, transcoding, Mac

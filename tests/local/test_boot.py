@@ -15,7 +15,8 @@ import json, os, sys
 from pathlib import Path
 out = Path(os.environ["NCAP_OUTPUT_DIR"])
 (out / "where.json").write_text(json.dumps({"cwd": os.getcwd(), "python": sys.executable,
-                                            "sample": Path("analysis/data.txt").read_text()}))
+                                            "sample": Path("analysis/data.txt").read_text(),
+                                            "aws": sorted(k for k in os.environ if k.startswith("AWS_"))}))
 '''
 
 
@@ -54,6 +55,12 @@ def test_an_instance_boots_from_its_user_data_and_runs_the_analysis_where_it_unp
     assert not where["python"].startswith(str(venv)), "the analysis's python3 is the image's, not the agent's venv"
     assert command[command.index("--command-dir") + 1] == str(code)
     assert "installed from s3://ncap-local-artifacts/ncap/agent/" in log and "stand-in: iptables" in log
+    started = json.loads(next(line for line in log.splitlines() if '"decision": "started"' in line))
+    assert started["heartbeat"] == 10, "the local cloud's short heartbeat (NCAP_AGENT_HEARTBEAT)"
+    assert '"decision": "run-as-stand-in"' in log
+    # the job's own session comes from the agent's endpoint; nothing of the instance's metadata service
+    assert "AWS_EC2_METADATA_SERVICE_ENDPOINT" not in where["aws"] and "AWS_ACCESS_KEY_ID" not in where["aws"]
+    assert "AWS_CONTAINER_CREDENTIALS_FULL_URI" in where["aws"]
     assert where["cwd"] == str(code) and where["sample"] == "shipped with the analysis"
     installed = {p.name for p in (venv / "venv").glob("lib/python3*/site-packages/*")}
     assert {"boto3", "botocore", "ncap_iac"} <= installed

@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -70,7 +70,7 @@ def boot(setup: dict, metadata, root: Path, name: str, folder: Path) -> dict:
     from ncap_iac.local.metadata import Instance
 
     keys = {"AccessKeyId": "testing", "SecretAccessKey": "testing", "SessionToken": "testing",
-            "Expiration": datetime.now(timezone.utc) + timedelta(hours=1)}
+            "Expiration": datetime.now(UTC) + timedelta(hours=1)}
     metadata.add(Instance(name, "t3.micro", "worker", lambda: keys, lambda: "InService"))
     log = folder / f"{name}.log"
     env = {"PATH": f"{setup['stand_ins']}:{os.environ['PATH']}", "HOME": str(folder), "NCAP_ROOT": str(root),

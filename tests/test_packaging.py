@@ -50,6 +50,12 @@ def test_the_wheel_carries_every_package_the_lambda_code_and_the_schema(installe
     assert "ncap_iac/template/instance_boot.py" in names and "ncap_iac/bundle/agent.py" in names
 
 
+def test_ncap_version_prints_the_installed_packages_version(installed):
+    wheel, ncap = installed
+    version = wheel.name.split("-")[1]
+    assert run([ncap, "--version"]).stdout.strip() == f"ncap {version}"
+
+
 def test_ncap_init_makes_a_pipeline_that_runs_its_sample_from_a_folder_of_its_own(installed, tmp_path):
     _, ncap = installed
     outside = {k: v for k, v in os.environ.items()
@@ -70,12 +76,14 @@ def test_ncap_init_makes_a_pipeline_that_runs_its_sample_from_a_folder_of_its_ow
                           stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 120
-        while not (folder / ".ncap" / "local" / "spikes" / "local.json").exists():
+        while not (folder / ".ncap" / "local" / "local.json").exists():
             assert up.poll() is None and time.monotonic() < deadline, up.stdout.read() if up.poll() else ""
             time.sleep(0.2)
         submitted = run([ncap, "local", "submit", ".", "--user", "my-lab-user", "--data", "sample/notes.txt",
                          "--config", "sample/config.json", "--wait"], cwd=folder, env=outside)
         assert " SUCCESS; results downloaded to " in submitted.stdout, submitted.stdout
+        listed = run([ncap, "local", "status", "pipelines/spikes"], cwd=lab, env=outside)  # from another folder
+        assert listed.stdout.splitlines()[0].startswith("job ") and " SUCCESS " in listed.stdout
     finally:
         subprocess.run([ncap, "local", "down", "."], cwd=folder, env=outside, capture_output=True, timeout=120)
         up.wait(timeout=60)

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from . import __version__
 from .errors import ConfigError, NcapError
 
 # Modules that add subcommands: each has register(commands, common) -> {command: handler(args)}
@@ -39,6 +40,8 @@ def _parser(argv: list[str] | None = None) -> tuple[argparse.ArgumentParser, dic
         "stack_config.json, compile it to an AWS SAM template and lint it (no AWS credentials "
         "needed), test its functions and run it whole on a local AWS emulator, and ship it.")
     common = _common()
+    parser.add_argument("--version", action="version", version=f"ncap {__version__}",
+                        help="print the installed version of ncap-iac and exit")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     parser.add_argument("-q", "--quiet", action="store_true", help="do not print the config's warnings and notes")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -136,7 +139,7 @@ def _invoke_parser(commands, common) -> None:
     invoke.add_argument("--env-vars", "-n", help="JSON file of environment variables per function")
     invoke.add_argument("--local-state", metavar="DIR",
                         help="the state folder of the local cloud to use, if `ncap local up` was given "
-                             "--state-dir (default: .ncap/local/PIPELINE_NAME)")
+                             "--state-dir (default: the pipeline folder's .ncap/local)")
     invoke.add_argument("--region", help="region for AWS calls (default: the local cloud's when one is used, "
                                          "else AWS_DEFAULT_REGION or us-east-1)")
 

@@ -646,6 +646,30 @@ def test_cli_submit_waits_downloads_and_status_lists(cloud, tmp_path):
     assert any(job_id in line and "SUCCESS" in line for line in listed.stdout.splitlines()), listed.stdout
 
 
+def test_status_lists_the_jobs_under_a_header_oldest_first_with_long_reasons_cut(cloud):
+    """Jobs in the order they were submitted, one line each: a long reason is cut to one line with
+    the status file that holds it whole."""
+    bob = cloud.client("s3", "bob")
+    missing = "lab-b/inputs/" + "a-very-long-name-" * 6 + ".csv"
+    for job in ("order-1", "order-2"):
+        put(bob, cloud.bucket, f"lab-b/submissions/{job}_submit.json",
+            json.dumps({"dataname": missing, "configname": "lab-b/configs/none.json", "timestamp": job}))
+        wait_status(bob, cloud.bucket, status_key("lab-b", job), timeout=30)
+        time.sleep(1.1)  # S3 times are to the second
+    listed = ncap("local", "status", str(cloud.pipeline_dir), "--state-dir", str(cloud.state_dir))
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0].split() == ["job", "lab", "status", "datasets", "submitted", "updated", "reason"]
+    [first, second] = [n for n, line in enumerate(lines) for job in ("order-1", "order-2") if line.startswith(job)]
+    assert first < second
+    rejected = lines[first]
+    assert " REJECTED " in rejected and "… (whole: s3://" in rejected
+    assert rejected.endswith("/lab-b/results/job_order-1/logs/status.json)")
+    # the submit function's decisions, in `up`'s output and its log
+    for said in (cloud.output, (cloud.state_dir / "submit.log").read_text()):
+        assert "submit: job order-1 REJECTED: " in said and "submit: job order-2 REJECTED: " in said
+
+
 @pytest.mark.slow
 def test_fileset_second_file_of_a_pair_starts_one_job(imu):
     """cis-imu: a job per recording when both its .mp4 and .hpf are in; nothing before the pair is

@@ -35,7 +35,7 @@ def write(folder, local, up_pid):
 
 def test_a_running_cloud_is_found(tmp_path, fake_up):
     write(tmp_path, GOOD, fake_up)
-    assert state.running_cloud("ncap-x", tmp_path) == GOOD
+    assert state.running_cloud("ncap-x", tmp_path, tmp_path) == GOOD
 
 
 @pytest.mark.parametrize("why", ["no-files", "other-stack", "dead-up", "pid-not-local-up"])
@@ -45,7 +45,7 @@ def test_no_cloud_when_none_runs_there(tmp_path, fake_up, why):
                               text=True).stdout.strip()
         up = {"dead-up": int(dead), "pid-not-local-up": os.getpid()}.get(why, fake_up)
         write(tmp_path, {**GOOD, "stack_name": "ncap-other"} if why == "other-stack" else GOOD, up)
-    assert state.running_cloud("ncap-x", tmp_path) is None
+    assert state.running_cloud("ncap-x", tmp_path, tmp_path) is None
 
 
 @pytest.mark.parametrize("broken", [
@@ -56,7 +56,7 @@ def test_no_cloud_when_none_runs_there(tmp_path, fake_up, why):
 def test_a_running_clouds_unusable_local_json_is_a_clear_error(tmp_path, fake_up, broken):
     write(tmp_path, broken, fake_up)
     with pytest.raises(NcapError, match="restart the local cloud"):
-        state.running_cloud("ncap-x", tmp_path)
+        state.running_cloud("ncap-x", tmp_path, tmp_path)
 
 
 def test_invoke_with_a_broken_local_json_says_so_in_one_line(tmp_path, fake_up):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from .. import names
 from ..aws import artifacts
 from ..aws.stacks import describe_stack, outputs, stack_resources
 from ..aws.worker_artifacts import upload_worker_artifacts
@@ -15,6 +16,7 @@ from ..emulator import changes as emulator
 from ..emulator.prepare import for_moto
 from ..errors import DeployError, NcapError
 from . import buckets, cfn, checks, diff, events
+from .nested_diff import nested_changes
 from .options import ShipOptions
 from .prompt import confirm, require_answerable
 from .target import Pipeline, Target, load_pipeline, target_for
@@ -102,7 +104,11 @@ def plan(shipment: Shipment, template: dict, parameters: dict[str, str], say):
         say(f"no changes: stack {name} already runs this template")
         return None
     changes = cfn.all_changes(aws.cloudformation, change_set, described)
-    for line in diff.render(changes, name, kind, change_set.name):
+    pipeline = shipment.pipeline
+    nested = nested_changes(aws.cloudformation, name, pipeline.template, pipeline.folder, changes) \
+        if kind == "UPDATE" else {}
+    labs = {names.lab_stack(a.name): a.name for a in pipeline.config.affiliates}
+    for line in diff.render(changes, name, kind, change_set.name, nested, labs):
         say(line)
     return change_set, changes
 

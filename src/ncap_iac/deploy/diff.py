@@ -24,19 +24,32 @@ def replacement(change: dict) -> str:
     return {"True": "replaced", "Conditional": "may be replaced"}.get(str(change.get("Replacement")), "")
 
 
-def render(changes: list[dict], stack: str, kind: str, name: str) -> list[str]:
-    """The whole diff as lines of text."""
+def render(changes: list[dict], stack: str, kind: str, name: str, nested: dict | None = None,
+           labs: dict | None = None) -> list[str]:
+    """The whole diff as lines of text; `nested`: a modified nested stack's own changes, under it
+    (`labs` names the lab each nested stack holds)."""
     if not changes:
         return [f"{name}: no changes to stack {stack}"]
-    ordered = sorted(changes, key=lambda c: (list(SYMBOLS).index(c.get("Action", "Dynamic"))
-                                             if c.get("Action") in SYMBOLS else 9, c["LogicalResourceId"]))
+    nested, labs = nested or {}, labs or {}
     width = max(len(c["LogicalResourceId"]) for c in changes)
     lines = [f"Change set {name} ({kind} of stack {stack}): {summary(changes)}"]
-    lines += [_line(change, width) for change in ordered]
-    callouts = attention(changes)
+    for change in _ordered(changes):
+        lines.append(_line(change, width))
+        inner = nested.get(change["LogicalResourceId"])
+        if inner is not None:
+            lines.append(f"      lab {labs.get(change['LogicalResourceId'], change['LogicalResourceId'])}: "
+                         f"{summary(inner) or 'no resource changes'}")
+            inner_width = max((len(c["LogicalResourceId"]) for c in inner), default=0)
+            lines += ["    " + _line(c, inner_width) for c in _ordered(inner)]
+    callouts = attention(changes + [c for inner in nested.values() for c in inner])
     if callouts:
         lines += ["Attention:"] + [f"  ! {text}" for text in callouts]
     return lines
+
+
+def _ordered(changes: list[dict]) -> list[dict]:
+    return sorted(changes, key=lambda c: (list(SYMBOLS).index(c.get("Action", "Dynamic"))
+                                          if c.get("Action") in SYMBOLS else 9, c["LogicalResourceId"]))
 
 
 def summary(changes: list[dict]) -> str:

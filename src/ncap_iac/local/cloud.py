@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,7 +73,7 @@ def up(pipeline_dir: Path, workers: int, port: int | None, given_state: str | No
     start (default its workers; 0: from zero)."""
     config = load(pipeline_dir / "stack_config.json")
     counts = stage_workers(config, workers, workers_per_stage or {})
-    folder = state.state_dir(config.pipeline_name, given_state)
+    folder = state.state_dir(pipeline_dir, given_state)
     _refuse_if_running(folder)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     started = time.monotonic()
@@ -113,7 +114,7 @@ def _bring_up(config, folder: Path, counts: dict, running: Running, say,
     say("IAM enforced on the emulator: every request is checked against its caller's policies")
     stack = deploy(config, folder, aws, say, identities.as_function)
     environments = _function_environments(stack)
-    running.router = _start_router(config, stack, aws, environments, identities)
+    running.router = _start_router(config, stack, aws, environments, identities, _reporter(folder, say))
     info = _local_json(config, stack, aws, admin, environments)
     running.metadata = MetadataService(config.region, stack.context.account)
     running.fleets.extend(start_fleets(config, stack, aws, folder, identities, running.metadata, counts,
@@ -139,7 +140,21 @@ def _admin(aws: Aws) -> tuple[str, str]:
     return key["AccessKeyId"], key["SecretAccessKey"]
 
 
-def _start_router(config, stack: LocalStack, aws: Aws, environments: dict, identities: Identities) -> Router:
+def _reporter(folder: Path, say):
+    """The submit function's decisions: in `up`'s output, and kept in submit.log."""
+    log, lock = folder / "submit.log", threading.Lock()
+
+    def report(line: str) -> None:
+        with lock:
+            with log.open("a", encoding="utf-8") as handle:
+                handle.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}\n")
+            say(line)
+
+    return report
+
+
+def _start_router(config, stack: LocalStack, aws: Aws, environments: dict, identities: Identities,
+                  report) -> Router:
     """The bucket's functions behind its notifications, each on its own role's credentials: the
     submit function in this process, any other (post-processing) in a process of its own."""
     bucket = stack.template["Resources"][names.BUCKET]["Properties"]
@@ -151,7 +166,7 @@ def _start_router(config, stack: LocalStack, aws: Aws, environments: dict, ident
     handlers = {names.SUBMIT_FUNCTION: load_for_process(spec, config.region, identities.as_function(spec.name)),
                 **own_processes(stack.template_path, sorted({r.function_id for r in rules} - {names.SUBMIT_FUNCTION}),
                                 environments, config.region, identities.as_function)}
-    router = Router(aws.sqs, url, Dispatcher(rules, handlers))
+    router = Router(aws.sqs, url, Dispatcher(rules, handlers), report)
     router.start()
     return router
 
@@ -250,10 +265,7 @@ def down(pipeline_dir: Path | None, given_state: str | None, say, timeout: float
 def _down_folder(pipeline_dir: Path | None, given_state: str | None) -> Path:
     if given_state:
         return Path(given_state)
-    if pipeline_dir is not None:
-        return state.state_dir(load(pipeline_dir / "stack_config.json").pipeline_name, None)
-    running = sorted(state.DEFAULT_ROOT.glob("*/pids.json"))
-    if len(running) != 1:
-        raise NcapError("name the pipeline: ncap local down PIPELINE_DIR" if running
-                        else "no local cloud is running from this folder")
-    return running[0].parent
+    folder = state.state_dir(pipeline_dir or Path("."), None)
+    if pipeline_dir is None and not (folder / "pids.json").exists():
+        raise NcapError("name the pipeline: ncap local down PIPELINE_DIR (no local cloud runs from this folder)")
+    return folder

@@ -40,7 +40,7 @@ def _up(actions, common) -> None:
                     help="the group's desired capacity at start (default: --workers; 0: scale from zero, the "
                          "submit function asks for instances as jobs arrive)")
     up.add_argument("--port", type=_positive, help="port for the emulator (default: a free one)")
-    up.add_argument("--state-dir", help="default .ncap/local/PIPELINE_NAME")
+    up.add_argument("--state-dir", help="where the cloud keeps its state (default: PIPELINE_DIR/.ncap/local)")
 
 
 def _submit(actions, common) -> None:

@@ -67,7 +67,7 @@ def function_environment(cloud: dict, region: str, function_name: str) -> dict:
 def running_cloud(template: Path, given_state: str | None) -> dict | None:
     """The running local cloud of the template's pipeline; with --local-state, it must run."""
     name = pipeline_name(template)
-    cloud = state.running_cloud(name, given_state) if name else None
+    cloud = state.running_cloud(name, template.resolve().parent, given_state) if name else None
     if given_state and cloud is None:
         raise NcapError(f"--local-state {given_state}: no local cloud of "
                         f"{name or 'this template'} runs from there (start one with `ncap local up`)")

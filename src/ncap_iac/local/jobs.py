@@ -17,7 +17,7 @@ from . import state
 
 def _info(pipeline_dir: Path, given_state: str | None) -> tuple:
     config = load(pipeline_dir / "stack_config.json")
-    return config, state.read(state.state_dir(config.pipeline_name, given_state) / "local.json", str(pipeline_dir))
+    return config, state.read(state.state_dir(pipeline_dir, given_state) / "local.json", str(pipeline_dir))
 
 
 def _s3(info: dict, key_id: str, secret: str):
@@ -159,24 +159,52 @@ def _finish(s3, bucket: str, lab: str, results: str, job_id: str, status: dict, 
     return 0
 
 
+REASON_WIDTH = 60  # a reason longer than this is cut, with where to read it whole
+
+
 def status(pipeline_dir: Path, given_state: str | None, say) -> int:
+    """One line per job, oldest submission first, under a header; a job of stages has a line per
+    stage under it."""
     config, info = _info(pipeline_dir, given_state)
     s3 = _s3(info, info["admin"]["access_key_id"], info["admin"]["secret_access_key"])
-    rows = []
+    found = []
     for affiliate in config.affiliates:
         prefix = f"{affiliate.name}/{config.folders.results}/"
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=info["bucket"], Prefix=prefix):
-            rows += [_read_status(s3, info["bucket"], o["Key"]) for o in page.get("Contents", [])
-                     if o["Key"].endswith("/logs/status.json")]
+            found += [(o["Key"], _read_status(s3, info["bucket"], o["Key"])) for o in page.get("Contents", [])
+                      if o["Key"].endswith("/logs/status.json")]
+    rows = [(key, row, _submitted(s3, info["bucket"], row)) for key, row in found if row]
     if not rows:
         say("no jobs yet")
-    for row in sorted(filter(None, rows), key=lambda r: r.get("updated", "")):
+        return 0
+    say(f"{'job':32} {'lab':16} {'status':9} {'datasets':8}  {'submitted':20}  {'updated':20}  reason")
+    for key, row, submitted in sorted(rows, key=lambda r: (r[2], r[1].get("updated", ""))):
         done = sum(1 for d in (row.get("datasets") or {}).values() if d.get("status") == contract.SUCCESS)
-        say(f"{row.get('job_id', '?'):32} {row.get('affiliate', '?'):16} {row.get('status', '?'):9} "
-            f"{done}/{len(row.get('datasets') or {})} datasets  {row.get('updated', '')}  {row.get('reason') or ''}")
+        datasets = f"{done}/{len(row.get('datasets') or {})}"
+        say(f"{row.get('job_id', '?'):32} {row.get('affiliate', '?'):16} {row.get('status', '?'):9} {datasets:8}  "
+            f"{submitted:20}  {row.get('updated', ''):20}  {_reason(row.get('reason'), info['bucket'], key)}".rstrip())
         for line in stage_lines(row, [str(stage.name) for stage in config.stages]):
             say(line)
     return 0
+
+
+def _submitted(s3, bucket: str, row: dict) -> str:
+    """When the job's submit file was uploaded (its status's first time when that file is gone)."""
+    key = row.get("submit_key")
+    try:
+        if isinstance(key, str):
+            return s3.head_object(Bucket=bucket, Key=key)["LastModified"].strftime("%Y-%m-%dT%H:%M:%SZ")
+    except Exception:  # a submit file removed, or unreadable: fall back
+        pass
+    return str(row.get("updated", ""))
+
+
+def _reason(reason, bucket: str, key: str) -> str:
+    """The reason on one line; a long one cut, with where to read it whole."""
+    text = " ".join(str(reason or "").split())
+    if len(text) <= REASON_WIDTH:
+        return text
+    return f"{text[:REASON_WIDTH - 1]}… (whole: s3://{bucket}/{key})"
 
 
 def stage_lines(row: dict, order: list[str]) -> list[str]:

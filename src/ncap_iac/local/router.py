@@ -101,11 +101,26 @@ class Dispatcher:
                 close()
 
 
-class Router:
-    """THREADS pollers of the router queue, each running the handler on the events it gets."""
+def decisions(result) -> list[str]:
+    """The submit function's decisions in an invocation's result, a line each."""
+    if not isinstance(result, dict) or "jobs" not in result:
+        return []
+    lines = [f"submit: job {job} queued" for job in result.get("jobs") or []]
+    lines += [f"submit: job {r.get('job_id')} REJECTED: {r.get('reason')}" for r in result.get("rejected") or []]
+    lines += [f"submit: job {job} is a duplicate of a submission already taken: nothing queued"
+              for job in result.get("duplicates") or []]
+    lines += [f"submit: {key} ignored: not a submission of a configured lab" for key in result.get("ignored") or []]
+    return lines
 
-    def __init__(self, sqs, queue_url: str, handler: Callable[[dict], Invocation]):
+
+class Router:
+    """THREADS pollers of the router queue, each running the handler on the events it gets;
+    `report` gets a line per decision of the submit function."""
+
+    def __init__(self, sqs, queue_url: str, handler: Callable[[dict], Invocation],
+                 report: Callable[[str], None] | None = None):
         self.sqs, self.queue_url, self.handler = sqs, queue_url, handler
+        self.report = report
         self.stopping = threading.Event()
         self.threads = [threading.Thread(target=self.run, name=f"ncap-s3-router-{n}", daemon=True)
                         for n in range(THREADS)]
@@ -136,6 +151,11 @@ class Router:
         if not outcome.ok:
             error = (outcome.error or {}).get("errorMessage", "")
             LOG.warning(json.dumps({"decision": "submit-error-retry", "error": error[:200]}))
+        elif self.report is not None:
+            results = outcome.result.values() if isinstance(outcome.result, dict) and "jobs" not in outcome.result \
+                else [outcome.result]
+            for line in (line for result in results for line in decisions(result)):
+                self.report(line)
         return outcome.ok
 
     def stop(self) -> None:

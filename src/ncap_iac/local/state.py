@@ -7,11 +7,12 @@ from pathlib import Path
 
 from ..errors import NcapError
 
-DEFAULT_ROOT = Path(".ncap") / "local"
+STATE_FOLDER = Path(".ncap") / "local"  # inside the pipeline folder
 
 
-def state_dir(pipeline_name: str, given: str | Path | None) -> Path:
-    return Path(given) if given else DEFAULT_ROOT / pipeline_name
+def state_dir(pipeline_dir: Path, given: str | Path | None) -> Path:
+    """--state-dir, else the pipeline folder's .ncap/local: found wherever a command is run."""
+    return Path(given) if given else Path(pipeline_dir) / STATE_FOLDER
 
 
 def write_private(path: Path, document: dict) -> None:
@@ -33,10 +34,11 @@ def read(path: Path, what: str) -> dict:
         raise NcapError(f"{path}: unreadable: {exc}") from None
 
 
-def running_cloud(stack_name: str, given: str | Path | None = None) -> dict | None:
-    """local.json of the local cloud of `stack_name` that runs now, from `given` or the default
-    state folder; None when none runs there. A running cloud's unusable local.json is an error."""
-    folder = state_dir(stack_name, given)
+def running_cloud(stack_name: str, pipeline_dir: Path, given: str | Path | None = None) -> dict | None:
+    """local.json of the local cloud of `stack_name` that runs now, from `given` or the pipeline
+    folder's state folder; None when none runs there. A running cloud's unusable local.json is an
+    error."""
+    folder = state_dir(pipeline_dir, given)
     try:
         pids = json.loads((folder / "pids.json").read_text(encoding="utf-8"))
         info = json.loads((folder / "local.json").read_text(encoding="utf-8"))

@@ -207,3 +207,6 @@ IMAGE_RECIPE = "ImageRecipe"
 IMAGE_INFRASTRUCTURE = "ImageBuildInfrastructure"
 IMAGE_TEST_PARAMETER = "ImageTestSpec"
 WORKER_IMAGE = "WorkerImage"
+
+# Where `ncap local up` keeps a pipeline's local cloud (local.json, pids.json, logs), inside its folder
+LOCAL_STATE_FOLDER = ".ncap/local"

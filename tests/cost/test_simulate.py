@@ -179,3 +179,30 @@ def test_no_jobs_or_a_negative_boot_is_refused():
         simulate((), OLD, B)
     with pytest.raises(NcapError, match="boot seconds"):
         simulate(jobs(1.0), OLD, -1.0)
+
+
+# --- the ledger against the bill ---------------------------------------------------------------------
+
+def test_an_instances_bill_is_shared_by_the_labs_in_proportion_to_their_run_time():
+    """One instance (concurrency 1, idle exit long) runs lab a's 600 s job, then lab b's 200 s one:
+    its whole bill (boot and idle included) is split 3:1."""
+    policy = Policy(max_size=1, request_on_submit=True, idle_exit_seconds=1000.0)
+    trace = (Job(0.0, "a", 600.0), Job(0.0, "b", 200.0))
+    result = simulate(trace, policy, B)
+    [span] = result.instances
+    by_lab = dict(result.ledger_by_lab)
+    assert by_lab["a"] == pytest.approx(3 * by_lab["b"])
+    assert result.ledger_usd == pytest.approx(result.billed_usd) == pytest.approx(span.billed_s * PRICE / 3600)
+
+
+def test_on_ncaps_trace_the_ledger_adds_up_to_the_bill_within_one_percent():
+    """The default policy (capacity asked for on submit, idle exit) over the 30-day NCAP-shaped trace:
+    every instance it starts runs a job, so the ledger is the bill; an instance that ran no job
+    would be billed and in no lab's ledger."""
+    trace = ncap_trace(7)
+    result = simulate(trace, Policy(max_size=10, request_on_submit=True, idle_exit_seconds=30.0), B)
+    assert result.billed_usd == result.cost_usd
+    assert result.ledger_usd == pytest.approx(result.billed_usd, rel=0.01)
+    assert set(dict(result.ledger_by_lab)) == {job.lab for job in trace}
+    as_json = result.as_json()
+    assert as_json["billed_usd"] == round(result.billed_usd, 4) and as_json["ledger_usd"] == round(result.ledger_usd, 4)

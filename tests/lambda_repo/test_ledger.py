@@ -1,14 +1,18 @@
 """The ledger of finished jobs (ncap_lambda/ledger.py): its key layout outside every lab's folders, its
 entries, and month_spend reading one lab's month from S3 (moto)."""
 import json
+from datetime import UTC
 
 import boto3
 import pytest
 
 from ncap_lambda.ledger import (
     LEDGER_PREFIX,
+    UNATTRIBUTED,
     current_month,
     entry_cost,
+    instance_entries,
+    instance_key,
     ledger_entry,
     ledger_key,
     ledger_prefix,
@@ -108,3 +112,30 @@ def test_current_month_is_utc_year_and_month():
 
     assert current_month(datetime(2026, 12, 31, 23, 59, tzinfo=UTC)) == "2026-12"
     assert len(current_month()) == 7
+
+
+def test_an_instances_bill_beyond_its_attempts_is_shared_by_run_time():
+    """Launched at 10:00:00, gone at 10:10:00 (600 s billed); lab a ran 300 s on it, lab b 100 s:
+    the 200 s of boot and idle go 3:1, so each lab's attempts plus its share are its part of the bill."""
+    from datetime import datetime
+
+    launched = datetime(2026, 3, 5, 10, 0, 0, tzinfo=UTC)
+    ended = datetime(2026, 3, 5, 10, 10, 0, tzinfo=UTC)
+    entries = instance_entries("i-0abc", "p2.xlarge", 0.9, launched, ended, {"labA": 300.0, "labB": 100.0})
+    assert entries["labA"]["seconds"] == 150.0 and entries["labB"]["seconds"] == 50.0
+    assert all(e["billed_seconds"] == 600.0 and e["kind"] == "instance" for e in entries.values())
+    attempts = 0.9 * 400.0 / 3600
+    assert attempts + sum(entry_cost(e) for e in entries.values()) == pytest.approx(0.9 * 600.0 / 3600)
+    assert instance_key("labA", "i-0abc", entries["labA"]["finished"]) == "ledger/2026-03/labA/instances/i-0abc.json"
+
+
+def test_a_short_instance_is_billed_a_minute_and_one_that_ran_nothing_is_unattributed():
+    from datetime import datetime, timedelta
+
+    launched = datetime(2026, 3, 31, 23, 59, 50, tzinfo=UTC)
+    ended = launched + timedelta(seconds=20)
+    [(lab, entry)] = instance_entries("i-1", "t3.micro", 0.0104, launched, ended, {}).items()
+    assert lab == UNATTRIBUTED and entry["billed_seconds"] == 60.0 and entry["seconds"] == 60.0
+    assert instance_key(lab, "i-1", entry["finished"]).startswith("ledger/2026-04/_unattributed/")
+    shared = instance_entries("i-2", "t3.micro", 0.0104, launched, ended, {"labA": 5.0})
+    assert shared["labA"]["seconds"] == 55.0  # the minute less the attempt's own 5 s

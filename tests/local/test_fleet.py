@@ -40,6 +40,24 @@ def wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"{what}: not within {timeout} s")
 
 
+def ledger_keys(s3, bucket) -> list[str]:
+    return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="ledger/").get("Contents", [])]
+
+
+def launch_time(cloud, instance_id: str):
+    found = cloud.client("ec2").describe_instances(InstanceIds=[instance_id])["Reservations"]
+    return found[0]["Instances"][0]["LaunchTime"]
+
+
+def left_group_time(cloud) -> float:
+    """When the worker asked the group to terminate its instance (its own log's "left-group")."""
+    for log in cloud.state_dir.glob("worker-*.log"):
+        for line in log.read_text(errors="replace").splitlines():
+            if '"decision": "left-group"' in line:
+                return json.loads(line)["time"]
+    raise AssertionError("no worker left its group")
+
+
 def submit(s3, bucket, lab, job_id):
     s3.put_object(Bucket=bucket, Key=f"{lab}/inputs/{job_id}.csv", Body=(SAMPLE / "trial_01.csv").read_bytes())
     s3.put_object(Bucket=bucket, Key=f"{lab}/configs/{job_id}.json", Body=(SAMPLE / "config.json").read_bytes())
@@ -66,23 +84,33 @@ def test_capacity_follows_the_queue_from_zero_and_back_and_budgets_hold(tmp_path
         assert done["status"] == "SUCCESS", done
 
         admin = cloud.client("s3")
-        ledger = [o["Key"] for o in admin.list_objects_v2(Bucket=cloud.bucket, Prefix="ledger/").get("Contents", [])]
-        assert len(ledger) == 1 and "/lab-b/paid/" in ledger[0]
-        entry = json.loads(admin.get_object(Bucket=cloud.bucket, Key=ledger[0])["Body"].read())
+        attempts = [k for k in ledger_keys(admin, cloud.bucket) if "/instances/" not in k]
+        assert len(attempts) == 1 and "/lab-b/paid/" in attempts[0]
+        entry = json.loads(admin.get_object(Bucket=cloud.bucket, Key=attempts[0])["Body"].read())
         assert entry["lab"] == "lab-b" and entry["instance_type"] == "t3.micro" and entry["seconds"] > 0
         assert entry["cost_usd"] == entry["hourly_price_usd"] * entry["seconds"] / 3600  # however fast the job ran
-
-        env = {"AWS_ACCESS_KEY_ID": cloud.info["admin"]["access_key_id"],
-               "AWS_SECRET_ACCESS_KEY": cloud.info["admin"]["secret_access_key"], "AWS_DEFAULT_REGION": "us-east-1"}
-        report = ncap("cost", "report", str(pipeline), "--json", "--endpoint-url", cloud.info["endpoint_url"], env=env)
-        assert report.returncode == 0, report.stderr
-        labs = json.loads(report.stdout)["labs"]
-        assert labs["lab-b"]["jobs"] == 1 and labs["lab-b"]["spent_usd"] == pytest.approx(entry["cost_usd"])
-        assert labs["lab-a"]["jobs"] == 0 and labs["lab-a"]["spent_usd"] == 0 and labs["lab-a"]["budget_usd"] == 0.0001
 
         wait_for(lambda: group_of(cloud)["DesiredCapacity"] == 0 and not group_of(cloud)["Instances"],
                  IDLE_EXIT_SECONDS + 30, "the idle worker left and the group came back to zero")
         wait_for(lambda: json.loads((cloud.state_dir / "pids.json").read_text())["workers"] == [], 10,
                  "its process gone")
         assert cloud.process.poll() is None, "a worker leaving its instance is not a failure of the cloud"
+
+        # The ledger adds up to the bill: the instance's billed seconds (launch to termination, 60 at
+        # least) at its price, the attempt's seconds included, all booked to lab-b, whose job it ran.
+        [instance_key] = [k for k in ledger_keys(admin, cloud.bucket) if "/instances/" in k]
+        booked = json.loads(admin.get_object(Bucket=cloud.bucket, Key=instance_key)["Body"].read())
+        assert instance_key.startswith(f"ledger/{booked['finished'][:7]}/lab-b/instances/i-")
+        launched = launch_time(cloud, booked["instance_id"])
+        left = left_group_time(cloud)
+        billed = max(60.0, left - launched.timestamp())
+        assert booked["billed_seconds"] == pytest.approx(billed, abs=1.5)  # the launch time is to the second
+        total = entry["cost_usd"] + booked["cost_usd"]
+        assert total == pytest.approx(billed * entry["hourly_price_usd"] / 3600, rel=0.01)
+
+        report = ncap("cost", "report", str(pipeline), "--json", "--local-state", str(cloud.state_dir))
+        assert report.returncode == 0, report.stderr
+        labs = json.loads(report.stdout)["labs"]
+        assert labs["lab-b"]["jobs"] == 1 and labs["lab-b"]["spent_usd"] == pytest.approx(total)
+        assert labs["lab-a"]["jobs"] == 0 and labs["lab-a"]["spent_usd"] == 0 and labs["lab-a"]["budget_usd"] == 0.0001
     print(f"\ndesired capacity raised {asked_after:.2f} s after the submission")

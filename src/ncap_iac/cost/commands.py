@@ -59,6 +59,9 @@ def register(commands, common) -> dict:
     report.add_argument("--month", metavar="YYYY-MM", help="the month to report (default: this month, UTC)")
     report.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     report.add_argument("--endpoint-url", metavar="URL", help=ENDPOINT_HELP)
+    report.add_argument("--local-state", nargs="?", const="", metavar="DIR",
+                        help="read the pipeline's running local cloud (its endpoint and administrator keys from "
+                             "local.json in DIR; default: the pipeline folder's .ncap/local)")
     report.set_defaults(dispatch="cost report")
     return {"cost": handler}
 

@@ -3,6 +3,10 @@
 Billing (Amazon EC2 per-second billing, announced 2 October 2017, "Announcing Amazon EC2 per second
 billing"): Linux instances are billed per second from launch to termination, with a minimum of 60
 seconds per instance. Boot time is billed: it is part of idle_usd, the billed time with no job.
+The ledger (the worker agents' record of spend, which budgets are checked against) adds up to that
+bill: each instance's billed seconds are shared among the labs whose jobs it ran, in proportion to
+each lab's run time on it (its boot, idle time and the minimum included); an instance that ran no
+job is in the bill and in no lab's ledger. `billed_usd` and `ledger_usd` are the two sums.
 Percentiles use the nearest-rank method: the p-th percentile of n waits is the ceil(p * n / 100)-th
 smallest, always one of the waits that happened.
 """
@@ -16,7 +20,7 @@ from .trace import Job
 
 MINIMUM_BILLED_S = 60.0
 SUMMARY_KEYS = ("jobs", "hourly_price_usd", "cost_usd", "lower_bound_usd", "idle_usd", "instance_hours",
-                "max_instances", "wait_p50_s", "wait_p95_s")
+                "max_instances", "wait_p50_s", "wait_p95_s", "billed_usd", "ledger_usd")
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,16 @@ class Result:
     runs: tuple[Run, ...]
     instances: tuple[Span, ...]
     series: tuple[Sample, ...]
+    ledger_by_lab: tuple[tuple[str, float], ...] = ()  # (lab, USD) the ledger attributes to each lab
+
+    @property
+    def billed_usd(self) -> float:
+        """What EC2 bills: every instance's billed seconds (the same as cost_usd)."""
+        return self.cost_usd
+
+    @property
+    def ledger_usd(self) -> float:
+        return sum(usd for _, usd in self.ledger_by_lab)
 
     @property
     def cost_ratio(self) -> float:
@@ -85,7 +99,8 @@ class Result:
                 "cost_usd": round(self.cost_usd, 4), "lower_bound_usd": round(self.lower_bound_usd, 4),
                 "idle_usd": round(self.idle_usd, 4), "instance_hours": round(self.instance_hours, 3),
                 "max_instances": self.max_instances, "wait_p50_s": round(self.wait_p50_s, 1),
-                "wait_p95_s": round(self.wait_p95_s, 1)}
+                "wait_p95_s": round(self.wait_p95_s, 1), "billed_usd": round(self.billed_usd, 4),
+                "ledger_usd": round(self.ledger_usd, 4)}
 
 
 def nearest_rank(values: list[float] | tuple[float, ...], percent: int) -> float:
@@ -109,4 +124,18 @@ def build(jobs: tuple[Job, ...], policy: Policy, waits: list[float], runs: list[
         idle_usd=(billed - busy) * per_second, instance_hours=billed / 3600,
         max_instances=max((s.instances for s in series), default=0),
         wait_p50_s=nearest_rank(waits, 50), wait_p95_s=nearest_rank(waits, 95),
-        waits=tuple(waits), runs=tuple(sorted(runs, key=lambda r: r.job)), instances=spans, series=tuple(series))
+        waits=tuple(waits), runs=tuple(sorted(runs, key=lambda r: r.job)), instances=spans, series=tuple(series),
+        ledger_by_lab=ledger(jobs, runs, spans, per_second))
+
+
+def ledger(jobs: tuple[Job, ...], runs: list[Run], spans: tuple[Span, ...], per_second: float) -> tuple:
+    """Each lab's share of the bill: every instance's billed seconds split among the labs whose jobs
+    it ran, in proportion to their run time on it (the agent's attribution rule)."""
+    by_lab: dict[str, float] = {}
+    for span in spans:
+        mine = [run for run in runs if run.instance == span.id]
+        total = sum(run.end - run.start for run in mine)
+        for run in mine:
+            share = span.billed_s * (run.end - run.start) / total if total else span.billed_s / len(mine)
+            by_lab[jobs[run.job].lab] = by_lab.get(jobs[run.job].lab, 0.0) + share * per_second
+    return tuple(sorted(by_lab.items()))

@@ -220,7 +220,7 @@ def _run_credentials(args) -> int:
 def _run_cost_report(args) -> int:
     from .spend import lines, spend
 
-    report = spend(args.pipeline_dir, args.month, args.endpoint_url, _say_err)
+    report = spend(args.pipeline_dir, args.month, args.endpoint_url, _say_err, args.local_state)
     if args.json:
         import json
 

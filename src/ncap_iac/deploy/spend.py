@@ -6,6 +6,7 @@ names. Labs are the config's, and any other the month's ledger holds (a lab sinc
 has no budget. The config is read, not compiled: nothing is written."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,24 +44,39 @@ class SpendReport:
         return {"month": self.month, "labs": {lab: spent.as_json() for lab, spent in self.labs.items()}}
 
 
-def spend(folder: Path, month: str | None, endpoint_flag: str | None, say) -> SpendReport:
+def spend(folder: Path, month: str | None, endpoint_flag: str | None, say,
+          local_state: str | None = None) -> SpendReport:
     config = load(config_path(folder))
     month = month or current_month()
     if not MONTH.match(month):
         raise NcapError(f"--month: a month is YYYY-MM, like 2026-03 (got {month!r})")
-    aws = Aws(config.region, endpoint_from(endpoint_flag))
+    aws = local_cloud(folder, local_state, config.region) if local_state is not None else \
+        Aws(config.region, endpoint_from(endpoint_flag))
     bucket = pipeline_bucket(aws, config.pipeline_name)
     budgets = {a.name: config.lab_budget(a) for a in config.affiliates}
     labs, unreadable = {}, 0
     for lab in [*budgets, *sorted(set(ledger_labs(aws, bucket, month)) - set(budgets))]:
         entries, bad = _entries(aws, bucket, lab, month)
         labs[lab] = LabSpend(sum(entry_cost(e) for e in entries), budgets.get(lab),
-                             len({e.get("job_id") for e in entries}))
+                             len({e.get("job_id") for e in entries if e.get("job_id")}))
         unreadable += len(bad)
     if unreadable:
         say(f"warning: {unreadable} object(s) under s3://{bucket}/{ledger_prefix(month)} are not ledger entries "
             f"and count nothing")
     return SpendReport(config.pipeline_name, bucket, aws.where(), month, labs, unreadable)
+
+
+def local_cloud(folder: Path, given: str, region: str) -> Aws:
+    """The running local cloud of the pipeline, as its administrator (from its local.json)."""
+    state = Path(given) if given else Path(folder) / names.LOCAL_STATE_FOLDER
+    try:
+        info = json.loads((state / "local.json").read_text(encoding="utf-8"))
+        keys = (info["admin"]["access_key_id"], info["admin"]["secret_access_key"])
+        return Aws(info.get("region", region), info["endpoint_url"], keys)
+    except FileNotFoundError:
+        raise NcapError(f"--local-state: no local cloud runs from {state} (ncap local up {folder})") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise NcapError(f"--local-state: {state / 'local.json'} is unreadable ({exc})") from None
 
 
 def pipeline_bucket(aws: Aws, stack_name: str) -> str:

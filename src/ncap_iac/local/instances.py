@@ -74,7 +74,8 @@ class Booter:
         script.write_text(user_data(self.aws, self.group), encoding="utf-8")
         script.chmod(0o700)
         self.metadata.add(Instance(instance_id, self.instance_type, self.role_arn.rsplit("/", 1)[1],
-                                   lambda: self._credentials(instance_id), lambda: self._lifecycle(instance_id)))
+                                   lambda: self._credentials(instance_id), lambda: self._lifecycle(instance_id),
+                                   lambda: self._launched(instance_id)))
         return subprocess.Popen([str(script)], cwd=home, env=self._environment(instance_id, home),
                                 stdin=subprocess.DEVNULL, stdout=log.open("ab"), stderr=subprocess.STDOUT,
                                 start_new_session=True)  # Ctrl-C reaches `up`, which stops them in order
@@ -93,6 +94,11 @@ class Booter:
         return {"AccessKeyId": found["AWS_ACCESS_KEY_ID"], "SecretAccessKey": found["AWS_SECRET_ACCESS_KEY"],
                 "SessionToken": found["AWS_SESSION_TOKEN"],
                 "Expiration": datetime.fromisoformat(found["AWS_CREDENTIAL_EXPIRATION"].replace("Z", "+00:00"))}
+
+    def _launched(self, instance_id: str) -> str:
+        """When the group launched the instance, as the emulator's EC2 records it."""
+        found = self.aws.client("ec2").describe_instances(InstanceIds=[instance_id])["Reservations"]
+        return found[0]["Instances"][0]["LaunchTime"].strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def _lifecycle(self, instance_id: str) -> str:
         """InService while the group has the instance in service, else Terminated."""

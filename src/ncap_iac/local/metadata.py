@@ -6,7 +6,8 @@ agent and the user data's boot all read; without it they go to EC2's 169.254.169
 As IMDSv2 with HttpTokens required (the launch templates' setting): a token from PUT
 /latest/api/token, then reads with it. Served: the instance's id, type, region and zone, its
 profile's role credentials (assumed as EC2 assumes them: a session named after the instance,
-renewed before they expire), the group's target lifecycle state, the identity document. No Spot
+renewed before they expire), the group's target lifecycle state, the identity document (with the
+launch time the group's record gives, the start of the instance's bill). No Spot
 interruption is ever pending here (404)."""
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class Instance:
     role_name: str
     credentials: Callable[[], dict]  # -> {AccessKeyId, SecretAccessKey, SessionToken, Expiration: datetime}
     lifecycle: Callable[[], str]  # -> the group's target lifecycle state of the instance
+    launched: Callable[[], str] | None = None  # -> when it was launched, as the identity document's pendingTime
     kept: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -83,7 +85,8 @@ class MetadataService:
                  "/latest/meta-data/iam/security-credentials/": instance.role_name,
                  "/latest/dynamic/instance-identity/document": json.dumps(
                      {"accountId": self.account, "instanceId": instance.instance_id, "region": self.region,
-                      "availabilityZone": f"{self.region}a", "instanceType": instance.instance_type})}
+                      "availabilityZone": f"{self.region}a", "instanceType": instance.instance_type,
+                      **({"pendingTime": instance.launched()} if instance.launched else {})})}
         if path in fixed:
             return fixed[path]
         if path == f"/latest/meta-data/iam/security-credentials/{instance.role_name}":

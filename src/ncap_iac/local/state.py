@@ -5,9 +5,10 @@ import json
 import os
 from pathlib import Path
 
+from .. import names
 from ..errors import NcapError
 
-STATE_FOLDER = Path(".ncap") / "local"  # inside the pipeline folder
+STATE_FOLDER = Path(names.LOCAL_STATE_FOLDER)  # inside the pipeline folder
 
 
 def state_dir(pipeline_dir: Path, given: str | Path | None) -> Path:

@@ -18,12 +18,12 @@ import time
 from pathlib import Path
 
 from ..errors import NcapError
-from . import background, queue, workspace
+from . import background, ledger, queue, workspace
 from .aws import describe, make_clients
 from .context import Context, worker_name
 from .credentials import JobRoles
 from .endpoint import Endpoint
-from .instance import Instance, Metadata, group_notice, metadata_notice
+from .instance import Instance, Metadata, group_notice, launch_time, metadata_notice
 from .job import handle
 from .log import decision, to_stderr
 from .messages import BadMessage, parse
@@ -45,6 +45,7 @@ class Agent:
         self.last_activity = time.monotonic()
         self._grace_timer: threading.Timer | None = None
         self.notice: str | None = None  # why the instance is going away, once it is
+        self.left_group = False  # the agent itself terminated its instance (idle exit)
 
     def run(self) -> int:
         slots = [threading.Thread(target=self.slot, name=f"slot-{n}", daemon=True)
@@ -70,8 +71,10 @@ class Agent:
         if instance is not None:
             instance.protect(False)
             instance.settle()
-            if self.notice == "terminating":
-                instance.continue_termination()
+            if self.notice == "terminating" or self.left_group:
+                # an idle exit's termination waits on the group's terminating hook too: go on at
+                # once rather than be billed for the hook's timeout
+                instance.continue_termination(tries=3 if self.left_group else 1)
         self.ctx.endpoint.stop()
 
     def watch(self) -> None:
@@ -154,6 +157,7 @@ class Agent:
             return True
         instance.settle()  # unprotected first: a protected instance cannot be terminated
         if instance.leave_group():
+            self.left_group = True
             return True
         with self._lock:
             self.last_activity = time.monotonic()
@@ -219,7 +223,9 @@ def serve(args) -> int:
     if early:
         agent.on_signal(early[0])
     try:
-        return agent.run()
+        code = agent.run()
+        ledger.close_instance(ctx)
+        return code
     finally:
         if temporary:
             shutil.rmtree(ctx.workdir, ignore_errors=True)
@@ -257,6 +263,7 @@ def in_group(settings: Settings, clients) -> Instance | None:
 
         def notice():
             return metadata_notice(metadata)
+        return Instance(clients.autoscaling, instance_id, group, settings.lifecycle_hook, notice, launch_time(metadata))
     return Instance(clients.autoscaling, instance_id, group, settings.lifecycle_hook, notice)
 
 

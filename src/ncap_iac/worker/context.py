@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .aws import Clients
 from .credentials import JobRoles
 from .endpoint import Endpoint
 from .instance import Instance
+from .ledger import InstanceSpend
 from .runner import Interrupt
 from .settings import Settings
 
@@ -29,6 +30,7 @@ class Context:
     roles: JobRoles
     endpoint: Endpoint
     instance: Instance | None = None
+    spend: InstanceSpend = field(default_factory=InstanceSpend)  # each lab's attempt seconds here
 
     @property
     def fifo(self) -> bool:

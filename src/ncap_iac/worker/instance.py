@@ -10,12 +10,15 @@
   instance says it (gone from the group, or Terminating)."""
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from datetime import datetime, timezone
 
 from .aws import describe
 from .log import decision
@@ -57,6 +60,16 @@ class Metadata:
         return self._token
 
 
+def launch_time(metadata: Metadata) -> datetime | None:
+    """When the instance was launched: the identity document's pendingTime (None if unreadable)."""
+    try:
+        document = json.loads(metadata.get("/latest/dynamic/instance-identity/document") or "{}")
+        return datetime.strptime(document["pendingTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        decision("launch-time-unknown", logging.WARNING, error=describe(error))
+        return None
+
+
 def metadata_notice(metadata: Metadata) -> str | None:
     """"spot" (an interruption notice), "terminating" (the group is terminating the instance) or None."""
     if metadata.get("/latest/meta-data/spot/instance-action") is not None:
@@ -78,8 +91,9 @@ class Instance:
     """This agent's instance in its group: protection and notices."""
 
     def __init__(self, autoscaling, instance_id: str, group: str, lifecycle_hook: str | None,
-                 notice: Callable[[], str | None]):
+                 notice: Callable[[], str | None], launched: datetime | None = None):
         self.autoscaling, self.instance_id, self.group = autoscaling, instance_id, group
+        self.launched = launched  # when EC2 launched the instance (its bill starts): None unknown
         self.lifecycle_hook, self._notice = lifecycle_hook, notice
         self._wanted: bool | None = None
         self._applied: bool | None = None
@@ -104,17 +118,23 @@ class Instance:
             decision("notice-check-failed", logging.WARNING, error=describe(error))
             return None
 
-    def continue_termination(self) -> None:
-        """Let the group's terminating lifecycle hook go on (the running jobs are back on the queue)."""
+    def continue_termination(self, tries: int = 1) -> None:
+        """Let the group's terminating lifecycle hook go on (the running jobs are back on the queue);
+        `tries`, a second apart, for a termination this agent asked for a moment ago."""
         if not self.lifecycle_hook:
             return
-        try:
-            self.autoscaling.complete_lifecycle_action(
-                LifecycleHookName=self.lifecycle_hook, AutoScalingGroupName=self.group,
-                InstanceId=self.instance_id, LifecycleActionResult="CONTINUE")
-            decision("termination-continued", instance=self.instance_id, hook=self.lifecycle_hook)
-        except Exception as error:  # no hook waiting (Spot, or a scale-in without the hook)
-            decision("termination-not-continued", logging.INFO, error=describe(error))
+        for attempt in range(1, tries + 1):
+            try:
+                self.autoscaling.complete_lifecycle_action(
+                    LifecycleHookName=self.lifecycle_hook, AutoScalingGroupName=self.group,
+                    InstanceId=self.instance_id, LifecycleActionResult="CONTINUE")
+                decision("termination-continued", instance=self.instance_id, hook=self.lifecycle_hook)
+                return
+            except Exception as error:  # no hook waiting (Spot, or a scale-in without the hook)
+                if attempt == tries:
+                    decision("termination-not-continued", logging.INFO, error=describe(error))
+                else:
+                    time.sleep(1.0)
 
     def leave_group(self) -> bool:
         """Idle: terminate this instance and lower the group's desired capacity by one, so that

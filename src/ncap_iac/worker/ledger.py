@@ -1,15 +1,18 @@
 """The ledger of spend: each attempt's seconds on this instance, at its hourly price, written into
 the pipeline bucket's `ledger/MONTH/LAB/` (ledger.ledger_key) with the instance role, outside
-every lab's folders. The submit function sums a lab's month from it before it queues a job, and
-`ncap cost report` reads it. Written in the background; a write that fails is logged, never fails
-the job (the budget is a limit on new submissions, not on running work)."""
+every lab's folders; and, when the instance goes, the rest of its bill (its boot, idle seconds and
+the 60-second minimum) shared among the labs it ran jobs for (ledger.instance_entries). The
+submit function sums a lab's month from it before it queues a job, and `ncap cost report` reads
+it. Attempts are written in the background; a write that fails is logged, never fails the job (the
+budget is a limit on new submissions, not on running work)."""
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from datetime import datetime, timezone
 
-from ..lambda_repo.ncap_lambda.ledger import ledger_entry, ledger_key
+from ..lambda_repo.ncap_lambda.ledger import instance_entries, instance_key, ledger_entry, ledger_key
 from . import background
 from .aws import describe
 from .log import decision
@@ -25,7 +28,38 @@ def record(ctx, task, delivery, seconds: float) -> None:
                      delivery.message_id)
     entry = ledger_entry(task.affiliate, task.job_id, task.dataname, s.instance_type, s.hourly_price_usd,
                          seconds, finished, delivery.receive_count)
+    ctx.spend.add(task.affiliate, seconds)
     background.submit("ledger", _put, ctx.clients.s3, s.bucket, key, entry)
+
+
+class InstanceSpend:
+    """Each lab's attempt seconds on this instance."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._by_lab: dict[str, float] = {}
+
+    def add(self, lab: str, seconds: float) -> None:
+        with self._lock:
+            self._by_lab[lab] = self._by_lab.get(lab, 0.0) + seconds
+
+    def snapshot(self) -> dict[str, float]:
+        with self._lock:
+            return dict(self._by_lab)
+
+
+def close_instance(ctx) -> None:
+    """Book the rest of this instance's bill as it goes (when its launch time and price are known)."""
+    s, instance = ctx.settings, ctx.instance
+    if s.hourly_price_usd is None or s.instance_type is None or instance is None or instance.launched is None:
+        return
+    ended = datetime.now(timezone.utc)
+    entries = instance_entries(instance.instance_id, s.instance_type, s.hourly_price_usd, instance.launched, ended,
+                               ctx.spend.snapshot())
+    for lab, entry in sorted(entries.items()):
+        _put(ctx.clients.s3, s.bucket, instance_key(lab, instance.instance_id, entry["finished"]), entry)
+    decision("instance-booked", instance=instance.instance_id, billed_seconds=round(next(iter(entries.values()))[
+        "billed_seconds"], 1), labs=sorted(entries))
 
 
 def _put(s3, bucket: str, key: str, entry: dict) -> None:

@@ -7,7 +7,14 @@ UTC month the attempt finished in. The prefix is outside every lab's folders ("l
 lab name the config accepts), so no lab user can write it; the worker agent writes its entries,
 the submit function reads a lab's month. A dataset and attempt have a key of their own, so that
 a job of several datasets, and a retried one, count every instance-second, and a worker that
-writes the same entry twice (after a crash) counts it once."""
+writes the same entry twice (after a crash) counts it once.
+
+What EC2 bills beyond the attempts (an instance is billed per second from launch to termination,
+60 seconds at least: its boot, its idle seconds, the minimum) is booked when the instance goes,
+under `ledger/<YYYY-MM>/<lab>/instances/<instance_id>.json`: the instance's billed seconds less
+the attempts' seconds, shared among the labs whose jobs it ran in proportion to each lab's run
+seconds on it. An instance that ran no job books its whole time under `_unattributed` (not a lab
+name the config accepts), so that the month's ledger adds up to the instances' bill."""
 import hashlib
 import math
 import re
@@ -18,6 +25,8 @@ from .contract import MISSING, decoded, is_error
 
 LEDGER_PREFIX = "ledger/"
 LEDGER_VERSION = 1
+UNATTRIBUTED = "_unattributed"  # the instances that ran no job
+MINIMUM_BILLED_SECONDS = 60.0
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 READERS = 8  # objects read at once by month_entries
 
@@ -58,6 +67,26 @@ def ledger_entry(lab, job_id, dataname, instance_type, hourly_price_usd, seconds
             "attempt": int(attempt), "instance_type": instance_type,
             "hourly_price_usd": float(hourly_price_usd), "seconds": float(seconds), "cost_usd": cost,
             "finished": finished}
+
+
+def instance_key(lab, instance_id, ended):
+    return f"{ledger_prefix(month_of(ended), lab)}instances/{re.sub(r'[^A-Za-z0-9-]', '', str(instance_id))}.json"
+
+
+def instance_entries(instance_id, instance_type, hourly_price_usd, launched, ended, run_seconds):
+    """lab -> the entry of this instance's share of its bill beyond the attempts: `launched` and
+    `ended` as datetimes, `run_seconds` each lab's attempts' seconds on it."""
+    billed = max(MINIMUM_BILLED_SECONDS, (ended - launched).total_seconds())
+    total = sum(run_seconds.values())
+    shares = {lab: max(0.0, billed - total) * seconds / total for lab, seconds in run_seconds.items()} if total \
+        else {UNATTRIBUTED: billed}
+    stamp = ended.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {lab: {"version": LEDGER_VERSION, "kind": "instance", "lab": lab, "instance_id": instance_id,
+                  "instance_type": instance_type, "hourly_price_usd": float(hourly_price_usd),
+                  "launched": launched.strftime("%Y-%m-%dT%H:%M:%SZ"), "finished": stamp,
+                  "billed_seconds": billed, "run_seconds": float(run_seconds.get(lab, 0.0)), "seconds": share,
+                  "cost_usd": float(hourly_price_usd) * share / 3600.0}
+            for lab, share in shares.items()}
 
 
 def entry_cost(entry):

@@ -30,7 +30,17 @@ def test_bigger_sizes_cost_more_and_other_regions_no_less_than_us_east_1():
 
 def test_the_table_says_when_and_where_its_figures_come_from():
     assert prices.AS_OF == "2024-06" and prices.SOURCE.startswith("https://aws.amazon.com/ec2/pricing/")
-    assert "without network access" in prices.__doc__
+    assert "without network access" in prices.table()["notes"]["all"]
+    assert "derived" in prices.table()["notes"]["m5, r5"]
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
+def test_the_large_general_and_memory_sizes_ncap_configs_use_are_priced(region):
+    """m5 and r5 are priced in proportion to size: 16xlarge is 32 times large."""
+    for family in ("m5", "r5"):
+        large = prices.hourly_price(f"{family}.large", region)
+        assert prices.hourly_price(f"{family}.16xlarge", region) == pytest.approx(32 * large)
+        assert prices.hourly_price(f"{family}.24xlarge", region) == pytest.approx(48 * large)
 
 
 def test_lookup_override_and_description():

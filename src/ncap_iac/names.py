@@ -210,3 +210,9 @@ WORKER_IMAGE = "WorkerImage"
 
 # Where `ncap local up` keeps a pipeline's local cloud (local.json, pids.json, logs), inside its folder
 LOCAL_STATE_FOLDER = ".ncap/local"
+
+
+def price_parameter(instance_type: str) -> str:
+    """The template parameter of an instance type's hourly price, when ncap deploy looks it up:
+    'm5.16xlarge' -> 'HourlyPriceM516xlarge'."""
+    return "HourlyPrice" + camel(instance_type.replace(".", "-"))

@@ -108,7 +108,7 @@ def test_the_hourly_price_comes_from_the_table_or_the_override(tmp_path):
     assert load_document(doc, tmp_path).workers.hourly_price_usd == 0.4
 
 
-def test_an_unknown_type_or_region_is_a_warning_without_budgets_and_an_error_with_them(tmp_path):
+def test_an_unknown_type_or_region_is_a_warning_without_budgets_and_looked_up_at_deploy_with_them(tmp_path):
     doc = ncap(INSTANCE_TYPE="x9.huge")
     config = load_document(doc, tmp_path)
     assert config.workers.hourly_price_usd is None
@@ -116,13 +116,18 @@ def test_an_unknown_type_or_region_is_a_warning_without_budgets_and_an_error_wit
         ("Workers.HourlyPriceUSD", "the price table (2024-06) has no hourly price for x9.huge in us-east-1: cost "
                                    "estimates need Workers.HourlyPriceUSD")]
     doc["Lambda"]["LambdaConfig"]["MAXCOST"] = 300
-    assert problems(doc, tmp_path) == [("Workers.HourlyPriceUSD", "the price table (2024-06) has no hourly price for "
-                                                                  "x9.huge in us-east-1; the labs' budgets need it: set "
-                                                                  "Workers.HourlyPriceUSD")]
+    load_document(doc, tmp_path)  # no config is refused only for a missing price
+    budgeted = load_document(doc, tmp_path)
+    assert budgeted.workers.price_at_deploy and not [w for w in budgeted.warnings if w.path == "Workers.HourlyPriceUSD"]
+    assert [n.message for n in budgeted.notes if n.path == "Workers.HourlyPriceUSD"] == [
+        "the price table (2024-06) has no hourly price for x9.huge in us-east-1: the labs' budgets need it, so ncap "
+        "deploy looks it up in the AWS Price List API (pricing:GetProducts) and passes it to the stack; set "
+        "Workers.HourlyPriceUSD to fix it here"]
     doc["Workers"]["HourlyPriceUSD"] = 1.5
-    assert load_document(doc, tmp_path).workers.hourly_price_usd == 1.5
-    other_region = minimal_config(REGION="sa-east-1", Budgets={"PerLabMonthlyUSD": 10})
-    assert "p2.xlarge in sa-east-1" in problems(other_region, tmp_path)[0][1]
+    given = load_document(doc, tmp_path)
+    assert given.workers.hourly_price_usd == 1.5 and not given.workers.price_at_deploy
+    other_region = load_document(minimal_config(REGION="sa-east-1", Budgets={"PerLabMonthlyUSD": 10}), tmp_path)
+    assert any("p2.xlarge in sa-east-1" in n.message for n in other_region.notes)
 
 
 @pytest.mark.parametrize("budgets, path", [

@@ -143,3 +143,14 @@ def test_settings_carry_each_labs_budget():
     assert (settings.budget_of("labA"), settings.budget_of("labB"), settings.expected_job_minutes) == (300, 50, 60)
     assert settings.worker_group == "p-workers"
     assert read_settings({"BUCKET_NAME": "b", "QUEUE_URL": "q"}).budget_of("labA") is None
+
+
+def test_a_price_filled_in_at_deploy_is_added_to_the_stages_known_ones():
+    """HOURLY_PRICE_USD as the template joins it when ncap deploy looked a stage's price up."""
+    from ncap_lambda.settings import price_sum
+
+    assert price_sum({"HOURLY_PRICE_USD": "0.9+3.072"}, "HOURLY_PRICE_USD") == pytest.approx(3.972)
+    assert price_sum({"HOURLY_PRICE_USD": "0+3.84"}, "HOURLY_PRICE_USD") == 3.84
+    assert price_sum({}, "HOURLY_PRICE_USD") is None
+    with pytest.raises(ValueError, match="must be a number"):
+        price_sum({"HOURLY_PRICE_USD": "0.9+cheap"}, "HOURLY_PRICE_USD")

@@ -72,10 +72,14 @@ def check_budget_sources(doc: dict) -> Iterator[Issue]:
 
 
 def check_price(doc: dict) -> Iterator[Issue]:
-    """With budgets, every submission is priced: the price must be known."""
-    if budgets_set(doc) and hourly_price(doc) is None and _price_checkable(doc):
-        yield Issue("Workers.HourlyPriceUSD", _no_price(doc) + "; the labs' budgets need it: set "
-                                                               "Workers.HourlyPriceUSD")
+    """With budgets, every submission is priced: a price the table lacks is looked up at deploy
+    (a note says so); nothing here refuses a config for it."""
+    return iter(())
+
+
+def looked_up_at_deploy(doc: dict) -> bool:
+    """Budgets are set and the price is neither given nor in the table: ncap deploy asks AWS."""
+    return budgets_set(doc) and hourly_price(doc) is None and _price_checkable(doc)
 
 
 def check_own_budgets_size(doc: dict) -> Iterator[Issue]:
@@ -128,6 +132,14 @@ def _budget_warnings(doc: dict) -> list[Issue]:
                                                            f"addresses: only the first {MAX_SUBSCRIBERS} get "
                                                            f"the budget's alerts"))
     return found
+
+
+def price_notes(doc: dict, where: str = "Workers.HourlyPriceUSD") -> list[Issue]:
+    if not looked_up_at_deploy(doc):
+        return []
+    return [Issue(where, _no_price(doc) + ": the labs' budgets need it, so ncap deploy looks it up in the AWS "
+                                          "Price List API (pricing:GetProducts) and passes it to the stack; set "
+                                          "Workers.HourlyPriceUSD to fix it here")]
 
 
 def notes(doc: dict) -> list[Issue]:

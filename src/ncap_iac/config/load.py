@@ -146,8 +146,17 @@ def _model(doc: dict, base_dir: Path, source: Path | None, warnings: list[Issue]
         source=source,
         warnings=tuple(warnings),
         notes=tuple(code.code_notes(doc) + code.requirements_notes(doc, base_dir) + budgets.notes(doc)
-                    + capacity.notes(doc)),
+                    + _price_notes(doc) + capacity.notes(doc)),
     )
+
+
+def _price_notes(doc: dict) -> list[Issue]:
+    """A price looked up at deploy, said where it applies (each stage's own, with Stages)."""
+    entries = doc.get("Stages") or []
+    if not entries:
+        return budgets.price_notes(doc)
+    return [note for i, entry in enumerate(entries)
+            for note in budgets.price_notes(stage_document(doc, entry), f"Stages[{i}].Workers.HourlyPriceUSD")]
 
 
 def _stage(doc: dict, entry: dict, ncap: dict, base_dir: Path) -> Stage:
@@ -197,6 +206,7 @@ def _workers(doc: dict, section: dict, ncap: dict, base_dir: Path, stage: str | 
         agent_command=_get(section, "Workers", "AgentCommand"),
         launch=capacity.launches(doc),
         hourly_price_usd=budgets.hourly_price(doc),
+        price_at_deploy=budgets.looked_up_at_deploy(doc),
         code=worker_code.code_folder(section, base_dir),
         image=image_build.image_build(section, base_dir, budgets.instance_type(doc), stage),
     )

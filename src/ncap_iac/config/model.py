@@ -102,6 +102,7 @@ class Workers:
     agent_command: str
     launch: bool = True  # NCAP's LAUNCH: false compiles to max_size 0
     hourly_price_usd: float | None = None  # Workers.HourlyPriceUSD, else the price table's; None: unknown
+    price_at_deploy: bool = False  # budgets need the price, which the table lacks: ncap deploy looks it up
     code: CodeFolder | None = None  # None: the command runs in the job's own empty folder
     image: ImageBuild | None = None  # Workers.Image: built by Image Builder (then ami is None)
 

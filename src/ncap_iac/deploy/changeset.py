@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from .. import names
 from ..aws import artifacts
+from ..aws.price_list import PRICE_LIST_REGION, on_demand_price
 from ..aws.stacks import describe_stack, outputs, stack_resources
 from ..aws.worker_artifacts import upload_worker_artifacts
 from ..compiler import stack_tags
@@ -69,9 +70,27 @@ def account_check(shipment: Shipment, options: ShipOptions, say, stop: bool) -> 
 
 
 def worker_parameters(shipment: Shipment, say) -> dict[str, str]:
-    """The agent bundle and the analysis code uploaded; the template parameters that name them."""
+    """The agent bundle and the analysis code uploaded, and the prices the table lacks looked up;
+    the template parameters that name them."""
     config = shipment.pipeline.config
-    return upload_worker_artifacts(shipment.target.aws, shipment.bucket, config.artifact_folders, say)
+    found = upload_worker_artifacts(shipment.target.aws, shipment.bucket, config.artifact_folders, say)
+    return {**found, **looked_up_prices(shipment, say)}
+
+
+def looked_up_prices(shipment: Shipment, say) -> dict[str, str]:
+    """Each price parameter of the template, from the AWS Price List API."""
+    config, target = shipment.pipeline.config, shipment.target
+    kinds = sorted({s.workers.instance_type for s in config.worker_stages if s.workers.price_at_deploy})
+    if kinds and target.endpoint:
+        raise NcapError(f"the price of {', '.join(kinds)} in {config.region} is not in the price table, and an "
+                        f"endpoint has no AWS Price List API: set Workers.HourlyPriceUSD")
+    found = {}
+    for kind in kinds:
+        pricing = target.aws.session().client("pricing", region_name=PRICE_LIST_REGION)
+        price = on_demand_price(pricing, kind, config.region)
+        say(f"the AWS Price List API: {kind} in {config.region} costs ${price:g}/h on demand")
+        found[names.price_parameter(kind)] = f"{price:g}"
+    return found
 
 
 def stack_template(shipment: Shipment, say) -> dict:

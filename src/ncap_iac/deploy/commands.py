@@ -25,10 +25,26 @@ def register(commands, common) -> dict:
     _credentials(commands, common)
     _changed(commands, common)
     _image(commands, common)
+    _prices(commands, common)
     return {"build": _run_build, "package": _run_package, "deploy": _run_deploy, "diff": _run_diff,
             "delete": _run_delete, "credentials": _run_credentials, "changed": _run_changed,
             "cost report": _run_cost_report,  # its arguments: ncap_iac.cost.commands
-            "image status": _run_image_status}
+            "image status": _run_image_status, "prices update": _run_prices_update}
+
+
+def _prices(commands, common) -> None:
+    found = commands.add_parser("prices", help="the offline table of on-demand prices",
+                                description="The table of on-demand hourly prices budgets and cost estimates use.")
+    actions = found.add_subparsers(dest="action", required=True, metavar="ACTION")
+    update = actions.add_parser(
+        "update", parents=[common], help="rebuild the price table from the AWS Price List API",
+        description="Asks the AWS Price List API (pricing:GetProducts, with your credentials) for every instance "
+                    "type's on-demand Linux price (shared tenancy) in each region, and writes the dated table "
+                    "that ncap validate, compile and the cost commands read.")
+    update.set_defaults(dispatch="prices update")
+    update.add_argument("--regions", metavar="R,R", help="only these regions (default: every commercial region)")
+    update.add_argument("--out", type=Path, metavar="FILE",
+                        help="where to write the table (default: the installed package's price_table.json)")
 
 
 def _image(commands, common) -> None:
@@ -228,6 +244,14 @@ def _run_cost_report(args) -> int:
     else:
         for line in lines(report):
             print(line)
+    return 0
+
+
+def _run_prices_update(args) -> int:
+    from .prices import commercial_regions, default_out, pricing_client, update
+
+    regions = [r for r in (args.regions or "").split(",") if r] or commercial_regions()
+    update(pricing_client(), regions, args.out or default_out(), _say)
     return 0
 
 

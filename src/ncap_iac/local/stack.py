@@ -40,6 +40,10 @@ def deploy(config: StackConfig, state_dir: Path, aws: Aws, say,
     """The stack on the emulator, its custom resources answered by the real handlers (each with
     the AWS settings `as_function` gives it; without it, as `aws`)."""
     template_path = state_dir / TEMPLATE_NAME
+    unpriced = sorted({s.workers.instance_type for s in config.worker_stages if s.workers.price_at_deploy})
+    if unpriced:
+        raise NcapError(f"the price of {', '.join(unpriced)} in {config.region} is not in the price table, and the "
+                        f"local cloud has no AWS Price List API to ask: set Workers.HourlyPriceUSD")
     compiled = compile_config(config, state_dir)
     write_code(state_dir, config)
     template_path.write_text(compiled.body, encoding="utf-8")

@@ -40,9 +40,15 @@ def _idle_exit(stage: Stage) -> list[str]:
     return ["--idle-exit", str(seconds)] if seconds else []
 
 
+PRICE_AT_DEPLOY = "@PRICE@"  # the user data puts the price parameter's value there
+
+
 def _ledger(stage: Stage) -> list[str]:
-    """The instance's type and price, for the ledger (none when the price is unknown)."""
-    price = stage.workers.hourly_price_usd
-    if price is None:
+    """The instance's type and price, for the ledger (none when the price is unknown; a price that
+    ncap deploy looks up comes from its template parameter)."""
+    w = stage.workers
+    if w.price_at_deploy:
+        return ["--instance-type", w.instance_type, "--hourly-price-usd", PRICE_AT_DEPLOY]
+    if w.hourly_price_usd is None:
         return []
-    return ["--instance-type", stage.workers.instance_type, "--hourly-price-usd", f"{price:g}"]
+    return ["--instance-type", w.instance_type, "--hourly-price-usd", f"{w.hourly_price_usd:g}"]

@@ -87,7 +87,7 @@ def _lab_template(config: StackConfig, affiliate) -> dict:
 def _template(config: StackConfig, resources: list[AWSObject], text: str) -> dict:
     outputs = [o for module in (storage, identity, queue, compute, monitoring) for o in module.outputs(config)]
     return {"AWSTemplateFormatVersion": "2010-09-09", "Transform": SAM_TRANSFORM, "Description": text,
-            "Parameters": _by_title(compute.parameters()), "Resources": _by_title(resources),
+            "Parameters": _by_title(compute.parameters(config)), "Resources": _by_title(resources),
             "Outputs": _by_title(outputs)}
 
 

@@ -93,8 +93,21 @@ def _role(config: StackConfig):
     ])
 
 
-def parameters() -> list[Parameter]:
-    """What ncap package/deploy (and the local cloud) upload before the stack is made."""
+def parameters(config: StackConfig) -> list[Parameter]:
+    """What ncap package/deploy (and the local cloud) upload before the stack is made, and the
+    prices they look up."""
+    return _artifact_parameters() + price_parameters(config)
+
+
+def price_parameters(config: StackConfig) -> list[Parameter]:
+    """An hourly price the budgets need and the table lacks, filled in by ncap deploy."""
+    types = sorted({stage.workers.instance_type for stage in config.worker_stages if stage.workers.price_at_deploy})
+    return [Parameter(names.price_parameter(kind), Type="String", AllowedPattern=r"^[0-9]+(\.[0-9]+)?$",
+                      Description=f"On-demand hourly price of {kind} in {config.region} in USD (ncap deploy "
+                                  f"reads it from the AWS Price List API)") for kind in types]
+
+
+def _artifact_parameters() -> list[Parameter]:
     return [Parameter(names.ARTIFACT_BUCKET_PARAMETER, Type="String",
                       AllowedPattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
                       Description="The bucket holding the worker agent bundle and the pipeline's analysis code "
@@ -126,7 +139,7 @@ def _hand_off_statements(config: StackConfig) -> list[dict]:
 
 def _ledger_statements(config: StackConfig) -> list[dict]:
     """The agent records each attempt's cost in the ledger, outside every lab's folders."""
-    if all(stage.workers.hourly_price_usd is None for stage in config.worker_stages):
+    if all(s.workers.hourly_price_usd is None and not s.workers.price_at_deploy for s in config.worker_stages):
         return []
     return [iam.statement("RecordSpend", ["s3:PutObject"], [iam.object_arn(config.pipeline_name, LEDGER_PREFIX + "*")])]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from troposphere import AWSObject, GetAtt, Ref
+from troposphere import AWSObject, GetAtt, Join, Ref
 from troposphere.s3 import Filter, Rules, S3Key
 from troposphere.serverless import S3Event
 
@@ -67,11 +67,18 @@ def budget_environment(config: StackConfig) -> dict:
         return {}
     common = config.budgets.per_lab_monthly_usd
     own = {a.name: a.max_cost for a in config.affiliates if a.max_cost is not None and a.max_cost != common}
-    price = sum(stage.workers.hourly_price_usd or 0.0 for stage in config.worker_stages)
-    return {"HOURLY_PRICE_USD": _decimal(price),
+    return {"HOURLY_PRICE_USD": hourly_price(config),
             "EXPECTED_JOB_MINUTES": _decimal(config.budgets.expected_job_minutes),
             "LAB_BUDGET_USD": "" if common is None else _decimal(common),
             "LAB_BUDGETS_USD": json.dumps(own, sort_keys=True, separators=(",", ":"))}
+
+
+def hourly_price(config: StackConfig):
+    """The sum of the stages' prices; the parts ncap deploy looks up joined to it with +."""
+    known = sum(stage.workers.hourly_price_usd or 0.0 for stage in config.worker_stages)
+    looked_up = [Ref(names.price_parameter(s.workers.instance_type)) for s in config.worker_stages
+                 if s.workers.price_at_deploy]
+    return Join("+", [_decimal(known), *looked_up]) if looked_up else _decimal(known)
 
 
 def _decimal(value: float) -> str:

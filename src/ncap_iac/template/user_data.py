@@ -22,7 +22,7 @@ from .. import names
 from ..bundle.code import code_key, code_sha256
 from ..config.model import StackConfig, Stage
 from ..lambda_repo.ncap_lambda.roles import job_role_path
-from .agent import JOB_USER, agent_arguments
+from .agent import JOB_USER, PRICE_AT_DEPLOY, agent_arguments
 
 ROOT = "/opt/ncap"  # where the agent and the code go on an instance (NCAP_ROOT on the local cloud)
 USER_DATA_LIMIT = 16 * 1024  # EC2: user data of at most 16 KB, before base64
@@ -109,6 +109,7 @@ def _agent_line(config: StackConfig, stage: Stage, next_stage: Stage | None, key
     line = " ".join(shlex.quote(a) for a in argv).replace("${", "${!")
     line = line.replace("@QUEUE@", "${JobQueue}").replace("@TOPIC@", "${Topic}").replace("@ROLES@", "${JobRoles}")
     line = line.replace("@NEXT@", "${NextQueue}")
+    line = line.replace(PRICE_AT_DEPLOY, f"${{{names.price_parameter(stage.workers.instance_type)}}}")
     if key:  # ncap/code/SHA.zip is unpacked into $root/code/SHA
         line += f' --command-dir "$root/code/{key.rsplit("/", 1)[1].removesuffix(".zip")}"'
     return f"{line} --run-as {JOB_USER}"

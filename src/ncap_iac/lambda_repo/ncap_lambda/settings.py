@@ -73,6 +73,14 @@ def amount(environ, name, default=None):
     return value
 
 
+def price_sum(environ, name):
+    """HOURLY_PRICE_USD: one price, or the stages' prices joined by + (some filled in at deploy)."""
+    text = environ.get(name, "")
+    if not text:
+        return None
+    return sum(amount({name: part.strip()}, name, 0.0) for part in text.split("+"))
+
+
 def budgets(environ):
     """LAB_BUDGETS_USD: a JSON object of lab -> USD ({} when unset)."""
     text = environ.get("LAB_BUDGETS_USD", "")
@@ -101,7 +109,7 @@ def read_settings(environ=None):
         default_config_name=env.get("DEFAULT_CONFIG_NAME") or None,
         missing_config_error=env.get("MISSING_CONFIG_ERROR") or None,
         pipeline_version=env.get("PIPELINE_VERSION") or None,
-        hourly_price_usd=amount(env, "HOURLY_PRICE_USD"),
+        hourly_price_usd=price_sum(env, "HOURLY_PRICE_USD"),
         expected_job_minutes=amount(env, "EXPECTED_JOB_MINUTES", DEFAULT_EXPECTED_JOB_MINUTES),
         lab_budget_usd=amount(env, "LAB_BUDGET_USD"), lab_budgets_usd=budgets(env),
         worker_group=env.get("WORKER_GROUP") or None,

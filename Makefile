@@ -10,7 +10,7 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV    := .venv-checkov
 STAMP_CHECKOV   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: demo test lint checkov shellcheck fuzz bench goldens clean
+.PHONY: demo test lint checkov shellcheck fuzz bench goldens docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,8 +67,14 @@ bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/local_scale.py
 	$(BIN)/python benchmarks/stages.py
 
+# The documentation site in site/: the references written from the schema and the parsers, then
+# mkdocs (make test checks both: tests/test_docs.py).
+docs: $(STAMP_TEST)
+	$(BIN)/python docs/generate.py
+	$(BIN)/mkdocs build --strict
+
 goldens: $(STAMP_RUN)
 	$(BIN)/python tests/goldens/regenerate.py
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .hypothesis site

@@ -104,8 +104,9 @@ def assert_packaged(folder: Path, stdout: str, endpoint: str) -> None:
 
 
 def readme_walkthrough() -> list[str]:
-    """The command lines of the first code block of the README's Shipping section."""
-    section = (REPO / "README.md").read_text().split("## Shipping", 1)[1]
+    """The command lines of the first code block of the platform engineer's guide's Shipping
+    section (docs/platform-engineer.md)."""
+    section = (REPO / "docs" / "platform-engineer.md").read_text().split("## Shipping", 1)[1]
     block = section.split("```", 2)[1]
     return [line for line in block.strip().splitlines() if line.strip()]
 
@@ -116,7 +117,7 @@ def readme_emulator(workspace, tmp_path):
     emulator process binds port 0 and writes the port it got (no probe-then-bind race)."""
     root, _ = workspace
     start = readme_walkthrough()[0]
-    assert start.startswith(".venv/bin/moto_server -p 5000 &")
+    assert start.startswith(".venv/bin/python -m ncap_iac.emulator.server --port 5000 &")
     port_file = tmp_path / "emulator.port"
     process = subprocess.Popen([sys.executable, "-m", "ncap_iac.emulator.server", "--port-file", str(port_file)],
                                cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

@@ -145,7 +145,19 @@ def _wait_for(process: subprocess.Popen, port_file: Path, timeout: float = 60.0)
     raise AssertionError(f"the emulator did not start (exit code {process.poll()})")
 
 
-def test_the_readme_walkthrough_deploys_on_a_local_emulator(workspace, readme_emulator):
+def _credentials_file(path: Path):
+    """A botocore session reading only this credentials file (none of this process's keys)."""
+    import botocore.session
+
+    session = botocore.session.Session()
+    session.set_config_variable("credentials_file", str(path))
+    session.set_config_variable("region", "us-east-1")
+    return session
+
+
+def test_the_readme_walkthrough_deploys_on_a_local_emulator(workspace, readme_emulator, monkeypatch):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
     root, builds = workspace
     lines = readme_walkthrough()
     exported = dict(re.findall(r"(\w+)=(\S+)", lines[1]))
@@ -161,6 +173,12 @@ def test_the_readme_walkthrough_deploys_on_a_local_emulator(workspace, readme_em
         assert result.returncode == 0, f"{line}\n{result.stdout}\n{result.stderr}"
         assert "Traceback" not in result.stdout + result.stderr
         outputs.append((argv[1], result.stdout))
+        if argv[1] == "credentials":  # the pipeline the walkthrough made takes a lab user's upload
+            import boto3
+
+            lab_user = boto3.Session(profile_name="ncap-local-demo-alice", botocore_session=_credentials_file(
+                root / "ncap-local-demo-alice.credentials")).client("s3", endpoint_url=readme_emulator)
+            lab_user.put_object(Bucket="ncap-local-demo", Key="lab-a/inputs/walkthrough.csv", Body=b"a\n1\n")
     said = dict(outputs[:4])
     assert f"{translated_count(said['diff'])} to add" in said["diff"] and "deploy of ncap-local-demo: CREATE_COMPLETE" in said["deploy"]
     assert oct((root / "ncap-local-demo-alice.credentials").stat().st_mode & 0o777) == "0o600"

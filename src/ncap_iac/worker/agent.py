@@ -245,7 +245,7 @@ def connect(settings: Settings) -> tuple[Context, bool]:
 
 def in_group(settings: Settings, clients) -> Instance | None:
     """This instance in its group (--group), its notices from the metadata service on EC2, or from
-    the group when the id was given (--instance-id, NCAP_INSTANCE_ID: the local cloud)."""
+    the group when the id was given (--instance-id, NCAP_INSTANCE_ID: an agent started by hand)."""
     group = settings.group
     if not group:
         return None

@@ -5,9 +5,12 @@
   one thread, the latest wish winning; a failure is logged and tried again at the next change.
 - Interruption notices: a Spot interruption notice or the group's terminating lifecycle hook means
   the instance goes away soon; the agent then returns its running jobs to the queue at once and,
-  for the lifecycle hook, lets the termination go on. On EC2 both are read from the instance
-  metadata service (IMDSv2); where there is none (the local cloud), the group's own record of the
-  instance says it (gone from the group, or Terminating)."""
+  for the lifecycle hook, lets the termination go on. Both are read from the instance metadata
+  service (IMDSv2: EC2's, or the local cloud's stand-in for its instances); an agent given its
+  instance id by hand asks the group's own record of the instance (gone from the group, or
+  Terminating).
+- The launch time (the identity document's pendingTime), from which the ledger books the
+  instance's bill when it goes."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
-"""The price table: every type labs use in every common region (p2 is not offered in Frankfurt),
+"""The price table: every type labs use in every common region (p2 is not offered in Frankfurt, g5
+not in Singapore),
 dated and sourced; the override wins; a missing pair is None, never a guess."""
 import pytest
 
@@ -9,13 +10,14 @@ TYPES = ["p2.xlarge", "p2.8xlarge", "p2.16xlarge", "p3.2xlarge", "p3.8xlarge", "
          *[f"g5.{s}" for s in ("xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge")],
          *[f"{f}.{s}" for f in ("m5", "r5") for s in ("large", "xlarge", "2xlarge", "4xlarge")],
          *[f"{f}.{s}" for f in ("t2", "t3") for s in ("micro", "small", "medium", "large", "xlarge")]]
-REGIONS = ["us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1"]
+REGIONS = ["us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1", "ap-southeast-1"]
+NOT_OFFERED = {"eu-central-1": "p2.", "ap-southeast-1": "g5."}
 
 
 @pytest.mark.parametrize("region", REGIONS)
 def test_every_type_labs_use_has_a_price_in_the_common_regions(region):
     missing = [t for t in TYPES if prices.hourly_price(t, region) is None]
-    assert missing == ([t for t in TYPES if t.startswith("p2.")] if region == "eu-central-1" else [])
+    assert missing == [t for t in TYPES if region in NOT_OFFERED and t.startswith(NOT_OFFERED[region])]
     assert all(0 < prices.hourly_price(t, region) < 50 for t in TYPES if t not in missing)
 
 
@@ -32,9 +34,10 @@ def test_the_table_says_when_and_where_its_figures_come_from():
     assert prices.AS_OF == "2024-06" and prices.SOURCE.startswith("https://aws.amazon.com/ec2/pricing/")
     assert "without network access" in prices.table()["notes"]["all"]
     assert "derived" in prices.table()["notes"]["m5, r5"]
+    assert "skypilot-catalog" in prices.table()["notes"]["ap-southeast-1"]
 
 
-@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1", "ap-southeast-1"])
 def test_the_large_general_and_memory_sizes_ncap_configs_use_are_priced(region):
     """m5 and r5 are priced in proportion to size: 16xlarge is 32 times large."""
     for family in ("m5", "r5"):

@@ -196,3 +196,13 @@ def test_the_agent_runs_jobs_as_the_fenced_user_and_the_group_protects_running_j
     group = resources[names.WORKER_GROUP]["Properties"]
     [hook] = group["LifecycleHookSpecificationList"]
     assert hook["LifecycleTransition"] == "autoscaling:EC2_INSTANCE_TERMINATING" and hook["DefaultResult"] == "CONTINUE"
+
+
+@pytest.mark.parametrize("spot", [True, False])
+def test_only_spot_workers_may_read_the_spot_price_history_which_prices_their_time(compile_doc, spot):
+    doc = minimal_config(Workers={"AMI": "ami-0123456789abcdef0", "Command": "run.sh", "Spot": spot})
+    role = compile_doc(doc).template["Resources"][names.INSTANCE_ROLE]
+    statements = [s for policy in role["Properties"]["Policies"] for s in policy["PolicyDocument"]["Statement"]]
+    priced = [s for s in statements if "ec2:DescribeSpotPriceHistory" in s["Action"]]
+    assert priced == ([{"Sid": "PriceSpotTime", "Effect": "Allow", "Action": ["ec2:DescribeSpotPriceHistory"],
+                        "Resource": ["*"]}] if spot else [])

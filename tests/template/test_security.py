@@ -13,11 +13,9 @@ from conftest import compiled_goldens
 from factories import minimal_config
 
 TEMPLATES = compiled_goldens()
-# ec2:DescribeInstances takes no resource-level permission: "*" is its only possible resource.
-# take no resource-level permission: "*" is the only resource they accept
 # actions that take no resource-level permission: "*" is their only resource
 UNSCOPABLE_ACTIONS = {"ec2:DescribeInstances", "iam:ListUsers", "autoscaling:DescribeAutoScalingGroups",
-                      "autoscaling:DescribeAutoScalingInstances"}
+                      "autoscaling:DescribeAutoScalingInstances", "ec2:DescribeSpotPriceHistory"}
 
 
 def _templates(compiled) -> list[dict]:

@@ -273,6 +273,7 @@ def context(cloud: Cloud, command: str, workdir: Path, **settings):
     from ncap_iac.worker.queue import max_receive_count
     from ncap_iac.worker.runner import Interrupt
     from ncap_iac.worker.settings import Settings, check
+    from ncap_iac.worker.spot_price import Prices
 
     base = Settings(queue_url=cloud.queue, bucket=BUCKET, region=REGION, command=command, job_roles=JOB_ROLES,
                     heartbeat=3, poll_seconds=1, topic_arn=cloud.topic, workdir=workdir)
@@ -280,8 +281,9 @@ def context(cloud: Cloud, command: str, workdir: Path, **settings):
     check(values)
     clients = worker_clients(values.concurrency, values.poll_seconds)
     roles = JobRoles(clients.sts, JOB_ROLES, BUCKET, "test-worker", values.folders, clients.lab_s3)
+    prices = Prices(values.hourly_price_usd) if values.hourly_price_usd is not None else None
     return Context(values, clients, max_receive_count(clients.sqs, cloud.queue), Interrupt(),
-                   workdir, "test-worker", roles, ENDPOINT)
+                   workdir, "test-worker", roles, ENDPOINT, prices=prices)
 
 
 class WrappedRoles:

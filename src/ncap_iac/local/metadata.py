@@ -7,8 +7,9 @@ As IMDSv2 with HttpTokens required (the launch templates' setting): a token from
 /latest/api/token, then reads with it. Served: the instance's id, type, region and zone, its
 profile's role credentials (assumed as EC2 assumes them: a session named after the instance,
 renewed before they expire), the group's target lifecycle state, the identity document (with the
-launch time the group's record gives, the start of the instance's bill). No Spot
-interruption is ever pending here (404)."""
+launch time the group's record gives, the start of the instance's bill), its life cycle
+("on-demand": the local cloud has no Spot market; a test may serve "spot"). No Spot interruption is
+ever pending here (404)."""
 from __future__ import annotations
 
 import json
@@ -32,6 +33,7 @@ class Instance:
     credentials: Callable[[], dict]  # -> {AccessKeyId, SecretAccessKey, SessionToken, Expiration: datetime}
     lifecycle: Callable[[], str]  # -> the group's target lifecycle state of the instance
     launched: Callable[[], str] | None = None  # -> when it was launched, as the identity document's pendingTime
+    life_cycle: str = "on-demand"  # instance-life-cycle: "on-demand" or "spot"
     kept: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -80,6 +82,7 @@ class MetadataService:
         """The text at a metadata path, or None (404)."""
         fixed = {"/latest/meta-data/instance-id": instance.instance_id,
                  "/latest/meta-data/instance-type": instance.instance_type,
+                 "/latest/meta-data/instance-life-cycle": instance.life_cycle,
                  "/latest/meta-data/placement/region": self.region,
                  "/latest/meta-data/placement/availability-zone": f"{self.region}a",
                  "/latest/meta-data/iam/security-credentials/": instance.role_name,

@@ -89,8 +89,17 @@ def _role(config: StackConfig):
         iam.statement("WatchOwnInstance", ["autoscaling:DescribeAutoScalingInstances"], ["*"]),
         *_hand_off_statements(config),
         *_ledger_statements(config),
+        *_spot_price_statements(config),
         _artifacts_statement(config),
     ])
+
+
+def _spot_price_statements(config: StackConfig) -> list[dict]:
+    """A Spot worker prices its time from EC2's Spot price history for the ledger. The call reads
+    public prices only and takes no resource-level permission: "*" is its only resource."""
+    if not any(stage.workers.spot for stage in config.worker_stages):
+        return []
+    return [iam.statement("PriceSpotTime", ["ec2:DescribeSpotPriceHistory"], ["*"])]
 
 
 def parameters(config: StackConfig) -> list[Parameter]:

@@ -23,12 +23,13 @@ from .aws import describe, make_clients
 from .context import Context, worker_name
 from .credentials import JobRoles
 from .endpoint import Endpoint
-from .instance import Instance, Metadata, group_notice, launch_time, metadata_notice
+from .instance import Instance, Metadata, group_notice, launch_time, metadata_notice, spot_zone
 from .job import handle
 from .log import decision, to_stderr
 from .messages import BadMessage, parse
 from .runner import Interrupt
 from .settings import Settings, from_args
+from .spot_price import Prices, history_reader
 
 RECEIVE_BACKOFF_CAP = 30.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -240,7 +241,18 @@ def connect(settings: Settings) -> tuple[Context, bool]:
     name = instance.instance_id if instance is not None else worker_name()
     roles = JobRoles(clients.sts, settings.job_roles, settings.bucket, name, settings.folders, clients.lab_s3)
     return Context(settings, clients, max_receives, Interrupt(), workdir, worker_name(), roles, Endpoint(),
-                   instance), temporary
+                   instance, prices=prices_of(settings, clients, instance)), temporary
+
+
+def prices_of(settings: Settings, clients, instance: Instance | None) -> Prices | None:
+    """What an hour of this instance costs: the given on-demand price, or on a Spot instance EC2's
+    Spot price history for its type and zone."""
+    if settings.hourly_price_usd is None or settings.instance_type is None:
+        return None
+    if instance is None or instance.spot_zone is None:
+        return Prices(settings.hourly_price_usd)
+    return Prices(settings.hourly_price_usd, history_reader(clients.credentials, settings.region,
+                                                            settings.instance_type, instance.spot_zone))
 
 
 def in_group(settings: Settings, clients) -> Instance | None:
@@ -263,7 +275,8 @@ def in_group(settings: Settings, clients) -> Instance | None:
 
         def notice():
             return metadata_notice(metadata)
-        return Instance(clients.autoscaling, instance_id, group, settings.lifecycle_hook, notice, launch_time(metadata))
+        return Instance(clients.autoscaling, instance_id, group, settings.lifecycle_hook, notice, launch_time(metadata),
+                        spot_zone(metadata))
     return Instance(clients.autoscaling, instance_id, group, settings.lifecycle_hook, notice)
 
 

@@ -20,6 +20,7 @@ class Clients:
     autoscaling: object
     region: str
     pool: int
+    credentials: object = None  # () -> the instance role's frozen botocore credentials (signed calls of its own)
 
     def lab_s3(self, assume):
         """An S3 client whose credentials come from `assume()` (a credentials.Session) and are
@@ -65,7 +66,16 @@ def make_clients(region: str, concurrency: int, poll_seconds: int) -> Clients:
                    sns=session.client("sns", config=_config(20, pool)),
                    sts=session.client("sts", config=_config(20, pool)),
                    autoscaling=session.client("autoscaling", config=_config(20, pool)),
-                   region=region, pool=pool)
+                   region=region, pool=pool,
+                   credentials=lambda: frozen_credentials(session))
+
+
+def frozen_credentials(session):
+    """The session's current credentials (the instance role's, renewed by botocore)."""
+    found = session.get_credentials()
+    if found is None:
+        raise RuntimeError("no AWS credentials")
+    return found.get_frozen_credentials()
 
 
 def describe(error: BaseException) -> str:

@@ -1,6 +1,7 @@
 """What every job of one agent shares: its settings, AWS clients, the labs' job roles and the
 credentials endpoint, the queue's maxReceiveCount, the interrupt, the working folder, the worker's
-name in logs and status.json, and its instance in the group (None when it runs outside one)."""
+name in logs and status.json, its instance in the group (None when it runs outside one) and what an
+hour of it costs."""
 from __future__ import annotations
 
 import os
@@ -15,6 +16,7 @@ from .instance import Instance
 from .ledger import InstanceSpend
 from .runner import Interrupt
 from .settings import Settings
+from .spot_price import Prices
 
 BACKOFF_CAP = 60  # seconds a failed job waits before its retry, at most
 
@@ -31,6 +33,7 @@ class Context:
     endpoint: Endpoint
     instance: Instance | None = None
     spend: InstanceSpend = field(default_factory=InstanceSpend)  # each lab's attempt seconds here
+    prices: Prices | None = None  # this instance's hourly price (None: no --hourly-price-usd, no ledger)
 
     @property
     def fifo(self) -> bool:

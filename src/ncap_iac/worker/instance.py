@@ -10,7 +10,8 @@
   instance id by hand asks the group's own record of the instance (gone from the group, or
   Terminating).
 - The launch time (the identity document's pendingTime), from which the ledger books the
-  instance's bill when it goes."""
+  instance's bill when it goes; whether it is a Spot instance (instance-life-cycle) and its zone,
+  which price its time (spot_price.py)."""
 from __future__ import annotations
 
 import json
@@ -73,6 +74,18 @@ def launch_time(metadata: Metadata) -> datetime | None:
         return None
 
 
+def spot_zone(metadata: Metadata) -> str | None:
+    """The availability zone of a Spot instance (its instance-life-cycle is "spot"); None for an
+    on-demand one, or when the metadata cannot be read (its time is then priced on demand)."""
+    try:
+        if (metadata.get("/latest/meta-data/instance-life-cycle") or "").strip() != "spot":
+            return None
+        return (metadata.get("/latest/meta-data/placement/availability-zone") or "").strip() or None
+    except OSError as error:
+        decision("life-cycle-unknown", logging.WARNING, error=describe(error))
+        return None
+
+
 def metadata_notice(metadata: Metadata) -> str | None:
     """"spot" (an interruption notice), "terminating" (the group is terminating the instance) or None."""
     if metadata.get("/latest/meta-data/spot/instance-action") is not None:
@@ -94,9 +107,11 @@ class Instance:
     """This agent's instance in its group: protection and notices."""
 
     def __init__(self, autoscaling, instance_id: str, group: str, lifecycle_hook: str | None,
-                 notice: Callable[[], str | None], launched: datetime | None = None):
+                 notice: Callable[[], str | None], launched: datetime | None = None,
+                 spot_zone: str | None = None):
         self.autoscaling, self.instance_id, self.group = autoscaling, instance_id, group
         self.launched = launched  # when EC2 launched the instance (its bill starts): None unknown
+        self.spot_zone = spot_zone  # a Spot instance's availability zone; None: on demand (or unknown)
         self.lifecycle_hook, self._notice = lifecycle_hook, notice
         self._wanted: bool | None = None
         self._applied: bool | None = None

@@ -1,4 +1,5 @@
-"""The ledger of spend: each attempt's seconds on this instance, at its hourly price, written into
+"""The ledger of spend: each attempt's seconds on this instance, at its hourly price (spot_price.py:
+the on-demand list price, or a Spot instance's price from EC2's history), written into
 the pipeline bucket's `ledger/MONTH/LAB/` (ledger.ledger_key) with the instance role, outside
 every lab's folders; and, when the instance goes, the rest of its bill (its boot, idle seconds and
 the 60-second minimum) shared among the labs it ran jobs for (ledger.instance_entries). The
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from ..lambda_repo.ncap_lambda.ledger import instance_entries, instance_key, ledger_entry, ledger_key
 from . import background
@@ -19,15 +20,17 @@ from .log import decision
 
 
 def record(ctx, task, delivery, seconds: float) -> None:
-    """Write one attempt's entry (when the agent knows its instance's price)."""
+    """Write one attempt's entry (when the agent knows its instance's price), priced as of the
+    attempt's start."""
     s = ctx.settings
-    if s.hourly_price_usd is None or s.instance_type is None:
+    if ctx.prices is None or s.instance_type is None:
         return
-    finished = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = datetime.now(timezone.utc)
+    price, finished = ctx.prices.at(now - timedelta(seconds=seconds)), now.strftime("%Y-%m-%dT%H:%M:%SZ")
     key = ledger_key(task.affiliate, task.job_id, task.dataname, finished, delivery.receive_count,
                      delivery.message_id)
-    entry = ledger_entry(task.affiliate, task.job_id, task.dataname, s.instance_type, s.hourly_price_usd,
-                         seconds, finished, delivery.receive_count)
+    entry = ledger_entry(task.affiliate, task.job_id, task.dataname, s.instance_type, price.hourly_usd,
+                         seconds, finished, delivery.receive_count, price.source)
     ctx.spend.add(task.affiliate, seconds)
     background.submit("ledger", _put, ctx.clients.s3, s.bucket, key, entry)
 
@@ -51,11 +54,11 @@ class InstanceSpend:
 def close_instance(ctx) -> None:
     """Book the rest of this instance's bill as it goes (when its launch time and price are known)."""
     s, instance = ctx.settings, ctx.instance
-    if s.hourly_price_usd is None or s.instance_type is None or instance is None or instance.launched is None:
+    if ctx.prices is None or s.instance_type is None or instance is None or instance.launched is None:
         return
-    ended = datetime.now(timezone.utc)
-    entries = instance_entries(instance.instance_id, s.instance_type, s.hourly_price_usd, instance.launched, ended,
-                               ctx.spend.snapshot())
+    ended, price = datetime.now(timezone.utc), ctx.prices.at(instance.launched)
+    entries = instance_entries(instance.instance_id, s.instance_type, price.hourly_usd, instance.launched, ended,
+                               ctx.spend.snapshot(), price.source)
     for lab, entry in sorted(entries.items()):
         _put(ctx.clients.s3, s.bucket, instance_key(lab, instance.instance_id, entry["finished"]), entry)
     decision("instance-booked", instance=instance.instance_id, billed_seconds=round(next(iter(entries.values()))[

@@ -58,22 +58,25 @@ def ledger_key(lab, job_id, dataname, finished, attempt=1, message_id=""):
     return f"{ledger_prefix(month_of(finished), lab)}{job_id}/{digest}-{int(attempt)}{message}.json"
 
 
-def ledger_entry(lab, job_id, dataname, instance_type, hourly_price_usd, seconds, finished, attempt=1):
-    """The entry of one attempt: `seconds` on an instance of `instance_type` at its hourly price. The
-    cost keeps full precision (a second of a small instance is millionths of a dollar): only what
-    is shown is rounded."""
+def ledger_entry(lab, job_id, dataname, instance_type, hourly_price_usd, seconds, finished, attempt=1,
+                 price_source=None):
+    """The entry of one attempt: `seconds` on an instance of `instance_type` at its hourly price
+    (`price_source` says where that price came from: the on-demand list, or EC2's Spot price
+    history). The cost keeps full precision (a second of a small instance is millionths of a
+    dollar): only what is shown is rounded."""
     cost = float(hourly_price_usd) * float(seconds) / 3600.0
     return {"version": LEDGER_VERSION, "lab": lab, "job_id": job_id, "dataname": dataname,
             "attempt": int(attempt), "instance_type": instance_type,
             "hourly_price_usd": float(hourly_price_usd), "seconds": float(seconds), "cost_usd": cost,
-            "finished": finished}
+            "finished": finished, **({"price_source": price_source} if price_source else {})}
 
 
 def instance_key(lab, instance_id, ended):
     return f"{ledger_prefix(month_of(ended), lab)}instances/{re.sub(r'[^A-Za-z0-9-]', '', str(instance_id))}.json"
 
 
-def instance_entries(instance_id, instance_type, hourly_price_usd, launched, ended, run_seconds):
+def instance_entries(instance_id, instance_type, hourly_price_usd, launched, ended, run_seconds,
+                     price_source=None):
     """lab -> the entry of this instance's share of its bill beyond the attempts: `launched` and
     `ended` as datetimes, `run_seconds` each lab's attempts' seconds on it."""
     billed = max(MINIMUM_BILLED_SECONDS, (ended - launched).total_seconds())
@@ -85,7 +88,8 @@ def instance_entries(instance_id, instance_type, hourly_price_usd, launched, end
                   "instance_type": instance_type, "hourly_price_usd": float(hourly_price_usd),
                   "launched": launched.strftime("%Y-%m-%dT%H:%M:%SZ"), "finished": stamp,
                   "billed_seconds": billed, "run_seconds": float(run_seconds.get(lab, 0.0)), "seconds": share,
-                  "cost_usd": float(hourly_price_usd) * share / 3600.0}
+                  "cost_usd": float(hourly_price_usd) * share / 3600.0,
+                  **({"price_source": price_source} if price_source else {})}
             for lab, share in shares.items()}
 
 

@@ -87,3 +87,25 @@ def test_a_redelivery_is_handed_on_only_while_the_next_stage_was_not_queued_yet(
     assert sent["datasets"][task.dataname]["stages"]["preprocess"]["status"] == SUCCESS
     begun = apply(done, task.dataname, {"status": RUNNING}, stage="inference", next_stage=None)
     assert not handoff.pending(task, begun)
+
+
+def test_a_hand_off_is_recorded_even_when_the_next_stages_worker_took_it_first(moto_server):
+    """The next stage's worker may set RUNNING between the send and the record: the record then
+    goes beside its RUNNING, keeping what that worker wrote."""
+    import boto3
+
+    from ncap_iac.worker import status_store
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=BUCKET)
+    task = replace(parse(staged("preprocess"), BUCKET, "preprocess"), next_stage="inference")
+    job = type("Job", (), {"submit_key": "k", "job_id": "j1", "affiliate": LAB, "configname": None,
+                           "submit_etag": "e"})
+    document = new_document(job, QUEUED, None, {task.dataname: task.resultpath}, True, "t0",
+                            ("preprocess", "inference"))
+    done = apply(document, task.dataname, {"status": SUCCESS}, stage="preprocess", next_stage="inference")
+    taken = apply(done, task.dataname, {"status": RUNNING, "worker": "i-next"}, stage="inference")
+    s3.put_object(Bucket=BUCKET, Key=task.status_key, Body=json.dumps(taken).encode())
+    handoff.record(s3, task, "m-1", None)
+    entry = status_store.read(s3, task).document["datasets"][task.dataname]["stages"]["inference"]
+    assert (entry["status"], entry["worker"], entry[handoff.HANDED_OFF]) == (RUNNING, "i-next", "m-1")

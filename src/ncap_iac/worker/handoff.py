@@ -49,11 +49,19 @@ def send(ctx, task, known: status_store.Snapshot | None = None, **fields) -> Non
         extra = {"MessageGroupId": str(task.affiliate), "MessageDeduplicationId": digest}
     sent = ctx.clients.sqs.send_message(QueueUrl=url, MessageBody=body, **extra)
     decision("handed-on", logging.INFO, next_stage=task.next_stage, inputs=task.output_path, **fields)
-    next_task = replace(task, stage=task.next_stage, next_stage=None)
-    status_store.update(ctx.lab_s3(str(task.affiliate)), next_task,
-                        {"status": contract.QUEUED, HANDED_OFF: sent.get("MessageId") or "sent"}, known)
+    record(ctx.lab_s3(str(task.affiliate)), task, sent.get("MessageId") or "sent", known)
     capacity.request(ctx.clients.autoscaling, ctx.clients.sqs,
                      NextStage(url, ctx.settings.next_group), 1)
+
+
+def record(s3, task, message_id: str, known: status_store.Snapshot | None) -> None:
+    """Record the hand-off in the next stage's entry: QUEUED, or beside its RUNNING when the next
+    stage's worker took the message before this record was written."""
+    next_task = replace(task, stage=task.next_stage, next_stage=None)
+    written = status_store.update(s3, next_task, {"status": contract.QUEUED, HANDED_OFF: message_id}, known)
+    if not written.changed and contract.stage_status(written.snapshot.document, task.dataname,
+                                                     task.next_stage) == contract.RUNNING:
+        status_store.update(s3, next_task, {"status": contract.RUNNING, HANDED_OFF: message_id}, written.snapshot)
 
 
 def hand_on(ctx, delivery, task, document: dict, known=None, **fields) -> None:

@@ -147,12 +147,14 @@ def test_a_timeout_on_the_last_attempt_fails_the_job(cloud, decisions, tmp_path)
 
 def test_a_missing_input_is_retried(cloud, decisions, tmp_path):
     cloud.submit("j1")
-    cloud.s3.delete_object(Bucket=BUCKET, Key=f"{LAB}/inputs/j1.csv")
+    key = f"{LAB}/inputs/j1.csv"
+    [version] = cloud.s3.list_object_versions(Bucket=BUCKET, Prefix=key)["Versions"]
+    cloud.s3.delete_object(Bucket=BUCKET, Key=key, VersionId=version["VersionId"])  # gone for good
     ctx = context(cloud, "touch never", tmp_path)
     assert handle(ctx, cloud.receive()) == "retry"
-    dataset = cloud.status("j1")["datasets"][f"{LAB}/inputs/j1.csv"]
+    dataset = cloud.status("j1")["datasets"][key]
     assert dataset["status"] == "RUNNING"
-    assert dataset["last_error"] == f"cannot download {LAB}/inputs/j1.csv: NoSuchKey"
+    assert dataset["last_error"] == f"cannot download {key}: NoSuchVersion"
     assert b"cannot download" in cloud.get(log_key("j1"))
     assert cloud.counts() == (1, 0)
 
@@ -370,3 +372,24 @@ def test_a_failing_heartbeat_is_logged_and_the_job_goes_on(cloud, decisions, tmp
     assert failed and all((f["error"], f["job_id"]) == ("InternalError", "j1") for f in failed)
     assert cloud.get(results_prefix("j1") + "result.txt") == b"True", "the job ran on after the failed beat"
     assert cloud.status("j1")["status"] == "SUCCESS" and cloud.counts() == (0, 0)
+
+
+COPY_INPUTS = ("python3 -c 'import os, shutil; o = os.environ[\"NCAP_OUTPUT_DIR\"]; "
+               "shutil.copy(os.environ[\"NCAP_CONFIG_PATH\"], o + \"/config\"); "
+               "shutil.copy(os.environ[\"NCAP_INPUT_PATH\"], o + \"/input\")'")
+
+
+def test_a_job_runs_with_the_versions_submitted_whatever_is_uploaded_later(cloud, decisions, tmp_path):
+    """The submission pins its dataset and config to the versions it saw; overwriting (or deleting)
+    them while the job waits in the queue changes nothing for it."""
+    cloud.submit("j1")
+    data, config = f"{LAB}/inputs/j1.csv", f"{LAB}/configs/c.yaml"
+    cloud.put(config, b"someone else's config\n")
+    cloud.s3.delete_object(Bucket=BUCKET, Key=data)
+    assert handle(context(cloud, COPY_INPUTS, tmp_path), cloud.receive()) == "success"
+    results = f"{LAB}/results/job_j1/process_results/"
+    assert cloud.get(results + "config") == f"data of {config}\n".encode()
+    assert cloud.get(results + "input") == f"data of {data}\n".encode()
+    pinned = cloud.status("j1")["versions"]
+    assert set(pinned) == {data, config}
+    assert f"{config} (version {pinned[config]})" in cloud.get(f"{LAB}/results/job_j1/logs/certificate.txt").decode()

@@ -14,8 +14,12 @@ ledger, ncap_lambda.budget). After queueing, the function asks the worker group 
 `LAB/<inputs>/` ending in one of FILESET_SUFFIXES): when every file of a stem exists, the same steps
 queue one job, once.
 
-A later delivery of the same submission (same key and ETag) queues nothing; one that finds the
-status but "queued": false (an attempt died before queueing) queues the messages then. Another
+A later delivery of the same upload (same key, ETag and version) queues nothing; one that finds the
+status but "queued": false (an attempt died before queueing) queues the messages then. The same
+submit file uploaded again (same bytes, a new version) is answered: REJECTED under
+`<id>-duplicate-<hash>` with a reason naming the job it repeats. Each dataset and the config is
+pinned to the object version the submission means (ncap_lambda.pinning): status.json, the
+certificate and the messages carry the versions, and the worker downloads exactly those. Another
 submission that reuses a job id is rejected under `<id>-rejected-<etag[:8]>`; the first job's
 files are not touched.
 
@@ -23,11 +27,13 @@ Errors in a submission never raise; AWS errors do (logged first), so that Lambda
 Returns {"jobs": [...], "rejected": [{"job_id", "reason"}], "duplicates": [...],
 "ignored": [keys], "waiting": [keys]}.
 
-Permissions used: s3:ListBucket; s3:GetObject on inputs/configs/submissions/results and on ledger/;
+Permissions used: s3:ListBucket and s3:ListBucketVersions; s3:GetObject and s3:GetObjectVersion on
+inputs/configs/submissions/results; s3:GetObject on ledger/;
 s3:PutObject on results; sqs:SendMessage and sqs:GetQueueAttributes on the queue; sns:Publish on the
 topic; autoscaling:DescribeAutoScalingGroups and autoscaling:SetDesiredCapacity on the group.
 """
 import functools
+import hashlib
 import logging
 import os
 import urllib.parse
@@ -37,7 +43,7 @@ from datetime import UTC, datetime
 import boto3
 from botocore.config import Config
 
-from ncap_lambda import budget, capacity, fileset, job_store, submission
+from ncap_lambda import budget, capacity, fileset, job_store, pinning, submission
 from ncap_lambda.aws_errors import RetryLater, error_code, is_retryable
 from ncap_lambda.contract import QUEUED, REJECTED
 from ncap_lambda.jobs import Job, dataset_units, status_document
@@ -141,24 +147,26 @@ def handle_submit(run, key, outcome):
     read = job_store.read_object(run.s3, settings.bucket, key, settings.max_submit_bytes)
     if read is None:
         return ignore(outcome, key, "the submit file no longer exists")
-    raw, size, etag = read
-    document, checked, reason = checked_submission(run, affiliate, raw, size)
+    document, checked, reason = checked_submission(run, affiliate, read)
     job = Job(settings.bucket, affiliate, settings.results, submission.job_id(document, key),
-              key, etag, configname=given_configname(document), stages=settings.stages)
+              key, read.etag, configname=given_configname(document), stages=settings.stages,
+              submit_version=read.version)
     if checked:
-        job = replace(job, configname=checked.configname,
+        job = replace(job, configname=checked.configname, versions=checked.versions,
                       units=dataset_units(job.results_path, checked.datasets))
         reason = budget.over_budget(run.s3, settings, affiliate, len(job.units))
     settle(run, job, reason, outcome)
 
 
-def checked_submission(run, affiliate, raw, size):
-    """(document or None, Checked or None, rejection reason or None)."""
+def checked_submission(run, affiliate, read):
+    """(document or None, Checked or None, rejection reason or None); each dataset and the config
+    pinned to the version the submission means (pinning.py)."""
     settings, document = run.settings, None
     try:
-        document = submission.parse(raw, settings.max_submit_bytes, size)
-        exists = functools.partial(job_store.exists, run.s3, settings.bucket)
-        return document, submission.check(document, settings, affiliate, exists), None
+        document = submission.parse(read.raw, settings.max_submit_bytes, read.size)
+        pin = functools.partial(pinning.pinned_version, run.s3, settings.bucket, submitted_at=read.modified)
+        return document, submission.check(document, settings, affiliate,
+                                          lambda key, given: pin(key, given=given)), None
     except Rejected as rejection:
         return document, None, rejection.reason
 
@@ -209,6 +217,8 @@ def settle(run, job, reason, outcome, reuse_allowed=True):
     existing, existing_etag = job_store.read_status(run.s3, job)
     if not same_submission(existing, job):
         return settle_reused(run, job, reason, existing, outcome, reuse_allowed)
+    if uploaded_again(existing, job) and reuse_allowed:
+        return settle_uploaded_again(run, job, existing, outcome)
     if existing.get("queued") is True or existing.get("status") != QUEUED:
         return duplicate(job, outcome)
     return resume(run, job, document, existing, existing_etag, outcome)
@@ -235,6 +245,28 @@ def finish(run, job, document, etag, outcome):
 def same_submission(existing, job):
     return (existing.get("submit_key"), existing.get("submit_etag")) == (
         job.submit_key, job.submit_etag)
+
+
+def uploaded_again(existing, job):
+    """The same submit file with the same bytes, uploaded again as a new version (not the same
+    upload's event delivered twice)."""
+    return bool(existing.get("submit_version") and job.submit_version
+                and existing.get("submit_version") != job.submit_version)
+
+
+def settle_uploaded_again(run, job, existing, outcome):
+    """Answer a re-upload of a submission: rejected under an id of its own, naming the job it
+    repeats (which is not touched)."""
+    state = existing.get("status") or "unknown"
+    reason = (f"a duplicate of job {job.job_id} (the same submit file with the same bytes, uploaded again; "
+              f"that job is {state}); to run it again, {REUSE_HINT[run.settings.mode]}")
+    digest = hashlib.sha256(str(job.submit_version).encode()).hexdigest()[:8]
+    answer = replace(job, job_id=f"{job.job_id}-duplicate-{digest}", units=())
+    answered = len(outcome["rejected"])
+    settle(run, answer, reason, outcome, reuse_allowed=False)
+    if len(outcome["rejected"]) > answered:  # answered now, not a second delivery of the answered upload
+        log_decision(LOG, "duplicate-upload", job_id=job.job_id, affiliate=job.affiliate, submit_key=job.submit_key)
+        outcome["duplicates"].append(job.job_id)
 
 
 def duplicate(job, outcome):

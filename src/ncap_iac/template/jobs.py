@@ -30,7 +30,8 @@ def _statements(config: StackConfig, affiliate: Affiliate) -> list[dict]:
     inputs = [f"{lab}/{f.inputs}/*", f"{lab}/{f.configs}/*"]
     job_folders = [f"{lab}/{f.results}/job_*", f"{lab}/{f.logs}/job_*"]
     return [
-        iam.statement("ReadLabInputs", ["s3:GetObject"], [iam.object_arn(bucket, p) for p in inputs + job_folders]),
+        iam.statement("ReadLabInputs", ["s3:GetObject", "s3:GetObjectVersion"],  # a job's inputs: pinned versions
+                      [iam.object_arn(bucket, p) for p in inputs + job_folders]),
         iam.statement("WriteJobFolders", ["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "s3:PutObject"],
                       [iam.object_arn(bucket, p) for p in job_folders]),
         iam.statement("ListLabInputsAndJobs", ["s3:ListBucket"], [iam.bucket_arn(bucket)],

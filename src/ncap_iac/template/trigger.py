@@ -106,8 +106,9 @@ def _statements(config: StackConfig) -> list[dict]:
     bucket, f = config.pipeline_name, config.folders
     readable = [f.inputs, f.configs, f.submissions, f.results]
     return [
-        iam.statement("ListBucket", ["s3:ListBucket"], [iam.bucket_arn(bucket)]),
-        iam.statement("ReadLabFolders", ["s3:GetObject"],
+        # ListBucketVersions and GetObjectVersion: each dataset and config is pinned to the version submitted
+        iam.statement("ListBucket", ["s3:ListBucket", "s3:ListBucketVersions"], [iam.bucket_arn(bucket)]),
+        iam.statement("ReadLabFolders", ["s3:GetObject", "s3:GetObjectVersion"],
                       [iam.object_arn(bucket, f"*/{folder}/*") for folder in readable]),
         iam.statement("WriteJobStatus", ["s3:PutObject"], [iam.object_arn(bucket, f"*/{f.results}/*")]),
         iam.statement("QueueJobs", ["sqs:SendMessage"], [job_queue_arn(config)]),

@@ -81,7 +81,7 @@ def job_session_policy(partition: str, task, folders: LabFolders) -> dict:
     stages = [task.status_key.removesuffix("logs/status.json") + "stages/"] if task.input_prefix else []
     reads = [f"{lab}/{folders.inputs}/", f"{lab}/{folders.configs}/", results, *stages]  # stages: the job's own
     return {"Version": "2012-10-17", "Statement": [
-        {"Sid": "ReadInputs", "Effect": "Allow", "Action": ["s3:GetObject"],
+        {"Sid": "ReadInputs", "Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"],
          "Resource": [object_arn(partition, bucket, prefix + "*") for prefix in reads]},
         {"Sid": "WriteOwnResults", "Effect": "Allow",
          "Action": ["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "s3:PutObject"],

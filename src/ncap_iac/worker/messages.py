@@ -47,6 +47,10 @@ class Task:
     stage: str | None = None  # the stage this message is for (None: a pipeline of one stage)
     input_prefix: str | None = None  # a later stage's inputs: the previous stage's outputs
     next_stage: str | None = None  # the stage after this one (this agent's --next-stage)
+    versions: tuple = ()  # (key, version id): the object versions the submission pinned
+
+    def version_of(self, key: str) -> str | None:
+        return dict(self.versions).get(key)
 
     @property
     def logs_prefix(self) -> str:
@@ -66,6 +70,8 @@ class Task:
                 "job_id": self.job_id, "submit_key": self.submit_key, "dataname": self.dataname,
                 "datanames": list(self.datanames), "configname": self.configname,
                 "resultpath": self.resultpath, "status_key": self.status_key}
+        if self.versions:
+            body["versions"] = dict(self.versions)
         return {**body, "stage": self.stage} if self.stage else body
 
 
@@ -84,7 +90,8 @@ def parse(body: str, bucket: str, stage: str | None = None) -> Task:
                 dataname=document["dataname"], datanames=tuple(document["datanames"]),
                 configname=configname or None, resultpath=document["resultpath"],
                 status_key=str(status_key),  # a message without a usable one has a problem above
-                stage=document.get("stage"), input_prefix=document.get("input_prefix"))
+                stage=document.get("stage"), input_prefix=document.get("input_prefix"),
+                versions=tuple(sorted((document.get("versions") or {}).items())))
 
 
 def stage_problem(document: dict, stage: str | None) -> str | None:
@@ -162,9 +169,23 @@ def keys_problem(document: dict, affiliate: str) -> str | None:
         problem = key_problem(key, affiliate, folder)
         if problem:
             return f"{field}: {problem}"
+    problem = versions_problem(document.get("versions"), [*datanames, configname])
+    if problem:
+        return problem
     if not document["status_key"].endswith("/status.json"):
         return "status_key: must name a status.json"
     return None
+
+
+def versions_problem(versions, keys: list) -> str | None:
+    """What is wrong with a message's "versions" ({key: version id} of its own keys), or None."""
+    if versions is None:
+        return None
+    if not isinstance(versions, dict) or not all(isinstance(v, str) and 0 < len(v) <= 1024
+                                                 for v in versions.values()):
+        return "versions must map keys to version ids"
+    strays = sorted(set(versions) - set(keys))
+    return f"versions: {strays[0]!r} is not a key of this message" if strays else None
 
 
 def key_problem(key, affiliate: str, folder: bool = False) -> str | None:

@@ -54,11 +54,12 @@ def local_names(keys) -> list[str]:
     return names
 
 
-def download(s3, bucket: str, key: str, path: Path, cancelled=None) -> None:
-    """Download one object to `path`; stops (Cancelled) between chunks once `cancelled` is set."""
+def download(s3, bucket: str, key: str, path: Path, cancelled=None, version: str | None = None) -> None:
+    """Download one object (its `version` when given: the one the submission pinned) to `path`;
+    stops (Cancelled) between chunks once `cancelled` is set."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        reply = s3.get_object(Bucket=bucket, Key=key)
+        reply = s3.get_object(Bucket=bucket, Key=key, **({"VersionId": version} if version else {}))
         with reply["Body"] as body, open(path, "wb") as out:
             for chunk in iter(lambda: body.read(CHUNK), b""):
                 if cancelled is not None and cancelled.is_set():

@@ -76,7 +76,8 @@ class Fetch:
 
     def __init__(self, s3, task, space: Workspace):
         self.cancelled = threading.Event()
-        self._futures = [downloads().submit(download, s3, task.bucket, key, path, self.cancelled)
+        self._futures = [downloads().submit(download, s3, task.bucket, key, path, self.cancelled,
+                                            task.version_of(key))
                          for key, path in plan(task, space)]
         if task.input_prefix:
             self._futures.append(downloads().submit(download_folder, s3, task.bucket, task.input_prefix,

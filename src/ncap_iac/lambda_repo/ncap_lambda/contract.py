@@ -110,6 +110,10 @@ def new_document(job, status, reason, datasets, queued, updated, stages=()):
     document = {"status": status, "reason": reason, "submit_key": job.submit_key,
                 "job_id": job.job_id, "affiliate": job.affiliate, "configname": job.configname,
                 "datasets": entries, "submit_etag": job.submit_etag, "queued": queued, "updated": updated}
+    if getattr(job, "versions", ()):
+        document["versions"] = dict(job.versions)  # what the job runs with: each key's pinned version
+    if getattr(job, "submit_version", None):
+        document["submit_version"] = job.submit_version
     if stages:
         document["stages"] = stage_summary(entries, stages)
     return document
@@ -226,6 +230,10 @@ def message(job, dataname, datanames, resultpath, stage=None):
             "job_id": job.job_id, "submit_key": job.submit_key, "dataname": dataname,
             "datanames": list(datanames), "configname": job.configname, "resultpath": resultpath,
             "status_key": job.status_key}
+    pinned = dict(getattr(job, "versions", ()))
+    versions = {key: pinned[key] for key in [*datanames, job.configname] if key in pinned}
+    if versions:
+        body["versions"] = versions  # the worker downloads exactly these
     if stage:
         body["stage"] = stage
     return body

@@ -4,6 +4,7 @@ status.json is created with a conditional put (If-None-Match: *), so that of two
 one submission exactly one goes on; later writes carry If-Match, so that a worker's newer status
 is never overwritten."""
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from .aws_errors import RetryLater, error_code, is_error
@@ -42,9 +43,19 @@ def exists(s3, bucket, key):
     return object_etag(s3, bucket, key) is not None
 
 
+@dataclass(frozen=True)
+class Read:
+    """An object as read: its bytes (b"" when it is over the limit), size, ETag without quotes,
+    version id (None without versioning) and when it was uploaded."""
+    raw: bytes
+    size: int
+    etag: str
+    version: str | None
+    modified: datetime
+
+
 def read_object(s3, bucket, key, limit):
-    """(bytes, size, ETag without quotes), or None when the object is gone. An object over
-    `limit` bytes is not read: its bytes are b""."""
+    """The object as Read, or None when it is gone. An object over `limit` bytes is not read."""
     try:
         reply = s3.get_object(Bucket=bucket, Key=key)
     except Exception as error:
@@ -54,7 +65,9 @@ def read_object(s3, bucket, key, limit):
     size = int(reply.get("ContentLength", 0))
     with reply["Body"] as body:
         raw = body.read(limit + 1) if size <= limit else b""
-    return raw, max(size, len(raw)), bare_etag(reply.get("ETag"))
+    version = reply.get("VersionId")
+    return Read(raw, max(size, len(raw)), bare_etag(reply.get("ETag")), None if version in (None, "null") else version,
+                reply.get("LastModified") or datetime.now(timezone.utc))
 
 
 def put_json(s3, job, document, **condition):

@@ -27,6 +27,11 @@ class Job:
     configname: str | None = None
     units: tuple = field(default=())
     stages: tuple = ()  # the pipeline's stage names in order; none: one stage
+    versions: tuple = ()  # (key, version id) each dataset and the config is pinned to (pinning.py)
+    submit_version: str | None = None  # the submit file's version id (None without versioning)
+
+    def version_of(self, key):
+        return dict(self.versions).get(key)
 
     @property
     def prefix(self):
@@ -68,12 +73,18 @@ def certificate_text(job, status, reason, updated, pipeline_version=None):
              *([f"pipeline:    version {pipeline_version}"] if pipeline_version else []),
              f"job id:      {job.job_id}", f"lab:         {job.affiliate}",
              f"submit file: s3://{job.bucket}/{job.submit_key}",
-             f"config:      {job.configname or '(none)'}",
+             f"config:      {pinned(job, job.configname) if job.configname else '(none)'}",
              f"status:      {status}", f"reason:      {reason or '-'}", "datasets:"]
-    lines += [f"  {' + '.join(unit.datanames)} -> {unit.resultpath}" for unit in job.units] or [
-        "  (none)"]
+    lines += [f"  {' + '.join(pinned(job, name) for name in unit.datanames)} -> {unit.resultpath}"
+              for unit in job.units] or ["  (none)"]
     lines += [f"time:        {updated}", ""]
     return "\n".join(lines)
+
+
+def pinned(job, key):
+    """A key as the certificate shows it: with the version the job runs with."""
+    version = job.version_of(key)
+    return f"{key} (version {version})" if version else key
 
 
 def message_body(job, unit):

@@ -1,7 +1,8 @@
 """Reading and checking a lab's submit.json: its shape, and the keys it names.
 
 A problem in the submission raises `Rejected` with a reason a lab member can act on: it names the
-field and the value. Nothing here touches AWS except through the `exists(key)` callable."""
+field and the value. Nothing here touches AWS except through the `pin(key, version)` callable,
+which gives the object version the submission means (see pinning.py)."""
 import hashlib
 import json
 import re
@@ -28,6 +29,7 @@ class Rejected(Exception):
 class Checked:
     datasets: tuple  # dataset keys, in the submission's order
     configname: str | None
+    versions: tuple = ()  # (key, version id) of every dataset and the config, pinned
 
 
 def clean(text):
@@ -211,20 +213,41 @@ def check_timestamp(document):
         raise Rejected(f"timestamp must be a string, got {kind(stamp)} {shown(stamp)}")
 
 
-def require(exists, field, key, missing_reason=None):
-    if not exists(key):
-        detail = f"not found: {key}"
-        raise Rejected(f"{missing_reason} ({detail})" if missing_reason else
-                       f"{detail} (the {field}); upload it before the submit file or fix the name")
+def given_versions(document, keys):
+    """The submission's "versions": {key: version id} of keys it names (may be absent)."""
+    value = document.get("versions", {})
+    if not isinstance(value, dict) or not all(isinstance(v, str) and v for v in value.values()):
+        raise Rejected(f'versions must be an object of {{"KEY": "VERSION ID"}}, got {kind(value)} {shown(value)}')
+    unknown = sorted(set(value) - set(keys))
+    if unknown:
+        raise Rejected(f"versions names {shown(unknown[0])}, which is not a dataset or the config of this "
+                       "submission")
+    return value
 
 
-def check(document, settings, affiliate, exists):
-    """The datasets and config of a parsed submission; `exists(key)` says if an object exists."""
+def pinned(pin, field, key, version, missing_reason=None):
+    """The version `pin` gives; its refusal (a NotSubmitted with a reason) as a rejection."""
+    try:
+        return pin(key, version)
+    except Exception as error:
+        detail = getattr(error, "reason", None)
+        if detail is None:
+            raise
+        if missing_reason and detail == f"not found: {key}":
+            raise Rejected(f"{missing_reason} ({detail})") from None
+        hint = "; upload it before the submit file or fix the name" if detail.startswith("not found") else ""
+        raise Rejected(f"{detail} (the {field}){hint}") from None
+
+
+def check(document, settings, affiliate, pin):
+    """The datasets and config of a parsed submission, each pinned to the version `pin(key,
+    given version or None)` says the submission means."""
     check_timestamp(document)
     found = datasets(document, settings.bucket, affiliate, settings.inputs)
     config = configname(document, settings.bucket, affiliate, settings.configs,
                         settings.default_config_name)
-    for field, key in found:
-        require(exists, field, key)
-    require(exists, "configname", config, settings.missing_config_error)
-    return Checked(tuple(key for _, key in found), config)
+    given = given_versions(document, [key for _, key in found] + [config])
+    versions = [(key, pinned(pin, field, key, given.get(key))) for field, key in found]
+    versions.append((config, pinned(pin, "configname", config, given.get(config), settings.missing_config_error)))
+    return Checked(tuple(key for _, key in found), config,
+                   tuple((key, version) for key, version in versions if version is not None))

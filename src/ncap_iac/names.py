@@ -97,6 +97,9 @@ def lab_stack(affiliate: str) -> str:
     return f"Lab{camel(affiliate)}"
 
 
+CANCEL_EVENT = "UploadCancel"  # the submit function's event of a lab member's cancel request
+
+
 def submit_event(suffix: str | None = None) -> str:
     """The bucket-wide upload event of the submit function (one per fileset suffix)."""
     return f"Upload{camel(suffix or 'Submit')}"

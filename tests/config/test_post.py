@@ -80,6 +80,7 @@ def test_a_folder_with_the_products_names_is_refused(tmp_path):
 @pytest.mark.parametrize("trigger, own, where", [
     ("t.json", "submit.json", "Trigger.Mode submit"),
     ("_submit.json", "submit.json", "Trigger.Mode submit"),
+    ("-cancel.json", "cancel.json", "the labs' cancel requests"),
 ])
 def test_a_trigger_overlapping_the_submit_rule_is_one_error_naming_both(tmp_path, trigger, own, where):
     assert problems(post_config(tmp_path, PostTrigger=trigger), tmp_path) == [
@@ -130,3 +131,9 @@ def test_a_post_function_for_more_labs_than_its_role_can_name_is_refused(tmp_pat
                                                    "would name the results of 300 labs")
     doc["UXData"]["Affiliates"] = labs[:150]
     load_document(doc, tmp_path)
+
+
+def test_a_fileset_suffix_overlapping_the_cancel_requests_is_refused(tmp_path):
+    doc = minimal_config(Trigger={"Mode": "fileset", "Suffixes": [".mp4", ".json"]})
+    assert "Trigger.Suffixes[1]: '.json' overlaps 'cancel.json', the suffix of the labs' cancel requests: S3 " \
+        "rejects overlapping notification rules" in problems(doc, tmp_path)

@@ -115,10 +115,14 @@ def test_the_pipeline_version_reaches_the_submit_function_and_the_stack_tags(com
     assert stack_tags(compiled.config) == {"ncap:pipeline": "test-pipeline", "PipelineVersion": "2.3.1"}
 
 
-def test_one_bucket_wide_upload_rule_serves_every_lab(compile_doc):
+def test_one_bucket_wide_upload_rule_per_suffix_serves_every_lab(compile_doc):
+    """Submissions and cancel requests, whatever the number of labs."""
+    def rule(suffix):
+        return {"Type": "S3", "Properties": {"Bucket": {"Ref": "PipelineBucket"}, "Events": ["s3:ObjectCreated:*"],
+                                             "Filter": {"S3Key": {"Rules": [{"Name": "suffix", "Value": suffix}]}}}}
     submit = compile_doc(labs_config(3)).template["Resources"]["SubmitFunction"]["Properties"]["Events"]
-    assert json.dumps(submit, sort_keys=True) == json.dumps({"UploadSubmit": {"Type": "S3", "Properties": {
-        "Bucket": {"Ref": "PipelineBucket"}, "Events": ["s3:ObjectCreated:*"],
-        "Filter": {"S3Key": {"Rules": [{"Name": "suffix", "Value": "submit.json"}]}}}}}, sort_keys=True)
+    assert json.dumps(submit, sort_keys=True) == json.dumps(
+        {"UploadSubmit": rule("submit.json"), "UploadCancel": rule("cancel.json")}, sort_keys=True)
     fileset = compile_doc(labs_config(3, Trigger={"Mode": "fileset", "Suffixes": [".mp4", ".hpf"]}))
-    assert sorted(fileset.template["Resources"]["SubmitFunction"]["Properties"]["Events"]) == ["UploadHpf", "UploadMp4"]
+    assert sorted(fileset.template["Resources"]["SubmitFunction"]["Properties"]["Events"]) == \
+        ["UploadCancel", "UploadHpf", "UploadMp4"]

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 
 from .. import names
 from ..errors import Issue
+from ..lambda_repo.ncap_lambda.contract import CANCEL_SUFFIX
 from ..regions import REGIONS
 from .budgets import check_budget_sources, check_own_budgets_size, check_price
 from .capacity import check_capacity, configured_max_size
@@ -139,6 +140,10 @@ def check_trigger(doc: dict) -> Iterator[Issue]:
             if other != suffix and suffix.endswith(other):
                 yield Issue(f"Trigger.Suffixes[{position}]", f"'{suffix}' ends with '{other}': S3 "
                                                              "rejects overlapping notification rules")
+        if suffix and (CANCEL_SUFFIX.endswith(suffix) or suffix.endswith(CANCEL_SUFFIX)):
+            yield Issue(f"Trigger.Suffixes[{position}]", f"'{suffix}' overlaps '{CANCEL_SUFFIX}', the suffix of "
+                                                         "the labs' cancel requests: S3 rejects overlapping "
+                                                         "notification rules")
 
 
 def check_folders(doc: dict) -> Iterator[Issue]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import Issue
 from ..lambda_code import POST_RESERVED, handler_problem
+from ..lambda_repo.ncap_lambda.contract import CANCEL_SUFFIX
 from .document import obj
 from .model import PostFunction
 from .schema import default
@@ -95,12 +96,12 @@ def _trigger_issues(doc: dict, trigger: Any) -> list[Issue]:
 
 
 def _own_suffixes(doc: dict) -> list[tuple[str, str]]:
-    section = obj(doc.get("Trigger"))
+    section, cancel = obj(doc.get("Trigger")), [(CANCEL_SUFFIX, "the labs' cancel requests")]
     if section.get("Mode", default("Trigger", "Mode")) != "fileset":
-        return [(SUBMIT_SUFFIX, "Trigger.Mode submit")]
+        return [(SUBMIT_SUFFIX, "Trigger.Mode submit"), *cancel]
     suffixes = section.get("Suffixes", default("Trigger", "Suffixes"))
-    return [(s, "Trigger.Suffixes") for s in suffixes if isinstance(s, str) and s] if isinstance(suffixes, list) \
-        else []
+    return [(s, "Trigger.Suffixes") for s in suffixes if isinstance(s, str) and s] + cancel \
+        if isinstance(suffixes, list) else cancel
 
 
 def post_function(doc: dict, base_dir: Path) -> PostFunction | None:

@@ -23,9 +23,12 @@ certificate and the messages carry the versions, and the worker downloads exactl
 submission that reuses a job id is rejected under `<id>-rejected-<etag[:8]>`; the first job's
 files are not touched.
 
+A cancel request (`LAB/<submissions>/...cancel.json` holding {"job_id": ID}, either mode) cancels the
+lab's job: see ncap_lambda.cancel.
+
 Errors in a submission never raise; AWS errors do (logged first), so that Lambda retries.
 Returns {"jobs": [...], "rejected": [{"job_id", "reason"}], "duplicates": [...],
-"ignored": [keys], "waiting": [keys]}.
+"ignored": [keys], "waiting": [keys]}, and for cancel requests "cancelled": [{"job_id", "decision"}].
 
 Permissions used: s3:ListBucket and s3:ListBucketVersions; s3:GetObject and s3:GetObjectVersion on
 inputs/configs/submissions/results; s3:GetObject on ledger/;
@@ -43,9 +46,9 @@ from datetime import UTC, datetime
 import boto3
 from botocore.config import Config
 
-from ncap_lambda import budget, capacity, fileset, job_store, pinning, submission
+from ncap_lambda import budget, cancel, capacity, fileset, job_store, pinning, submission
 from ncap_lambda.aws_errors import RetryLater, error_code, is_retryable
-from ncap_lambda.contract import QUEUED, REJECTED
+from ncap_lambda.contract import CANCEL_SUFFIX, CANCELLED, QUEUED, REJECTED
 from ncap_lambda.jobs import Job, dataset_units, status_document
 from ncap_lambda.log import get_logger, log_decision
 from ncap_lambda.settings import read_settings
@@ -105,6 +108,8 @@ def handle_record(run, record, outcome):
     try:
         if bucket != run.settings.bucket:
             ignore(outcome, key, "not an upload to this pipeline's bucket", bucket=bucket)
+        elif key.endswith(CANCEL_SUFFIX):
+            handle_cancel(run, key, outcome)
         elif run.settings.mode == "fileset":
             handle_fileset(run, key, outcome)
         else:
@@ -175,6 +180,28 @@ def given_configname(document):
     """The configname a rejected submission gave, for its status (None unless a string)."""
     value = document.get("configname") if isinstance(document, dict) else None
     return submission.clean(value) if isinstance(value, str) else None
+
+
+# --- a lab member's cancel request (both modes) --------------------------------------------
+
+def handle_cancel(run, key, outcome):
+    settings = run.settings
+    affiliate = cancel.affiliate_of(settings, key)
+    if affiliate is None:
+        return ignore(outcome, key, f"not a cancel request under LAB/{settings.submissions}/")
+    if not lab_configured(run, affiliate, settings.submissions):
+        return ignore(outcome, key, "not in a lab of this pipeline", affiliate=affiliate)
+    read = job_store.read_object(run.s3, settings.bucket, key, cancel.MAX_REQUEST_BYTES)
+    job_id = cancel.requested_job(read.raw) if read else None
+    if job_id is None:
+        return ignore(outcome, key, 'not a cancel request: write {"job_id": "ID"}', affiliate=affiliate)
+    decision, document = cancel.cancel(run.s3, settings, affiliate, key, job_id)
+    log_decision(LOG, decision, job_id=job_id, affiliate=affiliate, key=key,
+                 status=(document or {}).get("status"))
+    outcome.setdefault("cancelled", []).append({"job_id": job_id, "decision": decision})
+    if decision == "cancel-requested" and document.get("status") == CANCELLED:  # nothing was running
+        job_store.publish_notice(run.sns, settings.topic_arn, cancel.job_of(settings, affiliate, document),
+                                 CANCELLED, document.get("reason"))
 
 
 # --- mode "fileset" ------------------------------------------------------------------------

@@ -24,7 +24,8 @@ from .identities import Identities
 from .metadata import Instance, MetadataService
 
 STAND_INS = ("useradd", "iptables", "ip6tables", "nft")
-AGENT_TIMINGS = {"NCAP_AGENT_HEARTBEAT": "10", "NCAP_AGENT_POLL_SECONDS": "2", "NCAP_AGENT_GRACE": "10"}
+AGENT_TIMINGS = {"NCAP_AGENT_HEARTBEAT": "10", "NCAP_AGENT_POLL_SECONDS": "2", "NCAP_AGENT_GRACE": "10",
+                 "NCAP_AGENT_LOG_SECONDS": "2", "NCAP_AGENT_WATCH_SECONDS": "1"}
 KEPT = ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT")
 STAND_IN_NOTE = ("instances boot by their launch template's user data; useradd, iptables, ip6tables and nft are "
                  "stand-ins there (this machine's users and firewall are left alone), and jobs run as your own user")

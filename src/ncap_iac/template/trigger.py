@@ -12,6 +12,7 @@ from troposphere.serverless import S3Event
 
 from .. import names
 from ..config.model import StackConfig
+from ..lambda_repo.ncap_lambda.contract import CANCEL_SUFFIX
 from ..lambda_repo.ncap_lambda.ledger import LEDGER_PREFIX
 from . import iam
 from .functions import FunctionSpec, lambda_function
@@ -20,8 +21,6 @@ from .queue import job_queue_arn
 
 MAX_SUBMIT_BYTES = 262144  # 256 KiB
 SUBMIT_SUFFIX = "submit.json"
-
-
 def resources(config: StackConfig, code_uri: str) -> list[AWSObject]:
     """The submit function; `code_uri`: its code folder relative to the template."""
     spec = FunctionSpec(names.SUBMIT_FUNCTION, config.submit.handler,
@@ -92,8 +91,11 @@ def _events(config: StackConfig) -> dict:
     and ignores, with one log line, every key outside a configured lab's submissions/ (or, in
     fileset mode, inputs/) folder, such as a job result that happens to end the same way."""
     suffixes = config.trigger.suffixes if config.trigger.mode == "fileset" else (None,)
-    return {names.submit_event(suffix): _s3_event(names.submit_event(suffix), suffix or SUBMIT_SUFFIX)
-            for suffix in suffixes}
+    events = {names.submit_event(suffix): _s3_event(names.submit_event(suffix), suffix or SUBMIT_SUFFIX)
+              for suffix in suffixes}
+    # a lab member's request to cancel a job: LAB/submissions/...cancel.json, in either mode
+    events[names.CANCEL_EVENT] = _s3_event(names.CANCEL_EVENT, CANCEL_SUFFIX)
+    return events
 
 
 def _s3_event(title: str, suffix: str) -> S3Event:

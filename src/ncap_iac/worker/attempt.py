@@ -1,5 +1,7 @@
-"""One attempt at a task, in its working folder: download, run the command, upload the outputs
-and the log. Never raises for the job's own failures: they come back as an Attempt with a reason."""
+"""One attempt at a task, in its working folder: download, run the command (its log going up as it
+grows, and stopped if its lab cancels the job: watch.py), upload the outputs and the log. Never
+raises for the job's own failures: they come back as an Attempt with a reason. A cancelled command's
+outputs so far are uploaded too (the attempt is `cancelled`, its outputs partial)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,6 +12,7 @@ from .aws import describe
 from .credentials import CredentialsError
 from .placeholders import command_argv
 from .storage import TransferError, Uploaded
+from .watch import CANCELLED_REASON, JobWatch
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,7 @@ class Attempt:
     interrupted: bool = False
     command_seconds: float = 0.0
     uploaded: Uploaded | None = None
+    cancelled: bool = False
 
 
 def log_key(task, settings, several: bool) -> str:
@@ -39,10 +43,18 @@ def execute(ctx, s3, task, space, key: str, fetching: workspace.Fetch, assuming:
         runner.note(space.log, problem)
         return with_log(s3, task, space, key, Attempt(False, problem, problem))
     token = ctx.endpoint.register(assuming.credentials())
+    settings = ctx.settings
     try:
-        run = run_command(ctx, task, space, token)
+        with JobWatch(s3, task, space.log, key, settings.log_seconds, settings.watch_seconds,
+                      job_id=task.job_id, affiliate=task.affiliate, dataset=task.dataname) as watching:
+            run = run_command(ctx, task, space, token, watching.cancel)
     finally:
         ctx.endpoint.withdraw(token)
+    if run.cancelled:
+        runner.note(space.log, f"{CANCELLED_REASON} after {run.seconds:.1f} s; the outputs written so far are kept")
+        kept = upload(s3, task, space, key, run)
+        return Attempt(False, CANCELLED_REASON, CANCELLED_REASON, command_seconds=run.seconds,
+                       uploaded=kept.uploaded, cancelled=True)
     if not run.ok:
         reason = run_reason(run, ctx.settings.job_timeout)
         detail = with_tail(reason, runner.tail(space.log))
@@ -63,12 +75,12 @@ def prepared(fetching: workspace.Fetch, assuming: workspace.Assume) -> str | Non
     return f"cannot download: {describe(error)}"
 
 
-def run_command(ctx, task, space, token: str) -> runner.Run:
+def run_command(ctx, task, space, token: str, cancel: runner.Interrupt | None = None) -> runner.Run:
     settings = ctx.settings
     argv = command_argv(settings.command, workspace.values(task))
     cwd = settings.command_dir or space.root
     env = workspace.environment(task, space, ctx.endpoint.url, token, settings.region)
-    return runner.run(argv, env, cwd, space.log, settings.job_timeout, ctx.interrupt, settings.run_as)
+    return runner.run(argv, env, cwd, space.log, settings.job_timeout, ctx.interrupt, settings.run_as, cancel)
 
 
 def upload(s3, task, space, key: str, run: runner.Run) -> Attempt:

@@ -61,8 +61,12 @@ def register(commands, common) -> dict:
     add("--instance-id", metavar="ID",
         help="this instance's id (default: NCAP_INSTANCE_ID, else the instance metadata service)")
     add("--lifecycle-hook", metavar="NAME", help="the group's terminating lifecycle hook, continued once jobs are back")
-    add("--watch-seconds", type=float, default=5.0, metavar="SECONDS",
-        help="how often interruption notices are looked for (default 5)")
+    add("--watch-seconds", type=float, default=_tuned("WATCH_SECONDS", 5.0), metavar="SECONDS",
+        help="how often interruption notices, and a running job's cancel request, are looked for "
+             "(default 5, or NCAP_AGENT_WATCH_SECONDS)")
+    add("--log-seconds", type=float, default=_tuned("LOG_SECONDS", 10.0), metavar="SECONDS",
+        help="how often a running job's log is uploaded for its lab to follow, when it grew "
+             "(default 10, or NCAP_AGENT_LOG_SECONDS)")
     add("--run-as", metavar="USER", help="run the command as this unprivileged user (the agent must be root)")
     add("--instance-type", metavar="TYPE", help="this instance's type, recorded with each attempt in the ledger")
     add("--hourly-price-usd", type=float, metavar="USD",

@@ -67,15 +67,21 @@ def work(ctx, delivery, task: Task, beat, started: float, fields: dict) -> str:
         fetching.cancel()
         workspace.remove(space)
     ledger.record(ctx, task, delivery, time.monotonic() - started)
-    ending = succeed if result.ok else fail
+    ending = succeed if result.ok else cancelled if result.cancelled else fail
     return ending(ctx, s3, delivery, task, beat, result, key, begun.snapshot, started, fields)
 
 
 def begin(ctx, s3, delivery, task: Task) -> status_store.Written:
-    """Set the dataset RUNNING; not changed when it is final already (SUCCESS or FAILED)."""
+    """Set the dataset RUNNING; not changed when it is final already (SUCCESS, FAILED or
+    CANCELLED), or when its lab asked to cancel the job (it is then CANCELLED without running)."""
     current = status_store.read(s3, task)
     if contract.is_final(current.document, task.dataname, task.stage):
         return status_store.Written(current, False, current.document.get("status"))
+    if contract.cancel_requested(current.document):
+        written = status_store.update(s3, task, {"status": contract.CANCELLED, "reason": "cancelled before it ran",
+                                                 "finished": contract.now()}, current)
+        notify_if_ended(ctx, task, written, None)
+        return status_store.Written(written.snapshot, False, written.before)
     return status_store.update(s3, task, {
         "status": contract.RUNNING, "attempt": delivery.receive_count, "worker": ctx.worker,
         "started": contract.now()}, current)
@@ -115,6 +121,19 @@ def finish(ctx, delivery, task, written, fields: dict) -> None:
     except Exception as error:
         decision("error", logging.ERROR, error=describe(error), step=step, **fields)
     background.submit("notices", notify_if_ended, ctx, task, written, None)
+
+
+def cancelled(ctx, s3, delivery, task, beat, result: Attempt, key, known, started, fields) -> str:
+    """Its lab cancelled the job while this dataset ran: CANCELLED, what it wrote so far kept and
+    marked partial; the message is deleted (nothing of the job runs again)."""
+    uploaded = result.uploaded or Uploaded()
+    written = status_store.update(s3, task, {
+        "status": contract.CANCELLED, "attempt": delivery.receive_count, "log_key": key, "partial": True,
+        "finished": contract.now(), "outputs": uploaded.files, "reason": result.reason}, known)
+    beat.stop()
+    queue.delete(ctx.clients.sqs, ctx.settings.queue_url, delivery, **fields)
+    notify_if_ended(ctx, task, written, result.reason)
+    return done(fields, "cancelled", started, command_seconds=result.command_seconds, stored=uploaded.stored)
 
 
 def fail(ctx, s3, delivery, task, beat, result: Attempt, key, known, started, fields) -> str:
@@ -205,7 +224,7 @@ def give_back(ctx, delivery, task: Task, error: Exception, started: float, field
 
 
 def notify_if_ended(ctx, task, written, reason) -> None:
-    """One notice per job: when this write moved the job's status to SUCCESS or FAILED."""
+    """One notice per job: when this write moved the job's status to SUCCESS, FAILED or CANCELLED."""
     now = written.snapshot.document.get("status")
     if written.changed and now in contract.FINAL and now != written.before:
         publish(ctx.clients.sns, ctx.settings.topic_arn, task, now, reason)

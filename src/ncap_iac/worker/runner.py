@@ -22,6 +22,7 @@ class Run:
     timed_out: bool = False
     interrupted: bool = False
     interrupted_by: str | None = None  # why the interrupt fired
+    cancelled: bool = False  # a member of the job's lab cancelled it
 
     @property
     def ok(self) -> bool:
@@ -58,8 +59,9 @@ class Interrupt:
 
 
 def run(argv: list[str], env: dict, cwd: Path, log_path: Path, timeout: float,
-        interrupt: Interrupt, user: str | None = None) -> Run:
-    """Run argv to the end, the timeout (0: none) or the interrupt, whichever comes first."""
+        interrupt: Interrupt, user: str | None = None, cancel: Interrupt | None = None) -> Run:
+    """Run argv to the end, the timeout (0: none), the interrupt or this job's `cancel`, whichever
+    comes first."""
     started = time.monotonic()
     if interrupt.fired:
         return Run(None, 0.0, interrupted=True, interrupted_by=interrupt.reason)
@@ -71,16 +73,18 @@ def run(argv: list[str], env: dict, cwd: Path, log_path: Path, timeout: float,
         note(log_path, f"cannot start the command: {error.strerror or error}")
         return Run(127, time.monotonic() - started)
     try:
-        return supervise(process, started, timeout, interrupt)
+        return supervise(process, started, timeout, interrupt, cancel or Interrupt())
     finally:
         if user is not None:  # what the job started outside its process group ends with it
             kill_user_processes(as_user(user)["user"])
 
 
-def supervise(process: subprocess.Popen, started: float, timeout: float, interrupt: Interrupt) -> Run:
+def supervise(process: subprocess.Popen, started: float, timeout: float, interrupt: Interrupt,
+              cancel: Interrupt) -> Run:
     done, wake = threading.Event(), threading.Event()
     threading.Thread(target=reap, args=(process, done, wake), name="reaper", daemon=True).start()
     interrupt.watch(wake)
+    cancel.watch(wake)
     deadline = started + timeout if timeout else None
     try:
         while True:
@@ -88,12 +92,14 @@ def supervise(process: subprocess.Popen, started: float, timeout: float, interru
             if done.is_set():
                 return Run(process.returncode, time.monotonic() - started)
             timed_out = deadline is not None and time.monotonic() >= deadline
-            if interrupt.fired or timed_out:
+            if interrupt.fired or cancel.fired or timed_out:
                 stop(process, done)
-                return Run(None, time.monotonic() - started, timed_out=not interrupt.fired,
-                           interrupted=interrupt.fired, interrupted_by=interrupt.reason)
+                return Run(None, time.monotonic() - started, timed_out=timed_out and not interrupt.fired,
+                           interrupted=interrupt.fired, interrupted_by=interrupt.reason,
+                           cancelled=cancel.fired and not interrupt.fired)
     finally:
         interrupt.unwatch(wake)
+        cancel.unwatch(wake)
         signal_group(process.pid, signal.SIGKILL)  # whatever the command left running
 
 

@@ -45,7 +45,8 @@ class Settings:
     group: str | None = None  # the auto scaling group of this instance: protection and notices
     instance_id: str | None = None  # None with a group: read from the instance metadata service
     lifecycle_hook: str | None = None
-    watch_seconds: float = 5.0
+    watch_seconds: float = 5.0  # interruption notices, and a running job's cancel request, looked for this often
+    log_seconds: float = 10.0  # a running job's log is uploaded this often (when it grew)
     run_as: str | None = None  # the unprivileged user the command runs as (None: the agent's own)
     instance_type: str | None = None  # with hourly_price_usd: each attempt is written into the ledger
     hourly_price_usd: float | None = None
@@ -89,6 +90,7 @@ def from_args(args) -> Settings:
         topic_arn=args.topic_arn or None, group=args.group or None,
         instance_id=args.instance_id or os.environ.get("NCAP_INSTANCE_ID") or None,
         lifecycle_hook=args.lifecycle_hook or None, watch_seconds=args.watch_seconds, run_as=run_as,
+        log_seconds=args.log_seconds,
         instance_type=args.instance_type or None, hourly_price_usd=args.hourly_price_usd,
         stage=args.stage or None, next_stage=args.next_stage or None, next_queue_url=args.next_queue_url or None,
         next_group=args.next_group or None, run_as_stand_in=stand_in)
@@ -107,7 +109,8 @@ def check(settings: Settings) -> None:
 BOUNDS = (("job-timeout", "job_timeout", 0, None), ("concurrency", "concurrency", 1, None),
           ("heartbeat", "heartbeat", 2, MAX_VISIBILITY), ("grace", "grace", 0, None),
           ("poll-seconds", "poll_seconds", 1, MAX_POLL), ("max-jobs", "max_jobs", 1, None),
-          ("idle-exit", "idle_exit", 0.001, None), ("watch-seconds", "watch_seconds", 0.1, None))
+          ("idle-exit", "idle_exit", 0.001, None), ("watch-seconds", "watch_seconds", 0.1, None),
+          ("log-seconds", "log_seconds", 0.1, None))
 
 
 def problems(s: Settings) -> list[str]:

@@ -6,11 +6,17 @@ what finished jobs cost is ledger.py).
 Standard library only, and no import of the package around it: the Lambda code (its own import
 root after `sam build`) and the worker (`ncap_iac.lambda_repo.ncap_lambda.contract`) both load it.
 
-A dataset moves QUEUED < RUNNING < SUCCESS | FAILED and never back; SUCCESS and FAILED are final
-(a later change to a final dataset is refused). RUNNING -> RUNNING is allowed (a new attempt, or a
-retry's last_error). A job's own "status" and "reason" are derived from its datasets: all SUCCESS
--> SUCCESS, any FAILED -> FAILED, any RUNNING or SUCCESS -> RUNNING, else QUEUED. REJECTED is a
-whole job's status, set by the submit function only: nothing of it runs. Fields a writer does not
+A dataset moves QUEUED < RUNNING < SUCCESS | FAILED | CANCELLED and never back; those three are
+final (a later change to a final dataset is refused). RUNNING -> RUNNING is allowed (a new attempt,
+or a retry's last_error). A job's own "status" and "reason" are derived from its datasets: any
+FAILED -> FAILED, all SUCCESS -> SUCCESS, all final with any CANCELLED -> CANCELLED, any RUNNING or
+SUCCESS or CANCELLED -> RUNNING, else QUEUED. REJECTED is a whole job's status, set by the submit
+function only: nothing of it runs.
+
+Cancelling: a lab member's cancel request (cancel.json in the lab's submissions folder) makes the
+submit function set `cancel_requested` on the job and every dataset not yet running CANCELLED; a
+worker whose dataset is running stops it and sets it CANCELLED (`partial`: what it wrote so far is
+kept); a worker never starts a dataset of a job whose cancel was requested. Fields a writer does not
 own (submit_key, submit_etag, queued, ...) are kept as they are.
 
 A pipeline of stages runs each dataset through them in order. Each dataset's entry then has
@@ -23,9 +29,12 @@ import json
 from datetime import datetime, timezone
 
 QUEUED, RUNNING, SUCCESS, FAILED, REJECTED = "QUEUED", "RUNNING", "SUCCESS", "FAILED", "REJECTED"
-RANK = {QUEUED: 0, RUNNING: 1, SUCCESS: 2, FAILED: 2}
-FINAL = (SUCCESS, FAILED)  # a dataset that ended
-ENDED = (SUCCESS, FAILED, REJECTED)  # a job that ended
+CANCELLED = "CANCELLED"
+RANK = {QUEUED: 0, RUNNING: 1, SUCCESS: 2, FAILED: 2, CANCELLED: 2}
+FINAL = (SUCCESS, FAILED, CANCELLED)  # a dataset that ended
+ENDED = (SUCCESS, FAILED, CANCELLED, REJECTED)  # a job that ended
+CANCEL_REQUESTED = "cancel_requested"  # the job's field: {"at": time, "key": the request's key}
+CANCEL_SUFFIX = "cancel.json"  # a cancel request: LAB/<submissions>/...cancel.json holding {"job_id": ID}
 
 MESSAGE_VERSION = 1
 MESSAGE_FIELDS = ("bucket", "affiliate", "job_id", "dataname", "resultpath", "status_key")
@@ -181,6 +190,11 @@ def _staged(entry, fields, stage, next_stage, when):
     if status == FAILED:
         out.update(status=FAILED, reason=f"stage {stage}: {fields.get('reason') or 'failed'}",
                    finished=fields.get("finished") or when)
+    elif status == CANCELLED:  # every stage not ended is cancelled with it
+        for name, value in stages.items():
+            if value.get("status") not in FINAL:
+                stages[name] = {**value, "status": CANCELLED, "updated": when}
+        out.update({key: value for key, value in fields.items() if key != "status"}, status=CANCELLED)
     elif status == SUCCESS and next_stage is None:
         out.update({key: value for key, value in fields.items() if key != "status"}, status=SUCCESS)
     else:
@@ -215,9 +229,42 @@ def job_status(datasets):
         return FAILED, reason if len(datasets) == 1 else f"dataset {failed[0]}: {reason}"
     if states and all(state == SUCCESS for state in states.values()):
         return SUCCESS, None
-    if any(state in (RUNNING, SUCCESS) for state in states.values()):
+    if states and all(state in FINAL for state in states.values()):
+        return CANCELLED, "cancelled by a member of the lab"
+    if any(state in (RUNNING, SUCCESS, CANCELLED) for state in states.values()):
         return RUNNING, None
     return QUEUED, None
+
+
+def cancel_requested(document):
+    """True when a member of the job's lab asked to cancel it."""
+    return isinstance(document.get(CANCEL_REQUESTED), dict)
+
+
+def with_cancel(document, request_key, when=None):
+    """The document of a job whose cancel was asked for by `request_key`: the request noted, and
+    every dataset not yet running (and each of its stages) CANCELLED; running ones are left to
+    their workers, which stop them. None when the job has ended (nothing to cancel)."""
+    if document.get("status") in ENDED:
+        return None
+    new = copy.deepcopy(document)
+    when = when or now()
+    new.setdefault(CANCEL_REQUESTED, {"at": when, "key": request_key})
+    datasets = new["datasets"] = dict(new.get("datasets") or {})
+    for name, entry in datasets.items():
+        entry = dict(entry or {})
+        if entry.get("status", QUEUED) != QUEUED:
+            continue
+        stages = {stage: {**value, "status": CANCELLED, "updated": when}
+                  for stage, value in (entry.get("stages") or {}).items() if isinstance(value, dict)}
+        entry.update(status=CANCELLED, reason="cancelled before it ran", finished=when, **(
+            {"stages": stages} if stages else {}))
+        datasets[name] = entry
+    new["status"], new["reason"] = job_status(datasets)
+    if "stages" in new:
+        new["stages"] = stage_summary(datasets, list(new.get("stages") or {}))
+    new["updated"] = when
+    return new
 
 
 # --- the queue message ----------------------------------------------------------------------

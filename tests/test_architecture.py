@@ -27,6 +27,7 @@ ALLOWED = {
     "ncap_iac.local": FOUNDATION + ("ncap_iac.config", "ncap_iac.template", "ncap_iac.aws",
                                     "ncap_iac.emulator") + COMPILER,
     "ncap_iac.worker": FOUNDATION,
+    "ncap_iac.lab": FOUNDATION,  # the lab member's client of the job contract
     "ncap_iac.lambda_code": ("ncap_iac.lambda_repo",),
     "ncap_iac.names": (),
     "ncap_iac.regions": (),

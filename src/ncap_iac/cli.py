@@ -17,7 +17,7 @@ from .errors import ConfigError, NcapError
 # module may register: `ncap cost report` is declared by the cost commands and run by deploy/,
 # the layer that reads deployed stacks.
 EXTENSIONS: tuple[str, ...] = ("ncap_iac.local.commands", "ncap_iac.worker.commands", "ncap_iac.deploy.commands",
-                               "ncap_iac.cost.commands")
+                               "ncap_iac.cost.commands", "ncap_iac.lab.commands")
 # The commands of this module, and the options `ncap` takes before a command's name.
 CORE_COMMANDS = ("init", "validate", "compile", "lint", "invoke", "simevent")
 GLOBAL_FLAGS = ("--debug", "-q", "--quiet")

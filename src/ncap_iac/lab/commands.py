@@ -1,0 +1,219 @@
+"""The `ncap lab` command line: a lab member's uploads, submissions and jobs. Each command prints
+data (or JSON with --json), and exits non-zero with one clear line when refused."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from ..errors import NcapError
+
+ACTIONS = ("upload", "submit", "jobs", "status", "logs", "cancel", "results")
+
+
+def register(commands, common) -> dict:
+    lab = commands.add_parser(
+        "lab", parents=[common], help="a lab member's uploads, submissions and jobs",
+        description="For a lab's members: upload data and configs, submit a job, follow its status and "
+                    "log, cancel it, fetch its results. With your own credentials: an AWS profile (--profile, "
+                    "such as one of the file `ncap credentials` wrote; AWS_ENDPOINT_URL or --endpoint-url reach "
+                    "an emulator) and --pipeline, or a lab user of a running local cloud (--local PIPELINE_DIR).")
+    actions = lab.add_subparsers(dest="action", required=True, metavar="ACTION")
+    where = _where()
+    upload = actions.add_parser("upload", parents=[common, where], help="upload files to your lab's inputs or configs",
+                                description="Large files go up in parts, several at once, and resumably: run the "
+                                            "same command again after an interruption and it sends only the rest.")
+    upload.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    upload.add_argument("--as", dest="kind", choices=("inputs", "configs"), default="inputs",
+                        help="the folder: inputs (datasets, the default) or configs")
+    upload.add_argument("--json", action="store_true", help="print each object as JSON")
+    submit = actions.add_parser("submit", parents=[common, where], help="submit a job of uploaded data and a config",
+                                description="Writes the submit.json for you, pinned to the versions of the datasets "
+                                            "and config as they are now, and prints the job id.")
+    submit.add_argument("--data", nargs="+", required=True, metavar="KEY",
+                        help="datasets: keys (LAB/inputs/x.csv) or file names in your lab's inputs")
+    submit.add_argument("--config", metavar="KEY", help="the config: a key or a file name in your lab's configs")
+    submit.add_argument("--job-id", help="the job's id (default: the time and a random suffix)")
+    submit.add_argument("--wait", action="store_true", help="wait until the job ends and print its status")
+    submit.add_argument("--timeout", type=float, default=3600.0, help="with --wait: seconds to wait at most")
+    submit.add_argument("--json", action="store_true")
+    jobs = actions.add_parser("jobs", parents=[common, where], help="your lab's jobs, newest first")
+    jobs.add_argument("--json", action="store_true")
+    for name, text in (("status", "a job's status"), ("logs", "a job's log"), ("cancel", "cancel a job"),
+                       ("results", "download a job's results")):
+        action = actions.add_parser(name, parents=[common, where], help=text)
+        action.add_argument("job_id", metavar="JOB")
+        if name == "status":
+            action.add_argument("--watch", action="store_true", help="print each change until the job ends")
+            action.add_argument("--json", action="store_true")
+        if name == "logs":
+            action.add_argument("--follow", "-f", action="store_true", help="print new lines until the job ends")
+        if name == "cancel":
+            action.add_argument("--no-wait", action="store_true", help="do not wait until the job is cancelled")
+            action.add_argument("--timeout", type=float, default=60.0, help="seconds to wait at most (default 60)")
+            action.add_argument("--json", action="store_true")
+        if name == "results":
+            action.add_argument("--out", type=Path, help="folder to write them into (default: ./JOB)")
+            action.add_argument("--json", action="store_true")
+    return {"lab": run}
+
+
+def _where() -> argparse.ArgumentParser:
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--pipeline", help="the pipeline's name (its bucket)")
+    where.add_argument("--lab", help="your lab (with --local: default the user's first lab)")
+    where.add_argument("--profile", help="the AWS profile of your credentials (default: the usual AWS chain)")
+    where.add_argument("--endpoint-url", help="an S3 endpoint other than AWS's (default: AWS_ENDPOINT_URL)")
+    where.add_argument("--region", help="the pipeline's region (default: the profile's)")
+    where.add_argument("--folders", metavar="I,C,R,L",
+                       help="the pipeline's folder names, if it renames them (default inputs,configs,results,logs)")
+    where.add_argument("--local", type=Path, metavar="PIPELINE_DIR",
+                       help="use a lab user of the local cloud running for this pipeline folder")
+    where.add_argument("--local-state", type=Path, metavar="DIR", help="that local cloud's state folder, if not the "
+                                                                       "pipeline folder's .ncap/local")
+    where.add_argument("--user", help="with --local: which lab user (default: the first of --lab)")
+    return where
+
+
+def run(args: argparse.Namespace) -> int:
+    from .access import Options, connect
+
+    options = Options(pipeline=args.pipeline, lab=args.lab, profile=args.profile, endpoint_url=args.endpoint_url,
+                      region=args.region, folders=args.folders, local=args.local, local_state=args.local_state,
+                      user=args.user)
+    lab = connect(options)
+    return HANDLERS[args.action](lab, args)
+
+
+def _print(data, as_json: bool, text: str) -> None:
+    print(json.dumps(data, indent=1, sort_keys=True, default=str) if as_json else text)
+
+
+def _upload(lab, args) -> int:
+    from .upload import upload
+
+    folder = lab.folders.inputs if args.kind == "inputs" else lab.folders.configs
+    for path in args.files:
+        if not path.is_file():
+            raise NcapError(f"{path}: file not found")
+    for path in args.files:
+        done = upload(lab, path, f"{lab.lab}/{folder}/{path.name}", quiet=args.json)
+        resumed = f" (resumed: {done.resumed_parts} parts were there)" if done.resumed_parts else ""
+        _print({"key": done.key, "version": done.version, "bytes": done.size, "resumed_parts": done.resumed_parts},
+               args.json, f"{done.key}  version {done.version or '-'}  {done.size} bytes{resumed}")
+    return 0
+
+
+def _submit(lab, args) -> int:
+    from . import jobs
+
+    job_id, key = jobs.submit(lab, args.data, args.config, args.job_id)
+    if not args.wait:
+        _print({"job_id": job_id, "submit_key": key}, args.json, job_id)
+        return 0
+    document = jobs.wait_until_ended(lab, job_id, args.timeout) if _appeared(lab, job_id) else {}
+    _print({"job_id": job_id, **document}, args.json, f"{job_id} {document.get('status')}")
+    return 0 if document.get("status") == "SUCCESS" else 1
+
+
+def _appeared(lab, job_id: str, seconds: float = 60.0) -> bool:
+    import time
+
+    from . import jobs
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            jobs.status(lab, job_id)
+            return True
+        except NcapError:
+            time.sleep(0.5)
+    raise NcapError(f"job {job_id}: no status after {seconds:.0f} s; is the pipeline's submit function running?")
+
+
+def _jobs(lab, args) -> int:
+    from . import jobs
+
+    rows = [jobs.summary(document) for document in jobs.jobs(lab)]
+    if args.json:
+        _print(rows, True, "")
+        return 0
+    if not rows:
+        print(f"no jobs yet in lab {lab.lab}")
+        return 0
+    print(f"{'job':28} {'status':9} {'stage':12} {'datasets':8} {'started':20} {'finished':20} reason")
+    for row in rows:
+        reason = (row["reason"] or "").splitlines()[0][:60] if row["reason"] else ""
+        print(f"{row['job_id']:28} {row['status'] or '?':9} {row['stage'] or '-':12} {row['datasets']:<8} "
+              f"{row['started'] or '-':20} {row['finished'] or '-':20} {reason}".rstrip())
+    return 0
+
+
+def _status(lab, args) -> int:
+    from ..lambda_repo.ncap_lambda import contract
+    from . import jobs
+
+    def show(document: dict) -> None:
+        row = jobs.summary({"job_id": args.job_id, **document})
+        text = f"{args.job_id} {row['status']}" + (f" ({row['stage']})" if row["stage"] else "") + \
+            (f": {row['reason']}" if row["reason"] else "")
+        _print({"job_id": args.job_id, **document}, args.json, text)
+
+    if not args.watch:
+        show(jobs.status(lab, args.job_id))
+        return 0
+    last = None
+    while True:
+        document = jobs.status(lab, args.job_id)
+        if document.get("updated") != last:
+            last = document.get("updated")
+            show(document)
+        if document.get("status") in contract.ENDED:
+            return 0
+        import time
+
+        time.sleep(2.0)
+
+
+def _logs(lab, args) -> int:
+    from . import jobs
+
+    def out(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    jobs.follow_logs(lab, args.job_id, out, args.follow)
+    return 0
+
+
+def _cancel(lab, args) -> int:
+    from . import jobs
+
+    state, key = jobs.cancel(lab, args.job_id)
+    if key is None:
+        raise NcapError(f"job {args.job_id} has ended ({state}): nothing to cancel, nothing changed")
+    if args.no_wait:
+        _print({"job_id": args.job_id, "request": key}, args.json, f"cancel of {args.job_id} asked ({key})")
+        return 0
+    document = jobs.wait_until_ended(lab, args.job_id, args.timeout)
+    final = document.get("status")
+    _print({"job_id": args.job_id, **document}, args.json, f"{args.job_id} {final}")
+    return 0 if final == "CANCELLED" else 1
+
+
+def _results(lab, args) -> int:
+    from . import jobs
+
+    out = args.out or Path(args.job_id)
+    found = jobs.results(lab, args.job_id, out, (lambda line: None) if args.json else print)
+    if args.json:
+        _print([asdict(item) for item in found], True, "")
+    else:
+        print(f"{len(found)} files of job {args.job_id} in {out}")
+    return 0
+
+
+HANDLERS = {"upload": _upload, "submit": _submit, "jobs": _jobs, "status": _status, "logs": _logs,
+            "cancel": _cancel, "results": _results}

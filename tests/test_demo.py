@@ -140,6 +140,9 @@ def test_make_demo_lints_every_pipeline_runs_a_job_and_leaves_nothing_running(de
     assert {row["pipeline"]: row["stages"] for row in rows}["cis-two-stage"] == "2"
     assert printed_summaries(result.stdout) == [expected_summary(), expected_two_stage_summary(tmp_path)]
     assert "stopped the local cloud" in result.stdout and "[demo] done in " in result.stdout
+    assert "[demo] the same job as lab member alice runs it with `ncap lab`:" in result.stdout
+    assert "summary.json" in result.stdout.split("[demo] ncap lab results", 1)[1].split("[demo]", 1)[0]
+    assert "(md5 checked)" in result.stdout and "[demo] ncap lab jobs" in result.stdout
 
     assert seen, "the demo started a local cloud (processes below it were seen)"
     left = {pid for pid in seen if alive(pid)}

@@ -146,7 +146,7 @@ def end_to_end(pipeline: Path, demo: Demo, results: Path) -> int:
         if submit.wait() != 0:
             _step("the job did not succeed")
             return 1
-        ok = _show_summary(said)
+        ok = _show_summary(said) and (config is None or _lab_journey(pipeline, demo, data, config, state, results))
         return 0 if ok else 1
     finally:
         _step("stopping the local cloud: ncap local down")
@@ -156,6 +156,32 @@ def end_to_end(pipeline: Path, demo: Demo, results: Path) -> int:
             _step(f"done in {time.monotonic() - started:.1f} s")
         else:
             _step(f"the local cloud's logs are kept in {work} (up.log, state/moto.log, state/worker-*.log)")
+
+
+def _lab_journey(pipeline: Path, demo: Demo, data: list[Path], config: Path, state: Path, results: Path) -> bool:
+    """The same job as a lab member runs it with `ncap lab`: upload, submit, follow the log, fetch
+    the results (each checked), list the lab's jobs."""
+    where = ["--local", str(pipeline), "--local-state", str(state), "--user", demo.user]
+
+    def lab(*args: str, show: bool = True) -> str | None:
+        _step(f"ncap lab {' '.join(args)}")
+        done = subprocess.run([*NCAP, "lab", *args, *where], capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, timeout=JOB_TIMEOUT)
+        for line in (done.stdout.splitlines() if show else []) + (done.stderr.splitlines() if done.returncode else []):
+            print(f"       {line}", flush=True)
+        return done.stdout if done.returncode == 0 else None
+
+    _step(f"the same job as lab member {demo.user} runs it with `ncap lab`:")
+    steps = [lambda: lab("upload", *map(str, data)), lambda: lab("upload", str(config), "--as", "configs")]
+    if not all(step() is not None for step in steps):
+        return False
+    submitted = lab("submit", "--data", *[p.name for p in data], "--config", config.name)
+    if submitted is None:
+        return False
+    job = submitted.strip()
+    return all(step() is not None for step in (
+        lambda: lab("logs", job, "--follow"), lambda: lab("results", job, "--out", str(results / f"lab-{job}")),
+        lambda: lab("jobs")))
 
 
 def _wait_ready(up: subprocess.Popen, state: Path, log: Path) -> bool:

@@ -82,9 +82,7 @@ def group(affiliate: str) -> str:
     return f"Group{camel(affiliate)}"
 
 
-def job_role(affiliate: str) -> str:
-    """The role a lab's jobs run with (its name: roles.job_role_name)."""
-    return f"JobRole{camel(affiliate)}"
+JOB_ROLE = "JobRole"  # the role every lab's jobs run with, one session per lab (its name: roles.job_role_name)
 
 
 def members(affiliate: str, part: int = 0) -> str:

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.slow
 
 
 def many_labs(document):
+    document["STAGE"] = "websubstack"  # NCAP's: each lab in a nested stack (130 labs would fit one template)
     document["UXData"]["Affiliates"] = [{"AffiliateName": f"lab{n:03d}", "UserNames": [f"lab{n:03d}-user"],
                                          "ContactEmail": f"lab{n:03d}@example.org"} for n in range(LABS)]
 

@@ -230,3 +230,48 @@ def test_wrong_secrets_and_tokens_are_still_refused(bucket, job_role):
         bucket.client("s3", (runner[0], "not-the-secret")).get_object(Bucket=BUCKET, Key="lab-a/inputs/a.csv")
     with pytest.raises(ClientError, match="InvalidToken|403"):
         bucket.client("s3", (key, secret, token + "x")).get_object(Bucket=BUCKET, Key="lab-a/inputs/a.csv")
+
+
+# --- session tags -------------------------------------------------------------------------------
+
+TAGGED_TRUST = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+                "Condition": {"StringLike": {"aws:RequestTag/ncap-lab": "?*"},
+                              "ForAllValues:StringEquals": {"aws:TagKeys": ["ncap-lab"]}}}
+
+
+@pytest.fixture
+def tagged_role(bucket):
+    """The job role's shape: one role whose policy names the folders of the session's lab tag."""
+    arn = bucket.role("jobs", TAGGED_TRUST, allow("s3:GetObject", f"{OBJECTS}/${{aws:PrincipalTag/ncap-lab}}/*"),
+                      path="/ncap/p/jobs/")
+    return arn, bucket.user("agent", allow(["sts:AssumeRole", "sts:TagSession"], arn))
+
+
+def lab_tag(lab):
+    return [{"Key": "ncap-lab", "Value": lab}]
+
+
+def test_a_session_tagged_with_a_lab_reaches_that_labs_folders_only(bucket, tagged_role):
+    arn, agent = tagged_role
+    lab_a = bucket.client("s3", bucket.assume(agent, arn, Tags=lab_tag("lab-a")))
+    assert not denied(get(lab_a, "lab-a/inputs/a.csv")) and denied(get(lab_a, "lab-b/inputs/b.csv"))
+    lab_b = bucket.client("s3", bucket.assume(agent, arn, "session-2", Tags=lab_tag("lab-b")))
+    assert not denied(get(lab_b, "lab-b/inputs/b.csv")) and denied(get(lab_b, "lab-a/inputs/a.csv"))
+
+
+def test_the_trust_policy_requires_the_lab_tag_and_no_other(bucket, tagged_role):
+    arn, agent = tagged_role
+    assert denied(lambda: bucket.assume(agent, arn))
+    assert denied(lambda: bucket.assume(agent, arn, Tags=lab_tag("")))
+    assert denied(lambda: bucket.assume(agent, arn, Tags=[*lab_tag("lab-a"), {"Key": "other", "Value": "x"}]))
+
+
+def test_tagging_a_session_needs_sts_tag_session_from_the_caller_and_the_trust(bucket):
+    no_tagging = bucket.role("plain", ANYONE_HERE, allow("s3:GetObject", f"{OBJECTS}/*"))
+    caller = bucket.user("caller", allow(["sts:AssumeRole", "sts:TagSession"], no_tagging))
+    assert denied(lambda: bucket.assume(caller, no_tagging, Tags=lab_tag("lab-a")))
+    assert not denied(lambda: bucket.assume(caller, no_tagging))
+    tagging = bucket.role("tagging", TAGGED_TRUST, allow("s3:GetObject", f"{OBJECTS}/*"))
+    only_assume = bucket.user("only-assume", allow("sts:AssumeRole", tagging))
+    assert denied(lambda: bucket.assume(only_assume, tagging, Tags=lab_tag("lab-a")))

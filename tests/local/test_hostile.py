@@ -41,7 +41,7 @@ def test_a_hostile_analysis_reaches_only_its_own_input_and_job_folder(tmp_path, 
         print(f"\nthe analysis ran as {found['caller']}")
         for name, outcome in found["attempts"]:
             print(f"  {name:<45} {outcome}")
-    assert ":assumed-role/ncap-hostile-job-lab-a/job-hostile" in found["caller"]
+    assert ":assumed-role/ncap-hostile-jobs/job-hostile" in found["caller"]
     assert found["keys_in_environment"] == []
     outcomes = dict(found["attempts"])
     assert {name for name, outcome in outcomes.items() if outcome == "allowed"} == MAY

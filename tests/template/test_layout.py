@@ -33,8 +33,8 @@ def test_websubstack_puts_every_lab_in_a_nested_stack_of_its_own(compile_doc):
     assert resources["PipelineUsers"]["DependsOn"] == ["LabLab000", "LabLab001"]
     child = compiled.children["labs/lab000.json"]
     assert sorted(r["Type"] for r in child["Resources"].values()) == [
-        "AWS::IAM::Group", "AWS::IAM::Role", "AWS::SNS::Subscription", "Custom::LabMembers"]
-    assert "Transform" not in child and sorted(child["Parameters"]) == ["TopicArn", "UsersFunctionArn", "WorkerRoleArn"]
+        "AWS::IAM::Group", "AWS::SNS::Subscription", "Custom::LabMembers"]  # no role: one job role serves every lab
+    assert "Transform" not in child and sorted(child["Parameters"]) == ["TopicArn", "UsersFunctionArn"]
     assert not any(r["Type"] in ("AWS::IAM::Group", "Custom::LabMembers") for r in resources.values())
 
 
@@ -68,7 +68,7 @@ def test_adding_a_lab_changes_only_that_lab(compile_doc, stage):
         assert set(after.child_bodies) - set(before.child_bodies) == {"labs/newlab.json"}
         assert all(after.child_bodies[path] == body for path, body in before.child_bodies.items())
     else:
-        assert difference["added"] == ["GroupNewlab", "JobRoleNewlab", "MembersNewlab"]
+        assert difference["added"] == ["GroupNewlab", "MembersNewlab"]
 
 
 def test_a_person_in_several_labs_is_listed_in_each_labs_members(compile_doc):

@@ -54,3 +54,19 @@ def test_sam_events_are_counted_as_the_resources_they_become():
     function = {"Type": "AWS::Serverless::Function", "Properties": {"Events": {
         "A": {"Type": "S3"}, "B": {"Type": "EventBridgeRule"}}}}
     assert deployed_resource_count({"Resources": {"F": function}}) == 1 + 1 + 2
+
+
+def test_five_pipelines_of_300_labs_declare_far_fewer_roles_than_an_accounts_quota(compile_doc):
+    """IAM allows 1,000 roles per account by default. Every role of five pipelines of 300 labs,
+    counted over every template (each lab's nested one included): one job role per pipeline
+    serves all its labs, each session tagged with its lab."""
+    roles = 0
+    for position in range(5):
+        compiled = compile_doc(many_labs_config(300, 2, name=f"pipeline-{position}"))
+        assert compiled.nested and len(compiled.children) == 300
+        for template in (compiled.template, *compiled.children.values()):
+            roles += sum(1 for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role")
+            # SAM functions without a Role of their own get one when the transform runs
+            roles += sum(1 for r in template["Resources"].values()
+                         if r["Type"] == "AWS::Serverless::Function" and "Role" not in r["Properties"])
+    assert roles < 500, roles

@@ -316,15 +316,21 @@ WRITES = {"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:Abort
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
 def test_workers_and_jobs_reach_only_their_labs_folders_and_never_write_a_submission(name):
-    """The worker role reaches no lab's data (in S3 it may only add to the ledger); each lab's job role names its lab and folders
-    exactly: no pattern matches another lab's key, and no write matches a submission or an input
-    (IAM's `*` matches across `/`, so `*/results/*` would match `lab/submissions/results/x`)."""
+    """The worker role reaches no lab's data (in S3 it may only add to the ledger); the job role,
+    for a session tagged with a lab, names that lab and its folders exactly: no pattern matches
+    another lab's key, and no write matches a submission or an input (IAM's `*` matches across
+    `/`, so `*/results/*` would match `lab/submissions/results/x`); a session without the tag gets
+    no pattern at all, and the role cannot be assumed without it."""
     from ncap_iac.emulator.conditions import matches
+    from ncap_iac.lambda_repo.ncap_lambda.roles import LAB_TAG
 
     compiled = TEMPLATES[name]
     labs = [lab.name for lab in compiled.config.affiliates]
-    statements = [(i, s) for i, s in _role_statements(compiled) if i == names.INSTANCE_ROLE or i.startswith("JobRole")]
-    assert {i for i, _ in statements} >= {names.INSTANCE_ROLE, *(names.job_role(lab) for lab in labs)}
+    statements = [(i, s) for i, s in _role_statements(compiled) if i in (names.INSTANCE_ROLE, names.JOB_ROLE)]
+    assert {i for i, _ in statements} == {names.INSTANCE_ROLE, names.JOB_ROLE}
+    trust = _resources(compiled)[names.JOB_ROLE]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert [t["Condition"] for t in trust] == [{"StringLike": {f"aws:RequestTag/{LAB_TAG}": "?*"},
+                                                "ForAllValues:StringEquals": {"aws:TagKeys": [LAB_TAG]}}]
     for logical_id, statement in statements:
         actions = set(statement["Action"])
         if logical_id == names.INSTANCE_ROLE:  # S3: the ledger and its own agent and code, never a lab's folder
@@ -338,12 +344,18 @@ def test_workers_and_jobs_reach_only_their_labs_folders_and_never_write_a_submis
                 assert actions == {"s3:PutObject"} and statement["Sid"] == "RecordSpend", statement
                 assert all(p.startswith("ledger/") for p in _object_patterns(statement)), statement
             continue
-        lab = next(lab for lab in labs if names.job_role(lab) == logical_id)
-        others = [f"{other}/inputs/x" for other in labs if other != lab] + ["other-lab/results/job_1/x"]
-        for pattern in _object_patterns(statement):
-            assert pattern.startswith(f"{lab}/"), (logical_id, pattern)
-            assert not any(matches(pattern, key) for key in others), (logical_id, pattern)
-            if actions & WRITES:
-                for key in (f"{lab}/submissions/x_submit.json", f"{lab}/inputs/a/results/job_1/b",
-                            f"{lab}/submissions/results/job_1/x_submit.json", f"{lab}/configs/c.json"):
-                    assert not matches(pattern, key), (logical_id, pattern, key)
+        patterns = [p.replace("${!", "${") for p in _object_patterns(statement)]  # as Fn::Sub leaves them
+        if statement["Sid"] == "ReadLabInputs":
+            assert all(any(matches(p, f"{lab}/inputs/x", {f"aws:principaltag/{LAB_TAG}": (lab,)}) for p in patterns)
+                       for lab in labs), "each lab's session reads its own inputs"
+        for pattern in patterns:
+            assert pattern.startswith(f"${{aws:PrincipalTag/{LAB_TAG}}}/"), pattern
+            assert not matches(pattern, f"{labs[0]}/inputs/x", {}), "an untagged session matches nothing"
+            for lab in labs[:20]:
+                session = {f"aws:principaltag/{LAB_TAG}": (lab,)}
+                others = [f"{other}/inputs/x" for other in labs if other != lab] + ["other-lab/results/job_1/x"]
+                assert not any(matches(pattern, key, session) for key in others), (lab, pattern)
+                if actions & WRITES:
+                    for key in (f"{lab}/submissions/x_submit.json", f"{lab}/inputs/a/results/job_1/b",
+                                f"{lab}/submissions/results/job_1/x_submit.json", f"{lab}/configs/c.json"):
+                        assert not matches(pattern, key, session), (pattern, key)

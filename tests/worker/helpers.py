@@ -149,7 +149,8 @@ ENDPOINT = Endpoint()  # the in-process agents' credentials endpoint (started on
 
 
 def make_job_roles(iam, labs) -> None:
-    """Each lab's job role with the template's own policy (template/jobs.py), once per server."""
+    """The pipeline's job role with the template's own trust and policy (template/jobs.py), once
+    per server; each session of it is tagged with its lab."""
     from ncap_iac.config import load_document
     from ncap_iac.lambda_repo.ncap_lambda.roles import job_role_name, job_role_path
     from ncap_iac.template.jobs import job_role
@@ -158,27 +159,25 @@ def make_job_roles(iam, labs) -> None:
 
     config = load_document(minimal_config(PipelineName=BUCKET, UXData={"Affiliates": [
         {"AffiliateName": lab, "UserNames": [f"user-{lab}"]} for lab in labs]}), REPO)
-    for affiliate in config.affiliates:
-        lab = affiliate.name
-        name = job_role_name(BUCKET, lab)
-        try:
-            iam.get_role(RoleName=name)
-            continue
-        except iam.exceptions.NoSuchEntityException:
-            pass
-        role = job_role(config, affiliate, f"arn:aws:iam::{ACCOUNT}:role/worker").to_dict()["Properties"]
-        iam.create_role(RoleName=name, Path=job_role_path(BUCKET), AssumeRolePolicyDocument=json.dumps(
-            role["AssumeRolePolicyDocument"]))
-        for policy in role["Policies"]:
-            iam.put_role_policy(RoleName=name, PolicyName=policy["PolicyName"],
-                                PolicyDocument=json.dumps(resolved(policy["PolicyDocument"])))
+    name = job_role_name(BUCKET)
+    try:
+        iam.get_role(RoleName=name)
+        return
+    except iam.exceptions.NoSuchEntityException:
+        pass
+    role = job_role(config, f"arn:aws:iam::{ACCOUNT}:role/worker").to_dict()["Properties"]
+    iam.create_role(RoleName=name, Path=job_role_path(BUCKET), AssumeRolePolicyDocument=json.dumps(
+        role["AssumeRolePolicyDocument"]))
+    for policy in role["Policies"]:
+        iam.put_role_policy(RoleName=name, PolicyName=policy["PolicyName"],
+                            PolicyDocument=json.dumps(resolved(policy["PolicyDocument"])))
 
 
 def resolved(value):
     """A policy with its Fn::Sub ARNs as moto's account and region make them."""
     if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
         return (value["Fn::Sub"].replace("${AWS::Partition}", "aws").replace("${AWS::AccountId}", ACCOUNT)
-                .replace("${AWS::Region}", REGION))
+                .replace("${AWS::Region}", REGION).replace("${!", "${"))
     if isinstance(value, dict):
         return {k: resolved(v) for k, v in value.items()}
     if isinstance(value, list):

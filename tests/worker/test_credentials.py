@@ -31,7 +31,7 @@ def test_the_command_sees_its_jobs_session_and_no_credential_of_the_agent(cloud,
     assert env["AWS_CONTAINER_CREDENTIALS_FULL_URI"].startswith("http://127.0.0.1:")
     assert env["AWS_CONTAINER_CREDENTIALS_FULL_URI"].endswith(PATH) and env["AWS_EC2_METADATA_DISABLED"] == "true"
     who = cloud.get(prefix + "who.txt").decode()
-    assert who.endswith(f":assumed-role/{BUCKET}-job-{LAB}/job-j1"), who
+    assert who.endswith(f":assumed-role/{BUCKET}-jobs/job-j1"), who
 
     request = urllib.request.Request(env["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
                                      headers={"Authorization": env["AWS_CONTAINER_AUTHORIZATION_TOKEN"]})

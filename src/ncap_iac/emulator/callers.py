@@ -5,7 +5,8 @@ keys that describe it.
 
 Context keys: aws:PrincipalArn (the user's ARN with its path, or the session's role's ARN),
 aws:PrincipalAccount, aws:PrincipalType (User, AssumedRole), aws:userid, aws:username (users
-only), aws:RequestedRegion, and aws:SecureTransport, always "true" (enforce.py says why).
+only), aws:PrincipalTag/KEY (a session's tags), aws:RequestedRegion, and aws:SecureTransport,
+always "true" (enforce.py says why).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from .services import is_services_path
 
 SECURE_TRANSPORT = "true"
 SESSION_POLICY_ARNS = "ncap_session_policy_arns"  # set on moto's AssumedRole by enforce.py
+SESSION_TAGS = "ncap_session_tags"  # likewise: the AssumeRole's Tags, {key: value}
 
 Context = dict[str, tuple[str, ...]]
 
@@ -64,6 +66,8 @@ def _session_identity(iam_request: Any, key: Any) -> Identity:
         return Identity(Caller(arn, arn, iam_request.account_id), (), None,
                         _context(arn, iam_request, "AssumedRole", ""))
     context = _context(role.arn, iam_request, "AssumedRole", f"{role.id}:{session.session_name}")
+    context.update({f"aws:principaltag/{key.lower()}": (value,)
+                    for key, value in getattr(session, SESSION_TAGS, {}).items()})
     caller = Caller(session.arn, role.arn, iam_request.account_id)
     return Identity(caller, _parsed(key.collect_policies()), session_policies(iam_request.backend, session), context)
 

@@ -37,7 +37,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .callers import SECURE_TRANSPORT, SESSION_POLICY_ARNS, Identity, identity_of, role_where
+from .callers import SECURE_TRANSPORT, SESSION_POLICY_ARNS, SESSION_TAGS, Identity, identity_of, role_where
 from .policy import Caller, Policy, Request, decide, evaluate, parse, parse_document, trusts
 from .resources import resource_arn
 
@@ -122,7 +122,14 @@ def _allowed(iam_request: Any, identity: Identity, asked: Request) -> bool:
     bucket = bucket_policy(iam_request, asked.resource) if iam_request._service == "s3" else None
     if not decide(asked, identity.policies, identity.session, bucket, identity.caller):
         return False
-    return asked.action != "sts:AssumeRole" or _trusted(iam_request, identity, asked)
+    if asked.action != "sts:AssumeRole":
+        return True
+    if "aws:tagkeys" in asked.context:  # tags on the session: sts:TagSession is asked for as well
+        tagging = replace(asked, action="sts:TagSession")
+        if not (decide(tagging, identity.policies, identity.session, None, identity.caller)
+                and _trusted(iam_request, identity, tagging)):
+            return False
+    return _trusted(iam_request, identity, asked)
 
 
 def _also_allowed(iam_request: Any, identity: Identity, asked: Request) -> bool:
@@ -171,7 +178,24 @@ def request_context(iam_request: Any) -> dict[str, tuple[str, ...]]:
             value = iam_request._data.get(name)
             if value:
                 context[key] = (value[0] if isinstance(value, list) else value,)
+        tags = session_tags(iam_request._data)
+        context.update({f"aws:requesttag/{key.lower()}": (value,) for key, value in tags.items()})
+        if tags:
+            context["aws:tagkeys"] = tuple(tags)
     return context
+
+
+def session_tags(data: Any) -> dict[str, str]:
+    """The Tags of an AssumeRole request's parameters (Tags.member.N.Key / .Value)."""
+    def one(name: str) -> str | None:
+        value = data.get(name)
+        return (value[0] if isinstance(value, list) else value) if value else None
+
+    found, position = {}, 1
+    while (key := one(f"Tags.member.{position}.Key")) is not None:
+        found[key] = one(f"Tags.member.{position}.Value") or ""
+        position += 1
+    return found
 
 
 def bucket_policy(iam_request: Any, resource: str) -> Policy | None:
@@ -236,12 +260,17 @@ def _trusted(iam_request: Any, identity: Identity, asked: Request) -> bool:
 
 
 def _recording_policy_arns(assume_role: Callable) -> Callable:
-    """moto's AssumeRole keeps the inline session policy on the session; this records PolicyArns."""
+    """moto's AssumeRole keeps the inline session policy on the session; this records PolicyArns
+    and the session's tags (which its requests then carry as aws:PrincipalTag/KEY)."""
     def recording(response: Any) -> Any:
         result = assume_role(response)
         arns = tuple(entry["arn"] for entry in response._get_param("PolicyArns") or [])
         if arns:
             setattr(result.result["Credentials"], SESSION_POLICY_ARNS, arns)
+        tags = {str(entry.get("Key", entry.get("key"))): str(entry.get("Value", entry.get("value", "")))
+                for entry in response._get_param("Tags") or [] if isinstance(entry, dict)}
+        if tags:
+            setattr(result.result["Credentials"], SESSION_TAGS, tags)
         return result
     return recording
 

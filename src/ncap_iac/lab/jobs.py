@@ -132,17 +132,26 @@ def log_keys(lab: Lab, job_id: str, document: dict) -> list[str]:
     return sorted(item["Key"] for item in listed)
 
 
-def read_from(lab: Lab, key: str, offset: int) -> bytes:
-    """The object's bytes from `offset` (b"" when there are none yet)."""
-    try:
-        reply = lab.s3.get_object(Bucket=lab.bucket, Key=key, **({"Range": f"bytes={offset}-"} if offset else {}))
-    except Exception as error:
-        code = str((getattr(error, "response", {}) or {}).get("Error", {}).get("Code", ""))
-        if _missing(error) or code == "InvalidRange":
-            return b""
-        raise
-    with reply["Body"] as body:
-        return body.read()
+def read_from(lab: Lab, key: str, offset: int, tries: int = 3) -> bytes:
+    """The object's bytes from `offset` (b"" when there are none yet). A log is replaced as it
+    grows: a read that met a replacement half way (its checksum differs; the local cloud's emulator
+    does not replace objects atomically) is read again."""
+    from botocore.exceptions import FlexibleChecksumError
+
+    for attempt in range(tries):
+        try:
+            reply = lab.s3.get_object(Bucket=lab.bucket, Key=key, **({"Range": f"bytes={offset}-"} if offset else {}))
+            with reply["Body"] as body:
+                return body.read()
+        except FlexibleChecksumError:
+            if attempt + 1 == tries:
+                raise
+        except Exception as error:
+            code = str((getattr(error, "response", {}) or {}).get("Error", {}).get("Code", ""))
+            if _missing(error) or code == "InvalidRange":
+                return b""
+            raise
+    return b""
 
 
 def follow_logs(lab: Lab, job_id: str, out: Callable[[str], None], follow: bool, interval: float = 2.0) -> str:

@@ -36,8 +36,8 @@ from .. import names
 from ..config.model import StackConfig, Stage
 from ..images import default_image
 from ..lambda_repo.ncap_lambda.ledger import LEDGER_PREFIX
-from ..lambda_repo.ncap_lambda.roles import job_role_path
-from . import iam
+from ..lambda_repo.ncap_lambda.roles import job_role_name, job_role_path
+from . import iam, jobs
 from .image import image_id as built_image_id
 from .monitoring import queue_metric, sum_of_queues_alarm, topic_key_statement
 from .queue import job_queue_arn
@@ -46,10 +46,11 @@ from .user_data import stage_code_key, user_data
 
 
 def resources(config: StackConfig) -> list[AWSObject]:
-    """One instance role and profile for the pipeline; a launch template, group and scaling per
-    stage."""
+    """One instance role and profile for the pipeline, and the job role its agents assume for each
+    lab; a launch template, group and scaling per stage."""
     stages = config.worker_stages
     return [_role(config), InstanceProfile(names.INSTANCE_PROFILE, Roles=[Ref(names.INSTANCE_ROLE)]),
+            jobs.job_role(config, GetAtt(names.INSTANCE_ROLE, "Arn")),
             *[part for position, stage in enumerate(stages) for part in (
                 _launch_template(config, stage, stages[position + 1] if position + 1 < len(stages) else None),
                 _group(config, stage), *_scale_out(stage), *_scale_in(stage))]]
@@ -76,7 +77,9 @@ def _role(config: StackConfig):
     pipeline, stages = config.pipeline_name, config.worker_stages
     groups = [group_arn(config, stage) for stage in stages]
     return iam.service_role(names.INSTANCE_ROLE, "ec2.amazonaws.com", "worker", [
-        iam.statement("AssumeJobRoles", ["sts:AssumeRole"], [iam.iam_arn(f"role{job_role_path(pipeline)}*")]),
+        # the job role, each session tagged with the lab it is for (its trust policy requires the tag)
+        iam.statement("AssumeJobRole", ["sts:AssumeRole", "sts:TagSession"],
+                      [iam.iam_arn(f"role{job_role_path(pipeline)}{job_role_name(pipeline)}")]),
         iam.statement("ConsumeJobs", ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
                                       "sqs:GetQueueAttributes", "sqs:SendMessage"],
                       [job_queue_arn(config, stage) for stage in stages]),

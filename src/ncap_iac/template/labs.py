@@ -1,4 +1,4 @@
-"""One lab's resources (its group, its members, its job role, its notices), the same wherever they live: in the
+"""One lab's resources (its group, its members, its notices), the same wherever they live: in the
 pipeline's one template, or in a nested template of their own, where the parent passes in what
 the lab refers to."""
 from __future__ import annotations
@@ -11,11 +11,10 @@ from troposphere import AWSObject, GetAtt, Parameter, Ref
 
 from .. import names
 from ..config.model import Affiliate, StackConfig
-from . import identity, jobs, monitoring
+from . import identity, monitoring
 
 USERS_FUNCTION_PARAMETER = "UsersFunctionArn"
 TOPIC_PARAMETER = "TopicArn"
-WORKER_ROLE_PARAMETER = "WorkerRoleArn"
 
 
 @dataclass(frozen=True)
@@ -24,22 +23,19 @@ class Shared:
 
     users_function: Any  # ARN of the function that answers the members resources
     topic: Any  # ARN of the notices topic
-    worker_role: Any  # ARN of the worker instance role, the one that may assume the job role
 
 
-IN_THE_PIPELINE = Shared(GetAtt(names.USERS_FUNCTION, "Arn"), Ref(names.TOPIC), GetAtt(names.INSTANCE_ROLE, "Arn"))
-IN_A_LAB_STACK = Shared(Ref(USERS_FUNCTION_PARAMETER), Ref(TOPIC_PARAMETER), Ref(WORKER_ROLE_PARAMETER))
+IN_THE_PIPELINE = Shared(GetAtt(names.USERS_FUNCTION, "Arn"), Ref(names.TOPIC))
+IN_A_LAB_STACK = Shared(Ref(USERS_FUNCTION_PARAMETER), Ref(TOPIC_PARAMETER))
 
 
 def resources(config: StackConfig, affiliate: Affiliate, shared: Shared) -> list[AWSObject]:
     return [*identity.lab_resources(config, affiliate, shared.users_function),
-            jobs.job_role(config, affiliate, shared.worker_role),
             *monitoring.lab_resources(config, affiliate, shared.topic)]
 
 
 PARAMETERS = {USERS_FUNCTION_PARAMETER: ("ARN of the pipeline's users function", IN_THE_PIPELINE.users_function),
-              TOPIC_PARAMETER: ("ARN of the pipeline's notices topic", IN_THE_PIPELINE.topic),
-              WORKER_ROLE_PARAMETER: ("ARN of the worker instance role", IN_THE_PIPELINE.worker_role)}
+              TOPIC_PARAMETER: ("ARN of the pipeline's notices topic", IN_THE_PIPELINE.topic)}
 
 
 def used_parameters(config: StackConfig, affiliate: Affiliate) -> list[str]:

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from ..lambda_repo.ncap_lambda.roles import SESSION_SECONDS_LIMIT, job_role_name, session_name
+from ..lambda_repo.ncap_lambda.roles import LAB_TAG, SESSION_SECONDS_LIMIT, job_role_name, session_name
 from .aws import describe
 
 SESSION_SECONDS = SESSION_SECONDS_LIMIT
@@ -103,12 +103,14 @@ class JobRoles:
         self._lock = threading.Lock()
         self._agent_clients: dict[str, object] = {}
 
-    def role_arn(self, affiliate: str) -> str:
-        return self.role_prefix + job_role_name(self.pipeline, affiliate)
+    def role_arn(self) -> str:
+        return self.role_prefix + job_role_name(self.pipeline)
 
     def assume(self, affiliate: str, session: str, policy: dict | None = None) -> Session:
-        arguments = {"RoleArn": self.role_arn(affiliate), "RoleSessionName": session,
-                     "DurationSeconds": SESSION_SECONDS}
+        """A session of the job role for one lab: tagged with it, so that IAM lets it reach that
+        lab's folders only (template/jobs.py)."""
+        arguments = {"RoleArn": self.role_arn(), "RoleSessionName": session, "DurationSeconds": SESSION_SECONDS,
+                     "Tags": [{"Key": LAB_TAG, "Value": affiliate}]}
         if policy is not None:
             arguments["Policy"] = json.dumps(policy, separators=(",", ":"))
         try:

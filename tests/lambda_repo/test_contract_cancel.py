@@ -65,3 +65,27 @@ def test_a_staged_job_is_cancelled_at_every_stage():
     assert stopped["datasets"][A]["stages"]["pre"]["status"] == SUCCESS
     assert stopped["datasets"][A]["stages"]["inf"]["status"] == CANCELLED
     assert stopped["status"] == CANCELLED and stopped["stages"]["inf"]["status"] == CANCELLED
+
+
+def test_a_job_failed_by_one_dataset_can_still_be_cancelled_while_others_wait_or_run():
+    from ncap_lambda.contract import has_ended
+
+    document = apply(apply(queued(A, B, "labA/inputs/c.csv"), A, {"status": FAILED, "reason": "exit 1"}),
+                     "labA/inputs/c.csv", {"status": RUNNING})
+    assert document["status"] == FAILED and not has_ended(document)
+    new = with_cancel(document, REQUEST)
+    assert new["datasets"][B]["status"] == CANCELLED and new["datasets"]["labA/inputs/c.csv"]["status"] == RUNNING
+    assert cancel_requested(new)
+    ended = apply(new, "labA/inputs/c.csv", {"status": CANCELLED})
+    assert has_ended(ended) and with_cancel(ended, REQUEST) is None
+
+
+def test_a_cancelled_stage_cancels_the_stages_it_never_entered():
+    document = {**queued(A), "stages": {"pre": {"status": QUEUED}, "mid": {"status": QUEUED},
+                                        "inf": {"status": QUEUED}}}
+    document["datasets"][A]["stages"] = {"pre": {"status": RUNNING}}
+    stopped = apply(document, A, {"status": CANCELLED}, stage="pre")
+    assert {name: value["status"] for name, value in stopped["datasets"][A]["stages"].items()} == \
+        dict.fromkeys(("pre", "mid", "inf"), CANCELLED)
+    assert {name: value["status"] for name, value in stopped["stages"].items()} == \
+        dict.fromkeys(("pre", "mid", "inf"), CANCELLED)

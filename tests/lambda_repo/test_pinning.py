@@ -122,3 +122,43 @@ def test_the_same_submit_file_uploaded_again_is_answered_and_the_job_left_alone(
     # the answer's own event delivered twice says nothing more
     key = f"{LAB}/submissions/run1_submit.json"
     assert submit_start.handler(s3_event(key), None) == outcome(duplicates=[answer["job_id"]])
+
+
+def test_a_job_stuck_before_queueing_is_resumed_by_the_same_file_uploaded_again(versioned):
+    from datetime import UTC, datetime, timedelta
+
+    assert versioned.submit({"dataname": DATA, "configname": CONFIG}) == outcome(jobs=["run1"])
+    versioned.bodies()
+    key = f"{LAB}/results/job_run1/logs/status.json"
+    stuck = {**versioned.status("run1"), "queued": False,
+             "updated": (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    versioned.put(key, json.dumps(stuck).encode())
+    assert versioned.submit({"dataname": DATA, "configname": CONFIG}) == outcome(jobs=["run1"])
+    assert versioned.status("run1")["queued"] is True and len(versioned.bodies()) == 1
+
+
+def test_an_event_is_about_the_upload_it_names_even_when_a_newer_one_came(versioned):
+    key = submit(versioned, {"dataname": DATA, "configname": CONFIG, "timestamp": "first"})
+    first = versions_of(versioned, key)[0]
+    submit(versioned, {"dataname": DATA, "configname": CONFIG, "timestamp": "second"})
+    event = s3_event(key)
+    event["Records"][0]["s3"]["object"]["versionId"] = first
+    assert submit_start.handler(event, None) == outcome(jobs=["first"])
+    assert versioned.status("first")["submit_version"] == first
+
+
+def test_a_version_naming_a_delete_marker_is_rejected_and_a_network_error_is_not_a_rejection(versioned):
+    from ncap_lambda import submission
+    from ncap_lambda.settings import read_settings
+
+    versioned.s3.delete_object(Bucket=BUCKET, Key=CONFIG)
+    marker = versioned.s3.list_object_versions(Bucket=BUCKET, Prefix=CONFIG)["DeleteMarkers"][0]["VersionId"]
+    versioned.put(CONFIG, b"top: 2\n")
+    result = versioned.submit({"dataname": DATA, "configname": CONFIG, "versions": {CONFIG: marker}})
+    assert result["rejected"][0]["reason"].startswith(f"version {marker} of {CONFIG} not found")
+
+    def unreachable(key, version):
+        raise ConnectionError("the network dropped")
+
+    with pytest.raises(ConnectionError):
+        submission.check({"dataname": DATA, "configname": CONFIG}, read_settings(), LAB, unreachable)

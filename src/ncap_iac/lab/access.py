@@ -103,10 +103,14 @@ def _local(options: Options, need_lab: bool) -> Lab:
     except (OSError, ValueError) as error:
         raise NcapError(f"{folder / 'local.json'}: cannot be read ({error})") from None
     users = info.get("users") or {}
+    if not isinstance(users, dict) or not info.get("endpoint_url") or not info.get("bucket"):
+        raise NcapError(f"{folder / 'local.json'}: not what this version of ncap writes; restart the local cloud")
     chosen = options.user or _user_of_lab(users, options.lab)
     if chosen not in users:
         raise NcapError(f"--user: no lab user {chosen!r} in the local cloud (users: {', '.join(sorted(users))})")
     creds = users[chosen]
+    if not creds.get("access_key_id") or not creds.get("secret_access_key"):
+        raise NcapError(f"{folder / 'local.json'}: lab user {chosen} has no keys; restart the local cloud")
     labs = creds.get("labs") or [creds.get("affiliate")]
     lab = options.lab or labs[0]
     if need_lab and lab not in labs:

@@ -170,7 +170,7 @@ def _status(lab, args) -> int:
         if document.get("updated") != last:
             last = document.get("updated")
             show(document)
-        if document.get("status") in contract.ENDED:
+        if contract.has_ended(document):
             return 0
         import time
 

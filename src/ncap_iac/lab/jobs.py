@@ -88,9 +88,9 @@ def jobs(lab: Lab) -> list[dict]:
     found = []
     for page in lab.s3.get_paginator("list_objects_v2").paginate(Bucket=lab.bucket, Prefix=prefix):
         for item in page.get("Contents", []):
-            if item["Key"].endswith("/logs/status.json"):
-                job_id = item["Key"][len(prefix):].split("/", 1)[0].removeprefix("job_")
-                found.append((item["LastModified"], job_id))
+            parts = item["Key"][len(prefix):].split("/")
+            if len(parts) == 3 and parts[0].startswith("job_") and parts[1:] == ["logs", "status.json"]:
+                found.append((item["LastModified"], parts[0].removeprefix("job_")))
     documents = []
     for _, job_id in sorted(found, reverse=True):
         try:
@@ -168,8 +168,7 @@ def follow_logs(lab: Lab, job_id: str, out: Callable[[str], None], follow: bool,
                     out(f"==> {key.rsplit('/', 1)[-1]} <==\n")
                 offsets[key] = offsets.get(key, 0) + len(fresh)
                 out(fresh.decode("utf-8", "replace"))
-        ended = document.get("status") in contract.ENDED
-        if not follow or ended:
+        if not follow or contract.has_ended(document):
             return str(document.get("status"))
         time.sleep(interval)
 
@@ -177,7 +176,7 @@ def follow_logs(lab: Lab, job_id: str, out: Callable[[str], None], follow: bool,
 def cancel(lab: Lab, job_id: str) -> tuple[str, str | None]:
     """Ask to cancel the job: (its status now, the request's key or None when it had ended)."""
     current = status(lab, job_id)
-    if current.get("status") in contract.ENDED:
+    if contract.has_ended(current):
         return str(current.get("status")), None
     key = f"{lab.lab}/{lab.folders.submissions}/{job_id}-{contract.CANCEL_SUFFIX}"
     lab.s3.put_object(Bucket=lab.bucket, Key=key, Body=json.dumps({"job_id": job_id}).encode(),
@@ -192,7 +191,7 @@ def wait_until_ended(lab: Lab, job_id: str, timeout: float, interval: float = 1.
         document = status(lab, job_id)
         if seen:
             seen(document)
-        if document.get("status") in contract.ENDED or time.monotonic() >= deadline:
+        if contract.has_ended(document) or time.monotonic() >= deadline:
             return document
         time.sleep(interval)
 
@@ -220,7 +219,10 @@ def results(lab: Lab, job_id: str, out: Path, say: Callable[[str], None]) -> lis
             say(f"skipped {item['Key']}: not a plain path")
             continue
         target = out.joinpath(*relative.split("/"))
-        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise NcapError(f"--out: cannot make {target.parent} ({error.strerror or error})") from None
         lab.s3.download_file(lab.bucket, item["Key"], str(target))
         fetched.append(_checked(item, target))
         say(f"{target}  {item['Size']} bytes  ({fetched[-1].checked} checked)")

@@ -80,6 +80,8 @@ def upload(lab: Lab, path: Path, key: str, quiet: bool = False) -> Uploaded:
         raise NcapError(f"{path}: cannot be read ({error.strerror or error})") from None
     if not path.is_file():
         raise NcapError(f"{path}: not a file")
+    if not os.access(path, os.R_OK):
+        raise NcapError(f"{path}: not readable (permission denied)")
     progress = Progress(path.name, stat.st_size, quiet)
     if stat.st_size <= PART_BYTES:
         with open(path, "rb") as body:

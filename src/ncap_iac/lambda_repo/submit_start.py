@@ -113,7 +113,7 @@ def handle_record(run, record, outcome):
         elif run.settings.mode == "fileset":
             handle_fileset(run, key, outcome)
         else:
-            handle_submit(run, key, outcome)
+            handle_submit(run, key, outcome, record_version(record))
     except Exception as error:
         log_decision(LOG, "error-retry", logging.ERROR, key=key, error=type(error).__name__,
                      code=error_code(error), retryable=is_retryable(error))
@@ -142,14 +142,21 @@ def submit_affiliate(settings, key):
     return parts[0] if parts[-1].endswith("submit.json") else None
 
 
-def handle_submit(run, key, outcome):
+def record_version(record):
+    """The version id an S3 event record names (None without versioning): the upload it is about,
+    even when a newer one has come since."""
+    version = ((record.get("s3") or {}).get("object") or {}).get("versionId") if isinstance(record, dict) else None
+    return version if isinstance(version, str) and version and version != "null" else None
+
+
+def handle_submit(run, key, outcome, version=None):
     settings = run.settings
     affiliate = submit_affiliate(settings, key)
     if affiliate is None:
         return ignore(outcome, key, f"not a submit.json under LAB/{settings.submissions}/")
     if not lab_configured(run, affiliate, settings.submissions):
         return ignore(outcome, key, "not in a lab of this pipeline", affiliate=affiliate)
-    read = job_store.read_object(run.s3, settings.bucket, key, settings.max_submit_bytes)
+    read = job_store.read_object(run.s3, settings.bucket, key, settings.max_submit_bytes, version)
     if read is None:
         return ignore(outcome, key, "the submit file no longer exists")
     document, checked, reason = checked_submission(run, affiliate, read)
@@ -244,11 +251,11 @@ def settle(run, job, reason, outcome, reuse_allowed=True):
     existing, existing_etag = job_store.read_status(run.s3, job)
     if not same_submission(existing, job):
         return settle_reused(run, job, reason, existing, outcome, reuse_allowed)
+    if existing.get("queued") is not True and existing.get("status") == QUEUED:
+        return resume(run, job, document, existing, existing_etag, outcome)  # an attempt died before queueing
     if uploaded_again(existing, job) and reuse_allowed:
         return settle_uploaded_again(run, job, existing, outcome)
-    if existing.get("queued") is True or existing.get("status") != QUEUED:
-        return duplicate(job, outcome)
-    return resume(run, job, document, existing, existing_etag, outcome)
+    return duplicate(job, outcome)
 
 
 def finish(run, job, document, etag, outcome):

@@ -2,8 +2,9 @@
 stops it.
 
 - Every --log-seconds (default 10), when the log grew, it is uploaded to its key in the lab's logs
-  folder and the dataset's status gets `log_key` and `last_logged`: `ncap lab logs --follow` shows
-  lines long before the job ends.
+  folder: `ncap lab logs --follow` shows lines long before the job ends. The dataset's status gets
+  `log_key` and `last_logged` at the first upload and then at most once a minute (status.json is
+  one object all the job's writers share).
 - Every --watch-seconds (default 5) the job's status.json is read; once it carries
   `cancel_requested` (the submit function wrote it for a member of the lab), the job's own cancel
   fires and the runner stops the command's whole process tree.
@@ -24,6 +25,7 @@ from .log import decision
 from .runner import Interrupt
 
 CANCELLED_REASON = "cancelled by a member of the lab"
+STATUS_EVERY_SECONDS = 60.0  # last_logged is written at most this often
 
 
 class JobWatch:
@@ -32,6 +34,7 @@ class JobWatch:
         self.log_seconds, self.watch_seconds, self.fields = log_seconds, watch_seconds, fields
         self.cancel = Interrupt()  # fired when the lab asked to cancel the job
         self.shipped = -1  # bytes of the log last uploaded
+        self.noted = -STATUS_EVERY_SECONDS  # when last_logged was last written (monotonic)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="job-watch", daemon=True)
 
@@ -77,7 +80,9 @@ class JobWatch:
         try:
             storage.upload_log(self.s3, self.task.bucket, self.log_key, self.log)
             self.shipped = size
-            status_store.update(self.s3, self.task, {"status": contract.RUNNING, "log_key": self.log_key,
-                                                     "last_logged": contract.now()})
+            if time.monotonic() - self.noted >= STATUS_EVERY_SECONDS:
+                self.noted = time.monotonic()
+                status_store.update(self.s3, self.task, {"status": contract.RUNNING, "log_key": self.log_key,
+                                                         "last_logged": contract.now()})
         except Exception as error:
             decision("log-ship-failed", logging.WARNING, error=describe(error), **self.fields)

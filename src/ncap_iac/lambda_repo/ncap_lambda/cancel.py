@@ -8,6 +8,8 @@ dataset runs stops it within seconds and sets it CANCELLED; a worker never start
 job whose cancel was requested. A request for a job that has ended changes nothing (logged)."""
 import json
 import logging
+import random
+import time
 
 from . import contract
 from .aws_errors import is_error
@@ -17,7 +19,7 @@ from .log import get_logger, log_decision
 
 LOG = get_logger("ncap_lambda.cancel")
 MAX_REQUEST_BYTES = 4096
-ATTEMPTS = 5
+ATTEMPTS = 8
 
 
 def affiliate_of(settings, key):
@@ -45,7 +47,7 @@ def contract_job_id(text):
 def cancel(s3, settings, affiliate, request_key, job_id):
     """Apply the request: (decision, the job's status document after it or None)."""
     job = Job(settings.bucket, affiliate, settings.results, job_id, request_key, "")
-    for _ in range(ATTEMPTS):
+    for attempt in range(ATTEMPTS):
         try:
             reply = s3.get_object(Bucket=settings.bucket, Key=job.status_key)
         except Exception as error:
@@ -64,6 +66,7 @@ def cancel(s3, settings, affiliate, request_key, job_id):
         except Exception as error:
             if not is_error(error, *PRECONDITION, *contract.CONFLICT):
                 raise
+        time.sleep(random.uniform(0, 0.2 * (attempt + 1)))  # a worker wrote meanwhile: read again
     log_decision(LOG, "cancel-status-kept-changing", logging.WARNING, job_id=job_id, affiliate=affiliate)
     raise RuntimeError(f"status of job {job_id} kept changing; the cancel request is retried")
 

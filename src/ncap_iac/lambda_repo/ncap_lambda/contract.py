@@ -172,7 +172,7 @@ def apply(document, dataname, fields, resultpath=None, updated=None, stage=None,
     if stage is None:
         entry.update(fields)
     else:
-        entry.update(_staged(entry, fields, stage, next_stage, when))
+        entry.update(_staged(entry, fields, stage, next_stage, when, list(new.get("stages") or {})))
     datasets[dataname] = entry
     new["status"], new["reason"] = job_status(datasets)
     if stage is not None or "stages" in new:
@@ -181,7 +181,7 @@ def apply(document, dataname, fields, resultpath=None, updated=None, stage=None,
     return new
 
 
-def _staged(entry, fields, stage, next_stage, when):
+def _staged(entry, fields, stage, next_stage, when, later=()):
     """The dataset's fields after `fields` happened at `stage`."""
     stages = {name: dict(value) for name, value in (entry.get("stages") or {}).items() if isinstance(value, dict)}
     stages[stage] = {**stages.get(stage, {}), **fields, "updated": when}
@@ -190,8 +190,9 @@ def _staged(entry, fields, stage, next_stage, when):
     if status == FAILED:
         out.update(status=FAILED, reason=f"stage {stage}: {fields.get('reason') or 'failed'}",
                    finished=fields.get("finished") or when)
-    elif status == CANCELLED:  # every stage not ended is cancelled with it
-        for name, value in stages.items():
+    elif status == CANCELLED:  # every stage not ended is cancelled with it, the ones not entered too
+        for name in list(dict.fromkeys([*stages, *later])):
+            value = stages.get(name, {})
             if value.get("status") not in FINAL:
                 stages[name] = {**value, "status": CANCELLED, "updated": when}
         out.update({key: value for key, value in fields.items() if key != "status"}, status=CANCELLED)
@@ -241,11 +242,27 @@ def cancel_requested(document):
     return isinstance(document.get(CANCEL_REQUESTED), dict)
 
 
+def has_ended(document):
+    """True when nothing of the job runs or waits any more: REJECTED, or every dataset final (a job
+    FAILED by one dataset may still have others queued or running)."""
+    if document.get("status") == REJECTED:
+        return True
+    datasets = list((document.get("datasets") or {}).values())
+    if not datasets:
+        return document.get("status") in ENDED
+    return all(isinstance(entry, dict) and entry.get("status") in FINAL for entry in datasets)
+
+
+def _entry(entries, name):
+    value = entries.get(name)
+    return value if isinstance(value, dict) else {}
+
+
 def with_cancel(document, request_key, when=None):
     """The document of a job whose cancel was asked for by `request_key`: the request noted, and
-    every dataset not yet running (and each of its stages) CANCELLED; running ones are left to
-    their workers, which stop them. None when the job has ended (nothing to cancel)."""
-    if document.get("status") in ENDED:
+    every dataset not yet running (and each of its stages, entered or not) CANCELLED; running ones
+    are left to their workers, which stop them. None when the job has ended (nothing to cancel)."""
+    if has_ended(document):
         return None
     new = copy.deepcopy(document)
     when = when or now()
@@ -255,8 +272,9 @@ def with_cancel(document, request_key, when=None):
         entry = dict(entry or {})
         if entry.get("status", QUEUED) != QUEUED:
             continue
-        stages = {stage: {**value, "status": CANCELLED, "updated": when}
-                  for stage, value in (entry.get("stages") or {}).items() if isinstance(value, dict)}
+        known = entry.get("stages") or {}
+        names = list(dict.fromkeys([*(document.get("stages") or {}), *known]))
+        stages = {stage: {**_entry(known, stage), "status": CANCELLED, "updated": when} for stage in names}
         entry.update(status=CANCELLED, reason="cancelled before it ran", finished=when, **(
             {"stages": stages} if stages else {}))
         datasets[name] = entry

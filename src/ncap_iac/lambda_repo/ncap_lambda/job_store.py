@@ -54,12 +54,13 @@ class Read:
     modified: datetime
 
 
-def read_object(s3, bucket, key, limit):
-    """The object as Read, or None when it is gone. An object over `limit` bytes is not read."""
+def read_object(s3, bucket, key, limit, version=None):
+    """The object (its `version`, when given) as Read, or None when it is gone. An object over
+    `limit` bytes is not read."""
     try:
-        reply = s3.get_object(Bucket=bucket, Key=key)
+        reply = s3.get_object(Bucket=bucket, Key=key, **({"VersionId": version} if version else {}))
     except Exception as error:
-        if is_error(error, *MISSING):
+        if is_error(error, *MISSING, "NoSuchVersion"):
             return None
         raise
     size = int(reply.get("ContentLength", 0))

@@ -16,16 +16,14 @@ from datetime import datetime
 
 from .aws_errors import is_error
 from .contract import MISSING
+from .submission import NotPinned
 
-NO_VERSION = ("NoSuchVersion", "InvalidArgument", "400")  # a version id that is not one of the key's
+# a version id that is not one of the key's (400), or names a delete marker (405)
+NO_VERSION = ("NoSuchVersion", "InvalidArgument", "400", "MethodNotAllowed", "405")
 
 
-class NotSubmitted(Exception):
+class NotSubmitted(NotPinned):
     """The key has no version that belongs to the submission; `reason` says why."""
-
-    def __init__(self, reason):
-        super().__init__(reason)
-        self.reason = reason
 
 
 def whole_second(moment):

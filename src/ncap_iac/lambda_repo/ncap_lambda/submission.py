@@ -25,6 +25,14 @@ class Rejected(Exception):
         self.reason = reason
 
 
+class NotPinned(Exception):
+    """A key of the submission has no version that belongs to it (pinning.NotSubmitted)."""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class Checked:
     datasets: tuple  # dataset keys, in the submission's order
@@ -229,10 +237,8 @@ def pinned(pin, field, key, version, missing_reason=None):
     """The version `pin` gives; its refusal (a NotSubmitted with a reason) as a rejection."""
     try:
         return pin(key, version)
-    except Exception as error:
-        detail = getattr(error, "reason", None)
-        if detail is None:
-            raise
+    except NotPinned as error:
+        detail = error.reason
         if missing_reason and detail == f"not found: {key}":
             raise Rejected(f"{missing_reason} ({detail})") from None
         hint = "; upload it before the submit file or fix the name" if detail.startswith("not found") else ""

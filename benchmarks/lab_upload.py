@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A lab member's large upload to the local cloud: `ncap lab upload` (parts of 16 MiB, four at once,
+"""A lab member's large upload to the local cloud: `ncap lab upload` (parts of 8 MiB, ten at once,
 resumable) beside `aws s3 cp` (the AWS CLI's own multipart transfer) of the same file, with the
 same lab user's keys, in the same run. Each upload is a whole process, timed from start to exit;
 rounds interleave the two. The local cloud is local-demo's, started by `ncap local up` with no

@@ -20,9 +20,9 @@ from pathlib import Path
 from ..errors import NcapError
 from .access import Lab
 
-PART_BYTES = 16 * 1024 * 1024  # S3 allows 5 MiB to 5 GiB per part and 10,000 parts
+PART_BYTES = 8 * 1024 * 1024  # S3 allows 5 MiB to 5 GiB per part and 10,000 parts
 MAX_PARTS = 10_000
-PARALLEL = 4
+PARALLEL = 10
 
 
 @dataclass(frozen=True)

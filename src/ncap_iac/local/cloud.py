@@ -217,11 +217,15 @@ def _print_summary(info: dict, say) -> None:
     say("credentials and addresses are in local.json (owner-only); Ctrl-C or `ncap local down` stops it")
 
 
+UNRESPONSIVE_SECONDS = 120.0  # a busy emulator (a GiB upload being assembled) is not a dead one
+
+
 def _stay_up(running: Running, folder: Path, say) -> int:
+    quiet_since: list[float] = []  # when the emulator last stopped answering, while it does not
     try:
         while True:
             time.sleep(0.5)
-            problem = _health(running, folder)
+            problem = _health(running, folder, quiet_since)
             if problem:
                 say(problem)
                 return 1
@@ -230,9 +234,17 @@ def _stay_up(running: Running, folder: Path, say) -> int:
         return 0
 
 
-def _health(running: Running, folder: Path) -> str | None:
-    if running.server.process.poll() is not None or not server.responding(running.server.endpoint):
-        return f"the AWS emulator stopped responding (see {folder / 'moto.log'}); shutting down"
+def _health(running: Running, folder: Path, quiet_since: list[float]) -> str | None:
+    """Why the cloud must stop: its emulator exited, or has not answered for UNRESPONSIVE_SECONDS."""
+    if running.server.process.poll() is not None:
+        return f"the AWS emulator exited (see {folder / 'moto.log'}); shutting down"
+    if not server.responding(running.server.endpoint):
+        quiet_since[:] = quiet_since or [time.monotonic()]
+        if time.monotonic() - quiet_since[0] < UNRESPONSIVE_SECONDS:
+            return None
+        return (f"the AWS emulator has not answered for {UNRESPONSIVE_SECONDS:.0f} s (see {folder / 'moto.log'}); "
+                "shutting down")
+    quiet_since.clear()
     before = running.workers
     try:
         problem = next(filter(None, (fleet.sync() for fleet in running.fleets)), None)

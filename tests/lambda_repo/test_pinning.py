@@ -162,3 +162,12 @@ def test_a_version_naming_a_delete_marker_is_rejected_and_a_network_error_is_not
 
     with pytest.raises(ConnectionError):
         submission.check({"dataname": DATA, "configname": CONFIG}, read_settings(), LAB, unreachable)
+
+
+def test_an_event_naming_a_version_that_is_not_there_reads_the_file_as_it_is(versioned):
+    """A simulated event (ncap simevent, ncap invoke) names a made-up version; a real one may name
+    a version deleted since: the submit file as it is now is read, and said in the log."""
+    key = submit(versioned, {"dataname": DATA, "configname": CONFIG, "timestamp": "sim"})
+    event = s3_event(key)
+    event["Records"][0]["s3"]["object"]["versionId"] = "LbqXkkOwegronZ2vieoBJOFL7YYvvubD"
+    assert submit_start.handler(event, None) == outcome(jobs=["sim"])

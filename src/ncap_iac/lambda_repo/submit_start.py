@@ -157,6 +157,9 @@ def handle_submit(run, key, outcome, version=None):
     if not lab_configured(run, affiliate, settings.submissions):
         return ignore(outcome, key, "not in a lab of this pipeline", affiliate=affiliate)
     read = job_store.read_object(run.s3, settings.bucket, key, settings.max_submit_bytes, version)
+    if read is None and version is not None:  # a version no longer there, or a simulated event's made-up one
+        log_decision(LOG, "event-version-not-found", key=key, version=version)
+        read = job_store.read_object(run.s3, settings.bucket, key, settings.max_submit_bytes)
     if read is None:
         return ignore(outcome, key, "the submit file no longer exists")
     document, checked, reason = checked_submission(run, affiliate, read)

@@ -60,7 +60,7 @@ def read_object(s3, bucket, key, limit, version=None):
     try:
         reply = s3.get_object(Bucket=bucket, Key=key, **({"VersionId": version} if version else {}))
     except Exception as error:
-        if is_error(error, *MISSING, "NoSuchVersion"):
+        if is_error(error, *MISSING, "NoSuchVersion", *(("InvalidArgument", "400") if version else ())):
             return None
         raise
     size = int(reply.get("ContentLength", 0))

@@ -211,7 +211,7 @@ def _results(lab, args) -> int:
     if args.json:
         _print([asdict(item) for item in found], True, "")
     else:
-        print(f"{len(found)} files of job {args.job_id} in {out}")
+        print(f"{len(found)} file{'' if len(found) == 1 else 's'} of job {args.job_id} in {out}")
     return 0
 
 

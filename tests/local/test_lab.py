@@ -65,8 +65,8 @@ def test_a_lab_members_journey_with_ncap_lab(tmp_path):
         # a large upload, killed once half of it is there, completes when run again
         big = files / "recording.bin"
         with open(big, "wb") as out:
-            for block in range(96):
-                out.write(hashlib.sha256(str(block).encode()).digest() * 32768)  # 1 MiB each, 96 MiB
+            for block in range(200):
+                out.write(hashlib.sha256(str(block).encode()).digest() * 32768)  # 1 MiB each, 200 MiB
         argv = [*NCAP, "lab", "upload", str(big), "--local", str(pipeline), "--local-state", str(cloud.state_dir),
                 "--lab", "lab-a"]
         env = {**clean_env(), "XDG_CACHE_HOME": str(cloud.cache)}

@@ -1,6 +1,6 @@
 """A lab member's journey with `ncap lab` on the local cloud, as real subprocesses with a lab
 user's own keys (--local): a large upload killed half way completes when run again, sending only
-the parts S3 lacks; two jobs with same-named configs, the second uploaded while the first waits,
+the parts S3 lacks; two jobs with same-named configs, the second config uploaded right after the first job was submitted,
 each run with their own bytes; a job's log lines show through `logs --follow` before it ends; its
 results come down checked; a long job is cancelled within 15 s and a finished one is not."""
 import hashlib

@@ -12,7 +12,10 @@ import fuzz  # noqa: E402,F401  (loads the hypothesis profile: derandomized unle
 
 FIXTURES = TESTS / "fixtures" / "configs"
 FIXTURE_PIPELINES = TESTS / "fixtures" / "pipelines"
-EXAMPLES = sorted(p.parent.name for p in (REPO / "pipelines").glob("*/stack_config.json"))
+DIRECTORY_EXAMPLES = sorted(p.parent.name for p in (REPO / "pipelines").glob("*/stack_config.json")
+                            if '"DirectoryName"' in p.read_text())  # directories of people and labs
+EXAMPLES = sorted(p.parent.name for p in (REPO / "pipelines").glob("*/stack_config.json")
+                  if p.parent.name not in DIRECTORY_EXAMPLES)  # pipelines
 
 
 def example_config(name: str) -> Path:
@@ -26,6 +29,11 @@ def golden_sources() -> dict[str, Path]:
     sources.update({f"fixture-{p.stem}": p for p in sorted((FIXTURES / "valid").glob("*.json"))})
     sources.update({f"fixture-{p.parent.name}": p for p in sorted(FIXTURE_PIPELINES.glob("*/stack_config.json"))})
     return sources
+
+
+def directory_golden_sources() -> dict[str, Path]:
+    """Every directory config with a golden template (the example directories)."""
+    return {f"directory-{name}": example_config(name) for name in DIRECTORY_EXAMPLES}
 
 
 @pytest.fixture

@@ -70,12 +70,13 @@ def code_uris(template_file: Path) -> list[Path]:
     return [(template_file.parent / uri).resolve() for uri in uris]
 
 
-def assert_code_beside(template_file: Path, monitored: bool = True) -> None:
+def assert_code_beside(template_file: Path, monitored: bool = True, users: bool = True) -> None:
     """Every function's code is the folder beside the template, holding the handler it names;
-    the monitor function exists only where the config monitors (MONITOR)."""
+    the monitor function exists only where the config monitors (MONITOR), the users function only
+    where the labs have IAM users (no Access)."""
     resources = json.loads(template_file.read_text())["Resources"].values()
     functions = [r["Properties"] for r in resources if r["Type"] == "AWS::Serverless::Function"]
-    expected = [h for h in HANDLERS if monitored or h != "monitor.handler"]
+    expected = [h for h in HANDLERS if (monitored or h != "monitor.handler") and (users or h != "users.handler")]
     assert sorted(f["Handler"] for f in functions) == sorted(expected)
     assert set(code_uris(template_file)) == {template_file.parent / CODE_FOLDER}
     for function in functions:
@@ -172,7 +173,7 @@ def test_compile_writes_template_and_samconfig(tmp_path, name, output):
     template = tmp_path / folder / (Path(out).name if output == "file" else TEMPLATE)
     assert template.is_file() and (template.parent / SAMCONFIG).is_file()
     doc = json.loads(config.read_text())
-    assert_code_beside(template, monitored=load(config).monitor)
+    assert_code_beside(template, monitored=load(config).monitor, users=not load(config).uses_directory)
     sam = tomllib.loads((template.parent / SAMCONFIG).read_text())["default"]
     assert sam["global"]["parameters"] == {"stack_name": doc["PipelineName"],
                                            "region": doc["REGION"]}

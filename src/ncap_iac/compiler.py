@@ -7,11 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import load
+from .config.directory import DirectoryConfig, is_directory, load_directory
+from .config.load import read_document
 from .config.model import StackConfig
 from .errors import NcapError
 from .lambda_code import CODE_FOLDER, copy_beside, copy_post_beside
 from .names import PIPELINE_TAG
 from .template.build import Templates, build_templates, to_json
+from .template.directory import DIRECTORY_TAG, build_directory_template
 from .template.limits import check_limits, deployed_resource_count
 
 TEMPLATE_NAME = "compiled_template.json"
@@ -85,6 +88,35 @@ def compile_file(config_path: str | Path, out: str | Path | None = None) -> tupl
     return compiled, target
 
 
+def compile_directory(config: DirectoryConfig) -> tuple[dict, str]:
+    """A directory's template and its text, checked against CloudFormation's limits."""
+    template = build_directory_template(config)
+    body = to_json(template)
+    check_limits(template, body, "the directory's template")
+    return template, body
+
+
+def compile_directory_file(config_path: str | Path, out: str | Path | None = None) -> tuple[dict, Path]:
+    """Compile a directory's stack_config.json: its template, the Lambda code and a samconfig.toml."""
+    config_path = Path(config_path)
+    config = load_directory(config_path)
+    target = template_path(config_path, out)
+    template, body = compile_directory(config)
+    write_code(target.parent)
+    _write(target, body)
+    _write(target.parent / SAMCONFIG_NAME, _samconfig(config.name, config.region, target.name,
+                                                       {DIRECTORY_TAG: config.name}))
+    return template, target
+
+
+def is_directory_file(config_path: str | Path) -> bool:
+    """True when the file is a directory's config (DirectoryName), not a pipeline's."""
+    try:
+        return is_directory(read_document(Path(config_path)))
+    except NcapError:
+        return False
+
+
 def stack_tags(config: StackConfig) -> dict[str, str]:
     """Tags of the pipeline's stack, which CloudFormation passes on to every resource that takes
     tags (nested stacks included): the pipeline's name (what cost reports and budgets filter on)
@@ -96,13 +128,17 @@ def stack_tags(config: StackConfig) -> dict[str, str]:
 
 
 def samconfig(config: StackConfig, template_file: str) -> str:
+    return _samconfig(config.pipeline_name, config.region, template_file, stack_tags(config))
+
+
+def _samconfig(stack: str, region: str, template_file: str, tags: dict[str, str]) -> str:
     return "\n".join([
         "# Written by `ncap compile`: lets `sam build` and `sam deploy --guided` run from this folder.",
         "version = 0.1",
         "",
         "[default.global.parameters]",
-        f'stack_name = "{config.pipeline_name}"',
-        f'region = "{config.region}"',
+        f'stack_name = "{stack}"',
+        f'region = "{region}"',
         "",
         "[default.build.parameters]",
         f'template_file = "{template_file}"',
@@ -113,7 +149,7 @@ def samconfig(config: StackConfig, template_file: str) -> str:
         "[default.deploy.parameters]",
         f'capabilities = "{" ".join(CAPABILITIES)}"',
         "confirm_changeset = true",
-        "tags = " + json.dumps(" ".join(f'{k}="{v}"' for k, v in stack_tags(config).items())),
+        "tags = " + json.dumps(" ".join(f'{k}="{v}"' for k, v in tags.items())),
         "resolve_s3 = true",
         "",
     ])

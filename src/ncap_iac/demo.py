@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from .compiler import is_directory_file
 from .errors import NcapError
 
 COLUMNS = ("pipeline", "labs", "users", "shared", "trigger", "stages", "workers", "functions", "queues", "alarms",
@@ -50,6 +51,19 @@ def summarize(config_path: Path) -> dict:
     }
 
 
+def _directory(config_path: Path) -> int:
+    """Compile and lint a directory's config (not a pipeline: no row of the table); 1 on findings."""
+    from .compiler import compile_directory_file
+    from .lint import lint_template
+    from .template.limits import deployed_resource_count
+
+    template, target = compile_directory_file(config_path)
+    findings = lint_template(template, str(json.loads(config_path.read_text())["REGION"]))
+    print(f"  directory {template['Description'].split()[2]}: {deployed_resource_count(template)} resources, "
+          f"cfn-lint {'clean' if not findings else f'{len(findings)} findings'} ({target})")
+    return 1 if findings else 0
+
+
 def table(rows: list[dict]) -> str:
     widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in COLUMNS}
     lines = ["  ".join(c.ljust(widths[c]) for c in COLUMNS),
@@ -70,6 +84,9 @@ def main(argv: list[str]) -> int:
     for path in configs:
         print(f"compiling and linting {path} ...", flush=True)
         try:
+            if is_directory_file(path):
+                failed += _directory(path)
+                continue
             rows.append(summarize(path))
         except NcapError as exc:
             failed += 1

@@ -82,6 +82,20 @@ def group(affiliate: str) -> str:
     return f"Group{camel(affiliate)}"
 
 
+MEMBER_ROLE = "MemberRole"  # a pipeline with Access: the role its labs' signed-in members get sessions of
+DIRECTORY_REGISTRATION = "DirectoryRegistration"
+DIRECTORY_OUTPUT = "Directory"
+# the directory's own stack
+USER_POOL = "UserPool"
+USER_POOL_CLIENT = "UserPoolClient"
+DIRECTORY_FUNCTION = "DirectoryFunction"
+SIGN_UP_FUNCTION = "SignUpFunction"
+SIGN_UP_PERMISSION = "SignUpFunctionCognitoPermission"
+DIRECTORY_LABS = "DirectoryLabs"
+DIRECTORY_LABS_TYPE = "Custom::DirectoryLabs"
+DIRECTORY_URL_OUTPUT = "DirectoryUrl"  # SAM names the function URL resource <function>Url
+USER_POOL_OUTPUT = "UserPoolId"
+CLIENT_OUTPUT = "UserPoolClientId"
 JOB_ROLE = "JobRole"  # the role every lab's jobs run with, one session per lab (its name: roles.job_role_name)
 
 

@@ -44,8 +44,33 @@ def policy(name, *actions, resource="*"):
 def test_every_type_moto_skips_has_a_provisioner():
     assert set(SKIPPED_TYPES) == {
         "AWS::IAM::Group", "AWS::AutoScaling::ScalingPolicy", "AWS::CloudWatch::Alarm",
-        "AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy", "AWS::SNS::Subscription"}
+        "AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy", "AWS::SNS::Subscription",
+        "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient"}
     assert set(COMPLETERS) == {"AWS::S3::Bucket", "AWS::KMS::Key"}
+
+
+def test_a_user_pool_and_its_client_are_made_found_changed_and_removed(aws):
+    pool_props = {"UserPoolName": "people", "UsernameAttributes": ["email"], "AutoVerifiedAttributes": ["email"],
+                  "MfaConfiguration": "OFF", "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True}}
+    pools = provisioner("AWS::Cognito::UserPool")
+    pool = pools.create("UserPool", pool_props, aws, "stack")
+    assert pools.find("UserPool", pool_props, aws, "stack") == pool
+    cognito = aws.client("cognito-idp")
+    assert cognito.describe_user_pool(UserPoolId=pool)["UserPool"]["AdminCreateUserConfig"][
+        "AllowAdminCreateUserOnly"] is True
+    changed = {**pool_props, "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": False}}
+    assert pools.apply_update("UserPool", pool_props, changed, aws, "stack") == pool
+    assert cognito.describe_user_pool(UserPoolId=pool)["UserPool"]["AdminCreateUserConfig"][
+        "AllowAdminCreateUserOnly"] is False
+    clients = provisioner("AWS::Cognito::UserPoolClient")
+    client_props = {"UserPoolId": pool, "ClientName": "cli", "GenerateSecret": False,
+                    "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]}
+    client = clients.create("UserPoolClient", client_props, aws, "stack")
+    assert clients.find("UserPoolClient", client_props, aws, "stack") == client
+    clients.delete("UserPoolClient", client_props, aws, "stack")
+    assert clients.find("UserPoolClient", client_props, aws, "stack") is None
+    pools.delete("UserPool", pool_props, aws, "stack")
+    assert pools.find("UserPool", pool_props, aws, "stack") is None
 
 
 # --- groups and membership ------------------------------------------------------------------

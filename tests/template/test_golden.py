@@ -4,12 +4,14 @@ import json
 
 import pytest
 
-from ncap_iac.compiler import compile_config
+from ncap_iac.compiler import compile_config, compile_directory
 from ncap_iac.config import load
+from ncap_iac.config.directory import load_directory
 
-from conftest import TESTS, golden_sources
+from conftest import TESTS, directory_golden_sources, golden_sources
 
 SOURCES = golden_sources()
+DIRECTORIES = directory_golden_sources()
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))
@@ -36,4 +38,12 @@ def test_output_is_deterministic(name):
 
 def test_every_golden_has_a_source():
     stored = {p.stem for p in (TESTS / "goldens").glob("*.json")}
-    assert stored == set(SOURCES)
+    assert stored == set(SOURCES) | set(DIRECTORIES)
+
+
+@pytest.mark.parametrize("name", sorted(DIRECTORIES))
+def test_directory_compiles_to_golden_deterministically(name):
+    template, body = compile_directory(load_directory(DIRECTORIES[name]))
+    assert template == json.loads((TESTS / "goldens" / f"{name}.json").read_text()), \
+        f"{name} differs from its golden: run `make goldens` and review the diff"
+    assert compile_directory(load_directory(DIRECTORIES[name]))[1] == body

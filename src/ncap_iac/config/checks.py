@@ -9,6 +9,7 @@ from .. import names
 from ..errors import Issue
 from ..lambda_repo.ncap_lambda.contract import CANCEL_SUFFIX
 from ..regions import REGIONS
+from .access import check_access
 from .budgets import check_budget_sources, check_own_budgets_size, check_price
 from .capacity import check_capacity, configured_max_size
 from .document import EMAIL, integer, items, lambda_config, obj
@@ -166,7 +167,7 @@ CHECKS: tuple[Check, ...] = (
     check_affiliates,
     check_user_names, check_affiliate_has_users, check_emails, check_scaling,
     check_queue, check_trigger, check_folders, check_capacity, check_budget_sources, check_price,
-    check_own_budgets_size, check_stage_names,
+    check_own_budgets_size, check_stage_names, check_access,
 )
 # What each stage has of its own: with Stages these run on every stage's view of the config.
 STAGE_CHECKS: tuple[Check, ...] = (check_worker_settings, check_default_image, check_security_groups, check_scaling,

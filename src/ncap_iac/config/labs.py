@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from .. import names
 from ..errors import Issue
+from .access import uses_directory
 from .document import affiliate_path, affiliates, items
 
 AFFILIATE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
@@ -54,7 +55,9 @@ def _unique(seen: dict, ids: dict, name: str, index: int, path: str, logical: st
 def check_user_names(doc: dict) -> Iterator[Issue]:
     """A person may be in several labs (created once, in each lab's group); a name is spelled the
     same everywhere (IAM ignores case), is created or existing, never both, and is in at most
-    IAM's 10 groups."""
+    IAM's 10 groups. People of a pipeline with Access are the directory's, not IAM users."""
+    if uses_directory(doc):
+        return
     people: dict[str, Person] = {}
     for index, entry in affiliates(doc):
         in_lab: set[str] = set()
@@ -115,6 +118,8 @@ def _check_user_count(people: dict) -> Iterator[Issue]:
 
 
 def check_affiliate_has_users(doc: dict) -> Iterator[Issue]:
+    if uses_directory(doc):  # its members join through the directory
+        return
     for index, entry in affiliates(doc):
         if not items(entry.get("UserNames")) and not items(entry.get("ExistingUserNames")) \
                 and isinstance(entry.get("UserNames", []), list):

@@ -144,6 +144,7 @@ def _model(doc: dict, base_dir: Path, source: Path | None, warnings: list[Issue]
                         expected_job_minutes=budgets.expected_job_minutes(doc)),
         post=post.post_function(doc, base_dir),
         source=source,
+        directory=_section(doc, "Access").get("Directory"),
         warnings=tuple(warnings),
         notes=tuple(code.code_notes(doc) + code.requirements_notes(doc, base_dir) + budgets.notes(doc)
                     + _price_notes(doc) + capacity.notes(doc)),

@@ -183,6 +183,11 @@ class StackConfig:
     source: Path | None = None
     warnings: tuple[Issue, ...] = field(default=(), compare=False)
     notes: tuple[Issue, ...] = field(default=(), compare=False)  # what NCAP keys mean here
+    directory: str | None = None  # Access.Directory: the labs' people sign in there, no IAM users
+
+    @property
+    def uses_directory(self) -> bool:
+        return self.directory is not None
 
     @property
     def worker_stages(self) -> tuple[Stage, ...]:
@@ -200,7 +205,10 @@ class StackConfig:
 
     @property
     def created_users(self) -> tuple[str, ...]:
-        """Every user the pipeline creates, once, in the order the labs first list them."""
+        """Every user the pipeline creates, once, in the order the labs first list them (none when
+        the labs' people sign in to a directory: their UserNames are invitations)."""
+        if self.directory is not None:
+            return ()
         return tuple(dict.fromkeys(u for a in self.affiliates for u in a.user_names))
 
     def lab_budget(self, affiliate: Affiliate) -> float | None:

@@ -80,6 +80,8 @@ _ATTRIBUTES = {
     ("AWS::S3::Bucket", "Arn"): lambda c, p: f"arn:{c.partition}:s3:::{p}",
     ("AWS::EC2::LaunchTemplate", "LatestVersionNumber"): lambda c, p: "1",
     ("AWS::CloudFormation::Stack", "Arn"): lambda c, p: p,
+    ("AWS::Cognito::UserPool", "Arn"): lambda c, p: _arn(c, "cognito-idp", f"userpool/{p}"),
+    ("AWS::Cognito::UserPool", "ProviderName"): lambda c, p: f"cognito-idp.{c.region}.amazonaws.com/{p}",
 }
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import DeployError
+from ..errors import DeployError, NcapError
 from .context import StackContext
 from .functions import function_spec, invoke, read_template
 from .intrinsics import resolve
@@ -76,7 +76,9 @@ def send(request: Request, aws: Any, stack_id: str, sam_template: Path,
          as_function: FunctionSettings | None = None) -> str:
     """Run the handler for one request; the physical id it answered. DeployError when it does
     not answer SUCCESS."""
-    spec = function_spec(sam_template, service_function(request.resource, request.context, sam_template), {})
+    logical_id = service_function(request.resource, request.context, sam_template)
+    spec = function_spec(sam_template, logical_id, {logical_id: _resolved_environment(sam_template, logical_id,
+                                                                                     request.context)})
     settings = environment(aws) if as_function is None else as_function(spec.name)
     outcome = invoke(spec, event(request, stack_id, aws.endpoint), aws.region, settings)
     answer = outcome.result if outcome.ok and isinstance(outcome.result, dict) else {}
@@ -84,6 +86,19 @@ def send(request: Request, aws: Any, stack_id: str, sam_template: Path,
         reason = answer.get("Reason") or (outcome.error or {}).get("errorMessage") or "no answer"
         raise DeployError(f"custom resource {request.logical_id} ({request.kind}) failed on the emulator: {reason}")
     return str(answer.get("PhysicalResourceId") or request.physical_id or request.logical_id)
+
+
+def _resolved_environment(sam_template: Path, logical_id: str, context: StackContext) -> dict:
+    """The function's variables with Ref/GetAtt resolved to the stack's resources (what Lambda
+    gets from CloudFormation); the ones that cannot be resolved are left out."""
+    props = read_template(sam_template).get("Resources", {}).get(logical_id, {}).get("Properties") or {}
+    found = {}
+    for name, value in ((props.get("Environment") or {}).get("Variables") or {}).items():
+        try:
+            found[name] = resolve(value, context)
+        except NcapError:
+            continue
+    return found
 
 
 def environment(aws: Any) -> dict:

@@ -38,6 +38,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .callers import SECURE_TRANSPORT, SESSION_POLICY_ARNS, SESSION_TAGS, Identity, identity_of, role_where
+from .cognito import is_public
 from .policy import Caller, Policy, Request, decide, evaluate, parse, parse_document, trusts
 from .resources import resource_arn
 
@@ -80,10 +81,13 @@ def install() -> None:
 
 def _answers_unsigned(authorize: Callable) -> Callable:
     """A custom resource's answer needs no signature: on AWS it goes to a presigned S3 URL, which
-    is its only credential (moto would ask an unsigned request for its Authorization header)."""
+    is its only credential (moto would ask an unsigned request for its Authorization header). Nor
+    does a user pool's public API (cognito.PUBLIC_ACTIONS)."""
     def authorizing(response: Any, *args: Any, **kwargs: Any) -> None:
         if getattr(response, "querystring", {}).get("Action") == ["ProcessCfnResponse"] or \
                 "cfnresponse" in str(getattr(response, "uri", "")):
+            return
+        if is_public(getattr(response, "headers", None)):  # Cognito's own checks: a token, code or password
             return
         authorize(response, *args, **kwargs)
 

@@ -2,11 +2,11 @@
 the same (translated) template: one provisioner per resource type, with create, update and delete.
 
 moto's CloudFormation skips groups, group memberships, bucket and queue policies, scaling
-policies, alarms, secrets and subscriptions, and ignores some properties of the users and buckets
-it does make (group membership, login profiles; versioning, public access block, ownership,
-lifecycle, access logging) or keeps them in a form its own APIs cannot read (key policies).
-Provisioners take resolved properties and an `Aws` of the emulator; each returns the physical id
-CloudFormation would give the resource."""
+policies, alarms, secrets, subscriptions and Cognito user pools and clients, and ignores some
+properties of the users and buckets it does make (group membership, login profiles; versioning,
+public access block, ownership, lifecycle, access logging) or keeps them in a form its own APIs
+cannot read (key policies). Provisioners take resolved properties and an `Aws` of the emulator;
+each returns the physical id CloudFormation would give the resource."""
 from __future__ import annotations
 
 import json
@@ -14,7 +14,7 @@ from typing import Any
 
 from ..aws.errors import aws_errors, error_code
 from ..aws.stacks import stack_resources
-from . import iam
+from . import iam, user_pools
 from .provisioners_base import GONE, Provisioner, ignore_gone
 
 # --- bucket and queue policies, bucket settings ---------------------------------------------
@@ -170,6 +170,10 @@ PROVISIONERS: dict[str, Provisioner] = {
                                                    _find_scaling_policy),
     "AWS::CloudWatch::Alarm": Provisioner(_put_alarm, None, _delete_alarm, _find_alarm),
     "AWS::SNS::Subscription": Provisioner(_subscribe, _resubscribe, _unsubscribe),
+    "AWS::Cognito::UserPool": Provisioner(user_pools.create_pool, user_pools.update_pool, user_pools.delete_pool,
+                                          user_pools.find_pool),
+    "AWS::Cognito::UserPoolClient": Provisioner(user_pools.create_client, None, user_pools.delete_client,
+                                                user_pools.find_client),
 }
 # Types moto makes, with properties it ignores: completed after moto made (or changed) them.
 COMPLETERS: dict[str, Provisioner] = {

@@ -25,13 +25,15 @@ from pathlib import Path
 
 def quicken() -> None:
     """Read moto's list of service modules once; log only warnings and errors; enforce IAM as AWS
-    does (enforce.py); Auto Scaling's minimum kept (groups.py). Idempotent."""
+    does (enforce.py); Auto Scaling's minimum kept (groups.py); Cognito's codes, invitations and
+    pre sign-up rule as AWS has them (cognito.py). Idempotent."""
     from moto import backends
 
-    from . import enforce, groups
+    from . import cognito, enforce, groups
 
     enforce.install()
     groups.install()
+    cognito.install()
 
     if not getattr(backends.list_of_moto_modules, "ncap_cached", False):
         modules = tuple(backends.list_of_moto_modules())
@@ -60,12 +62,16 @@ def endpoint_of(server) -> str:
     return f"http://localhost:{server.get_host_and_port()[1]}"
 
 
-def serve(host: str, port: int, port_file: Path | None) -> None:
-    """Serve until killed; the bound port goes to `port_file` (written atomically) when given."""
+def serve(host: str, port: int, port_file: Path | None, mail_dir: Path | None = None) -> None:
+    """Serve until killed; the bound port goes to `port_file` (written atomically) when given;
+    the emails Cognito would send go to `mail_dir`."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
+    from . import cognito
+
     quicken()
+    cognito.catch_mail(mail_dir)
     server = make_server(host, port, DomainDispatcherApplication(create_backend_app), threaded=True,
                          request_handler=MotoRequestHandler)
     if port_file is not None:
@@ -81,8 +87,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 (default): a free port")
     parser.add_argument("--port-file", type=Path, help="write the port the server got into this file")
+    parser.add_argument("--mail-dir", type=Path, help="catch the emails Cognito would send in this folder")
     args = parser.parse_args(argv if argv is not None else sys.argv[1:])
-    serve(args.host, args.port, args.port_file)
+    serve(args.host, args.port, args.port_file, args.mail_dir)
 
 
 if __name__ == "__main__":

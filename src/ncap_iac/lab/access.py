@@ -1,6 +1,6 @@
 """Where a lab's folders are and the S3 client that reaches them: a pipeline's bucket, the lab, its
-folder names, and a lab member's credentials (an AWS profile, or a lab user of a running local
-cloud, whose local.json names them)."""
+folder names, and a lab member's credentials (an AWS profile, the short-lived credentials of a
+login to a directory, or a lab user of a running local cloud, whose local.json names them)."""
 from __future__ import annotations
 
 import json
@@ -62,9 +62,19 @@ class Lab:
 
 
 def connect(options: Options, need_lab: bool = True) -> Lab:
-    """The lab's folders and a client with the member's credentials."""
-    if options.local is not None or options.local_state is not None:
-        return _local(options, need_lab)
+    """The lab's folders and a client with the member's credentials: an AWS profile when one is
+    named, else the login to a directory (ncap lab login) when there is one, else a lab user of a
+    local cloud (--local) or the usual AWS chain."""
+    local_info = _local_info(options) if options.local is not None or options.local_state is not None else None
+    if options.profile is None and options.user is None:
+        from . import login
+
+        if (local_info or {}).get("directory"):
+            return _signed_in(options, need_lab, local_info)
+        if local_info is None and login.logged_in():
+            return _signed_in(options, need_lab, None)
+    if local_info is not None:
+        return _local(options, need_lab, local_info)
     if not options.pipeline:
         raise NcapError("--pipeline: name the pipeline (its bucket), or --local PIPELINE_DIR for a local cloud")
     if need_lab and not options.lab:
@@ -74,7 +84,8 @@ def connect(options: Options, need_lab: bool = True) -> Lab:
                options.lab or "", folders)
 
 
-def _client(profile: str | None, endpoint: str | None, region: str | None, keys: tuple[str, str] | None = None):
+def _client(profile: str | None, endpoint: str | None, region: str | None, keys: tuple[str, str] | None = None,
+            session_token: str | None = None):
     import boto3
     from botocore.config import Config
     from botocore.exceptions import ProfileNotFound
@@ -88,12 +99,12 @@ def _client(profile: str | None, endpoint: str | None, region: str | None, keys:
     config = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=16)
     if keys:
         return session.client("s3", endpoint_url=endpoint or None, config=config, aws_access_key_id=keys[0],
-                              aws_secret_access_key=keys[1])
+                              aws_secret_access_key=keys[1], aws_session_token=session_token)
     return session.client("s3", endpoint_url=endpoint or None, config=config)
 
 
-def _local(options: Options, need_lab: bool) -> Lab:
-    """A lab user of the local cloud running for `options.local` (its local.json)."""
+def _local_info(options: Options) -> dict:
+    """The local.json of the local cloud running for `options.local`."""
     folder = options.local_state or (Path(options.local or ".") / ".ncap" / "local")
     try:
         info = json.loads((folder / "local.json").read_text(encoding="utf-8"))
@@ -102,6 +113,50 @@ def _local(options: Options, need_lab: bool) -> Lab:
                         f"{options.local or 'PIPELINE_DIR'})") from None
     except (OSError, ValueError) as error:
         raise NcapError(f"{folder / 'local.json'}: cannot be read ({error})") from None
+    if not isinstance(info, dict):
+        raise NcapError(f"{folder / 'local.json'}: not what this version of ncap writes; restart the local cloud")
+    info["_folder"] = str(folder)
+    return info
+
+
+def _signed_in(options: Options, need_lab: bool, local_info: dict | None) -> Lab:
+    """The lab's folders with the short-lived credentials the directory gives the signed-in person."""
+    from . import login
+
+    found = login.current()
+    if local_info is not None:
+        directory = local_info["directory"]
+        if found.settings.get("user_pool_id") != directory.get("user_pool_id"):
+            raise NcapError(f"you are logged in to another directory than this local cloud's: ncap lab login "
+                            f"--settings {local_info.get('directory_file', 'directory.json')} --email E")
+    pipeline = options.pipeline or (local_info or {}).get("stack_name")
+    if not pipeline:
+        raise NcapError("--pipeline: name the pipeline (ncap lab labs lists your labs' pipelines)")
+    lab = options.lab or _only_lab(found, pipeline)
+    if not lab:
+        raise NcapError("--lab: name your lab (ncap lab labs lists them)")
+    creds = login.lab_credentials(found, lab, pipeline)
+    endpoint = options.endpoint_url or (local_info or {}).get("endpoint_url") or found.settings.get("cognito_endpoint")
+    names = creds.get("folders") or {}
+    folders = Folders(names.get("inputs", "inputs"), names.get("configs", "configs"), names.get("results", "results"),
+                      names.get("logs", "logs"), names.get("submissions", SUBMISSIONS))
+    client = _client(None, endpoint, options.region or creds.get("region"),
+                     (creds["access_key_id"], creds["secret_access_key"]), creds["session_token"])
+    return Lab(client, creds.get("bucket") or pipeline, lab, folders)
+
+
+def _only_lab(found, pipeline: str) -> str | None:
+    """The signed-in person's lab when exactly one of their labs uses `pipeline`."""
+    from . import login
+
+    labs = [entry["lab"] for entry in login.call(found, "labs").get("labs", [])
+            if pipeline in entry.get("pipelines", [])]
+    return labs[0] if len(labs) == 1 else None
+
+
+def _local(options: Options, need_lab: bool, info: dict) -> Lab:
+    """A lab user of the local cloud running for `options.local` (its local.json)."""
+    folder = Path(info["_folder"])
     users = info.get("users") or {}
     if not isinstance(users, dict) or not info.get("endpoint_url") or not info.get("bucket"):
         raise NcapError(f"{folder / 'local.json'}: not what this version of ncap writes; restart the local cloud")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 from ..errors import NcapError
 
 ACTIONS = ("upload", "submit", "jobs", "status", "logs", "cancel", "results")
+PEOPLE = ("signup", "verify", "login", "logout", "labs", "join", "invite", "approve", "refuse", "remove", "members")
 
 
 def register(commands, common) -> dict:
@@ -19,8 +21,11 @@ def register(commands, common) -> dict:
         description="For a lab's members: upload data and configs, submit a job, follow its status and "
                     "log, cancel it, fetch its results. With your own credentials: an AWS profile (--profile, "
                     "such as one of the file `ncap credentials` wrote; AWS_ENDPOINT_URL or --endpoint-url reach "
-                    "an emulator) and --pipeline, or a lab user of a running local cloud (--local PIPELINE_DIR).")
+                    "an emulator) and --pipeline, or a lab user of a running local cloud (--local PIPELINE_DIR). "
+                    "For a pipeline whose people sign in to a directory: ncap lab signup, verify and login once, "
+                    "then the same commands with --lab and --pipeline (short-lived credentials for that lab).")
     actions = lab.add_subparsers(dest="action", required=True, metavar="ACTION")
+    _people(actions, common)
     where = _where()
     upload = actions.add_parser("upload", parents=[common, where], help="upload files to your lab's inputs or configs",
                                 description="Large files go up in parts, several at once, and resumably: run the "
@@ -60,6 +65,42 @@ def register(commands, common) -> dict:
     return {"lab": run}
 
 
+def _people(actions, common) -> None:
+    """The directory's commands: sign-up, login, labs and their members."""
+    settings = argparse.ArgumentParser(add_help=False)
+    settings.add_argument("--settings", required=True, metavar="S",
+                          help="the directory's sign-in settings: a file or an https URL (`ncap deploy` of the "
+                               "directory prints it; a local cloud writes directory.json in its state folder)")
+    settings.add_argument("--email", required=True)
+    signup = actions.add_parser("signup", parents=[common, settings], help="sign up to a directory (a code is emailed)",
+                                description="The password comes from NCAP_PASSWORD or the terminal.")
+    signup.add_argument("--json", action="store_true")
+    verify = actions.add_parser("verify", parents=[common, settings], help="verify your email with the code sent")
+    verify.add_argument("--code", required=True)
+    login = actions.add_parser("login", parents=[common, settings], help="log in (kept owner-only, refreshed)",
+                               description="The password comes from NCAP_PASSWORD or the terminal; a first login "
+                                           "with a temporary password asks for a new one (NCAP_NEW_PASSWORD or "
+                                           "the terminal), and one with MFA for a code (NCAP_MFA_CODE).")
+    login.add_argument("--json", action="store_true")
+    actions.add_parser("logout", parents=[common], help="log out everywhere and forget the login")
+    labs = actions.add_parser("labs", parents=[common], help="your labs and their pipelines, and the labs to join")
+    labs.add_argument("--json", action="store_true")
+    join = actions.add_parser("join", parents=[common], help="ask to join a lab (its admins approve)")
+    join.add_argument("lab_name", metavar="LAB")
+    join.add_argument("--json", action="store_true")
+    for name, text in (("invite", "invite someone to your lab (admins)"),
+                       ("approve", "let in someone who asked to join (admins)"),
+                       ("refuse", "turn down someone who asked to join (admins)"),
+                       ("remove", "remove a member (admins)")):
+        action = actions.add_parser(name, parents=[common], help=text)
+        action.add_argument("email", metavar="EMAIL")
+        action.add_argument("--lab", required=True)
+        action.add_argument("--json", action="store_true")
+    members = actions.add_parser("members", parents=[common], help="your lab's members, admins and requests (admins)")
+    members.add_argument("--lab", required=True)
+    members.add_argument("--json", action="store_true")
+
+
 def _where() -> argparse.ArgumentParser:
     where = argparse.ArgumentParser(add_help=False)
     where.add_argument("--pipeline", help="the pipeline's name (its bucket)")
@@ -80,6 +121,8 @@ def _where() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from .access import Options, connect
 
+    if args.action in PEOPLE:
+        return PEOPLE_HANDLERS[args.action](args)
     options = Options(pipeline=args.pipeline, lab=args.lab, profile=args.profile, endpoint_url=args.endpoint_url,
                       region=args.region, folders=args.folders, local=args.local, local_state=args.local_state,
                       user=args.user)
@@ -217,3 +260,110 @@ def _results(lab, args) -> int:
 
 HANDLERS = {"upload": _upload, "submit": _submit, "jobs": _jobs, "status": _status, "logs": _logs,
             "cancel": _cancel, "results": _results}
+
+
+# --- the directory ---------------------------------------------------------------------------
+
+def _secret(variable: str, prompt: str, twice: bool = False) -> str:
+    import getpass
+
+    value = os.environ.get(variable)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise NcapError(f"give the password in {variable} (no terminal to ask on)")
+    value = getpass.getpass(prompt)
+    if twice and getpass.getpass("again: ") != value:
+        raise NcapError("the two passwords differ")
+    return value
+
+
+def _signup(args) -> int:
+    from . import login
+
+    found = login.signup(login.read_settings(args.settings), args.email,
+                         _secret("NCAP_PASSWORD", "choose a password: ", twice=True))
+    _print(found, args.json, f"signed up {args.email}: a code was sent to {found['code_sent_to'] or 'your email'}; "
+                             f"ncap lab verify --settings {args.settings} --email {args.email} --code CODE")
+    return 0
+
+
+def _verify(args) -> int:
+    from . import login
+
+    login.verify(login.read_settings(args.settings), args.email, args.code)
+    print(f"verified {args.email}: ncap lab login --settings {args.settings} --email {args.email}")
+    return 0
+
+
+def _login(args) -> int:
+    from . import login
+
+    found = login.login(login.read_settings(args.settings), args.email, _secret("NCAP_PASSWORD", "password: "),
+                        new_password=lambda: _secret("NCAP_NEW_PASSWORD", "choose a new password: ", twice=True),
+                        mfa_code=lambda: _secret("NCAP_MFA_CODE", "authenticator code: "))
+    _print({"email": found.email, "directory": found.settings["directory"]}, args.json,
+           f"logged in to {found.settings['directory']} as {found.email} (ncap lab labs lists your labs)")
+    return 0
+
+
+def _logout(args) -> int:
+    from . import login
+
+    email = login.logout()
+    print(f"logged out {email}" if email else "not logged in")
+    return 0
+
+
+def _labs(args) -> int:
+    from . import login
+
+    found = login.current()
+    answer = login.call(found, "labs")
+    if args.json:
+        _print(answer, True, "")
+        return 0
+    print(f"{answer.get('email')} in directory {found.settings['directory']}")
+    for entry in answer.get("labs", []):
+        pipelines = ", ".join(entry.get("pipelines") or []) or "-"
+        print(f"  {entry['lab']:24} {'/'.join(entry['roles']):24} pipelines: {pipelines}")
+    if not answer.get("labs"):
+        print("  no labs yet")
+    if answer.get("others"):
+        print(f"other labs (ncap lab join LAB): {', '.join(answer['others'])}")
+    return 0
+
+
+def _join(args) -> int:
+    from . import login
+
+    answer = login.call(login.current(), "join", lab=args.lab_name)
+    _print(answer, args.json, f"{answer['lab']}: {'you are a member' if answer['state'] == 'member' else 'asked; '}"
+                              f"{'' if answer['state'] == 'member' else 'an admin of the lab approves it'}")
+    return 0
+
+
+def _admin(args) -> int:
+    from . import login
+
+    answer = login.call(login.current(), args.action, lab=args.lab, email=args.email)
+    _print(answer, args.json, f"{answer['email']} {answer['state']} ({answer['lab']})")
+    return 0
+
+
+def _members(args) -> int:
+    from . import login
+
+    answer = login.call(login.current(), "members", lab=args.lab)
+    if args.json:
+        _print(answer, True, "")
+        return 0
+    print(f"{'email':40} {'roles':24} status")
+    for member in answer.get("members", []):
+        print(f"{member['email']:40} {'/'.join(member['roles']):24} {member['status']}")
+    return 0
+
+
+PEOPLE_HANDLERS = {"signup": _signup, "verify": _verify, "login": _login, "logout": _logout, "labs": _labs,
+                   "join": _join, "invite": _admin, "approve": _admin, "refuse": _admin, "remove": _admin,
+                   "members": _members}

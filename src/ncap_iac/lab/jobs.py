@@ -25,6 +25,16 @@ def _missing(error: Exception) -> bool:
     return code in MISSING or status == "404"
 
 
+def _denied_as_missing(lab: Lab, error: Exception, key: str) -> bool:
+    """S3 answers AccessDenied, not NoSuchKey, for a key that does not exist when the caller may
+    not list the whole bucket (a lab may list only its own folders): listing the key tells."""
+    code = str(((getattr(error, "response", None) or {}).get("Error") or {}).get("Code", ""))
+    if code != "AccessDenied":
+        return False
+    listed = lab.s3.list_objects_v2(Bucket=lab.bucket, Prefix=key, MaxKeys=1).get("Contents", [])
+    return not any(item["Key"] == key for item in listed)
+
+
 def new_job_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
@@ -74,7 +84,7 @@ def status(lab: Lab, job_id: str) -> dict:
     try:
         reply = lab.s3.get_object(Bucket=lab.bucket, Key=lab.status_key(job_id))
     except Exception as error:
-        if _missing(error):
+        if _missing(error) or _denied_as_missing(lab, error, lab.status_key(job_id)):
             raise NcapError(f"no job {job_id} in lab {lab.lab} of {lab.bucket} (yet: a job's status appears "
                             "within seconds of its submission)") from None
         raise

@@ -23,6 +23,8 @@ from ..emulator.functions import function_spec, load_for_process
 from ..emulator.intrinsics import resolve
 from ..errors import NcapError
 from . import server, state
+from .directory import LocalDirectory, invite_listed
+from .directory import bring_up as bring_up_directory
 from .fleet import Fleet
 from .identities import Identities
 from .metadata import MetadataService
@@ -41,6 +43,7 @@ class Running:
     router: Router | None = None
     fleets: list[Fleet] = field(default_factory=list)  # one per stage
     metadata: MetadataService | None = None  # the instances' metadata service
+    directory: LocalDirectory | None = None  # the directory a pipeline with Access signs its people in to
 
     @property
     def workers(self) -> list:
@@ -63,6 +66,8 @@ class Running:
             self.router.stop()
         if self.metadata:
             self.metadata.stop()
+        if self.directory:
+            self.directory.stop()
         self.server.stop()
 
 
@@ -112,10 +117,18 @@ def _bring_up(config, folder: Path, counts: dict, running: Running, say,
     identities = Identities.on(aws)
     server.post(endpoint, "/moto-api/reset-auth", b"0")
     say("IAM enforced on the emulator: every request is checked against its caller's policies")
+    if config.directory:
+        running.directory = bring_up_directory(config.directory, _pipeline_dir(config), folder, aws,
+                                               identities.as_function, say)
     stack = deploy(config, folder, aws, say, identities.as_function)
+    if running.directory:
+        invite_listed(config, running.directory, aws, say)
     environments = _function_environments(stack)
     running.router = _start_router(config, stack, aws, environments, identities, _reporter(folder, say))
     info = _local_json(config, stack, aws, admin, environments)
+    if running.directory:
+        info["directory"] = running.directory.settings
+        info["directory_file"] = str(folder / "directory.json")
     running.metadata = MetadataService(config.region, stack.context.account)
     running.fleets.extend(start_fleets(config, stack, aws, folder, identities, running.metadata, counts,
                                        start_instances, say))
@@ -124,9 +137,14 @@ def _bring_up(config, folder: Path, counts: dict, running: Running, say,
     return info
 
 
+def _pipeline_dir(config) -> Path:
+    return Path(config.source).resolve().parent if config.source else Path(".").resolve()
+
+
 def _write_pids(folder: Path, running: Running) -> None:
     functions = running.router.handler.pids() if running.router and isinstance(running.router.handler, Dispatcher) \
         else []
+    functions += running.directory.pids if running.directory else []
     state.write_private(folder / "pids.json", {"up": os.getpid(), "moto": running.server.process.pid,
                                                 "workers": [w.pid for w in running.workers], "functions": functions})
 
@@ -201,7 +219,10 @@ def _function_environments(stack: LocalStack) -> dict:
 
 
 def _users(config, aws: Aws) -> dict:
-    """Each created lab user's keys, read from the Secrets Manager secret the stack made."""
+    """Each created lab user's keys, read from the Secrets Manager secret the stack made (none for a
+    pipeline whose people sign in to a directory)."""
+    if config.uses_directory:
+        return {}
     return {user: {"affiliate": config.labs_of(user)[0], "labs": list(config.labs_of(user)),
                    "access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]}
             for user, key in read_keys(aws, config.pipeline_name, list(config.created_users)).items()}
@@ -211,9 +232,13 @@ def _print_summary(info: dict, say) -> None:
     say(f"endpoint  {info['endpoint_url']}")
     say(f"bucket    {info['bucket']}")
     say(f"queue     {info['queue_url']}")
-    users = [f"{user} ({', '.join(entry['labs'])})" for user, entry in sorted(info["users"].items())]
-    more = f", and {len(users) - SHOWN_USERS} more" if len(users) > SHOWN_USERS else ""
-    say(f"users     {', '.join(users[:SHOWN_USERS])}{more}")
+    if info.get("directory"):
+        say(f"people    sign in to directory {info['directory']['directory']} (ncap lab signup/login --settings "
+            f"{info['directory_file']}); emails it sends: ncap local mail")
+    else:
+        users = [f"{user} ({', '.join(entry['labs'])})" for user, entry in sorted(info["users"].items())]
+        more = f", and {len(users) - SHOWN_USERS} more" if len(users) > SHOWN_USERS else ""
+        say(f"users     {', '.join(users[:SHOWN_USERS])}{more}")
     say("credentials and addresses are in local.json (owner-only); Ctrl-C or `ncap local down` stops it")
 
 

@@ -1,4 +1,4 @@
-"""`ncap local up|down|submit|status`: the embedded local cloud from the command line."""
+"""`ncap local up|down|submit|status|mail`: the embedded local cloud from the command line."""
 from __future__ import annotations
 
 import argparse
@@ -19,6 +19,14 @@ def register(commands, common) -> dict:
     status = actions.add_parser("status", parents=[common], help="list the jobs and their states")
     status.add_argument("pipeline_dir", type=Path)
     status.add_argument("--state-dir")
+    mail = actions.add_parser("mail", parents=[common], help="the emails the local cloud would have sent",
+                              description="Verification codes, invitations and other emails a directory sends, "
+                                          "caught in the state folder instead of sent (oldest first).")
+    mail.add_argument("pipeline_dir", nargs="?", type=Path, default=Path("."),
+                      help="the pipeline folder (default: this folder)")
+    mail.add_argument("--to", metavar="EMAIL", help="only the emails to this address")
+    mail.add_argument("--json", action="store_true", help="one JSON document per line")
+    mail.add_argument("--state-dir")
     return {"local": _run}
 
 
@@ -95,6 +103,10 @@ def _run(args) -> int:
         from .cloud import down
 
         return down(args.pipeline_dir, args.state_dir, _say)
+    if args.action == "mail":
+        from .mail import show
+
+        return show(args.pipeline_dir, args.state_dir, args.to, args.json, _say)
     from . import jobs
 
     if args.action == "status":

@@ -54,7 +54,8 @@ def start(port: int | None, log_file: Path) -> MotoServer:
     port_file.unlink(missing_ok=True)
     log = log_file.open("ab")
     process = subprocess.Popen([sys.executable, "-m", "ncap_iac.emulator.server", "--host", HOST,
-                                "--port", str(port or 0), "--port-file", str(port_file)],
+                                "--port", str(port or 0), "--port-file", str(port_file),
+                                "--mail-dir", str(log_file.parent / "mail")],
                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                start_new_session=True)
     server = MotoServer(_wait_for_port(process, port_file, log_file), process)

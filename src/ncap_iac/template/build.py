@@ -20,7 +20,7 @@ from troposphere.cloudformation import Stack
 from .. import names
 from ..config.model import StackConfig
 from ..lambda_code import CODE_FOLDER
-from . import budgets, compute, identity, image, labs, monitoring, post, queue, storage, trigger
+from . import access, budgets, compute, identity, image, labs, monitoring, post, queue, storage, trigger
 from .limits import fits
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
@@ -55,7 +55,8 @@ def build_template(config: StackConfig, submit_code_uri: str = CODE_FOLDER) -> d
 
 
 def _shared(config: StackConfig, submit_code_uri: str) -> list[AWSObject]:
-    return [*storage.resources(config), *identity.shared_resources(config), *queue.resources(config),
+    people = access.resources(config) if config.uses_directory else identity.shared_resources(config)
+    return [*storage.resources(config), *people, *queue.resources(config),
             *trigger.resources(config, submit_code_uri), *compute.resources(config), *image.resources(config),
             *monitoring.resources(config),
             *budgets.resources(config), *post.resources(config)]
@@ -63,6 +64,8 @@ def _shared(config: StackConfig, submit_code_uri: str) -> list[AWSObject]:
 
 def _labs_inline(config: StackConfig) -> list[AWSObject]:
     found = [r for a in config.affiliates for r in labs.resources(config, a, labs.IN_THE_PIPELINE)]
+    if config.uses_directory:
+        return found
     members = [m for a in config.affiliates for m in identity.member_ids(a)]
     return found + [identity.pipeline_users(config, members)]
 
@@ -70,8 +73,8 @@ def _labs_inline(config: StackConfig) -> list[AWSObject]:
 def _nested(config: StackConfig, submit_code_uri: str) -> Templates:
     stacks = [Stack(names.lab_stack(a.name), TemplateURL=names.lab_template(a.name),
                     Parameters=labs.parameter_values(config, a)) for a in config.affiliates]
-    parent = _template(config, [*_shared(config, submit_code_uri), *stacks,
-                                identity.pipeline_users(config, [s.title for s in stacks])],
+    users = [] if config.uses_directory else [identity.pipeline_users(config, [s.title for s in stacks])]
+    parent = _template(config, [*_shared(config, submit_code_uri), *stacks, *users],
                        description(config) + ", labs in nested stacks")
     children = {names.lab_template(a.name): _lab_template(config, a) for a in config.affiliates}
     return Templates(parent, children)
@@ -85,7 +88,8 @@ def _lab_template(config: StackConfig, affiliate) -> dict:
 
 
 def _template(config: StackConfig, resources: list[AWSObject], text: str) -> dict:
-    outputs = [o for module in (storage, identity, queue, compute, monitoring) for o in module.outputs(config)]
+    people = access if config.uses_directory else identity
+    outputs = [o for module in (storage, people, queue, compute, monitoring) for o in module.outputs(config)]
     return {"AWSTemplateFormatVersion": "2010-09-09", "Transform": SAM_TRANSFORM, "Description": text,
             "Parameters": _by_title(compute.parameters(config)), "Resources": _by_title(resources),
             "Outputs": _by_title(outputs)}

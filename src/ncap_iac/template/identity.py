@@ -87,20 +87,27 @@ def _members(config: StackConfig, affiliate: Affiliate, users_function) -> list[
 
 
 def _lab_policy(config: StackConfig, affiliate: Affiliate) -> dict:
-    bucket, lab, folders = config.pipeline_name, affiliate.name, config.folders
-    uploads = [folders.inputs, folders.configs, folders.submissions]
-    statements = [
-        iam.statement("ListOwnFolders", ["s3:ListBucket"], [iam.bucket_arn(bucket)],
-                      condition={"StringLike": {"s3:prefix": [f"{lab}/", f"{lab}/*"]}}),
-        iam.statement("UploadToOwnFolders",
-                      ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-                      [iam.object_arn(bucket, f"{lab}/{f}/*") for f in uploads]),
-        iam.statement("ReadOwnFolders", ["s3:GetObject"], [iam.object_arn(bucket, f"{lab}/*")]),
-    ]
+    statements = lab_folder_statements(config, affiliate.name, affiliate.name)
     if affiliate.console_login:
         statements.append(iam.statement("ChangeOwnPassword", ["iam:ChangePassword"], [
             iam.iam_arn(f"user{names.user_path(config.pipeline_name)}${{!aws:username}}")]))
     return iam.document(*statements)
+
+
+def lab_folder_statements(config: StackConfig, lab: str, lab_in_sub: str) -> list[dict]:
+    """What a lab's people may do in its folders: list them, upload inputs, configs and
+    submissions, read everything of the lab. `lab_in_sub` is the lab as written inside Fn::Sub
+    (the same name, or a policy variable escaped from Sub)."""
+    bucket, folders = config.pipeline_name, config.folders
+    uploads = [folders.inputs, folders.configs, folders.submissions]
+    return [
+        iam.statement("ListOwnFolders", ["s3:ListBucket"], [iam.bucket_arn(bucket)],
+                      condition={"StringLike": {"s3:prefix": [f"{lab}/", f"{lab}/*"]}}),
+        iam.statement("UploadToOwnFolders",
+                      ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                      [iam.object_arn(bucket, f"{lab_in_sub}/{f}/*") for f in uploads]),
+        iam.statement("ReadOwnFolders", ["s3:GetObject"], [iam.object_arn(bucket, f"{lab_in_sub}/*")]),
+    ]
 
 
 def _users_statements(config: StackConfig) -> list[dict]:

@@ -30,7 +30,8 @@ IN_A_LAB_STACK = Shared(Ref(USERS_FUNCTION_PARAMETER), Ref(TOPIC_PARAMETER))
 
 
 def resources(config: StackConfig, affiliate: Affiliate, shared: Shared) -> list[AWSObject]:
-    return [*identity.lab_resources(config, affiliate, shared.users_function),
+    people = [] if config.uses_directory else identity.lab_resources(config, affiliate, shared.users_function)
+    return [*people,
             *monitoring.lab_resources(config, affiliate, shared.topic)]
 
 

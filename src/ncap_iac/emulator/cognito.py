@@ -1,0 +1,163 @@
+"""Cognito user pools on the emulator as AWS runs them, where moto differs.
+
+- AWS emails a code to a person who signs up, and ConfirmSignUp accepts only that code; moto sends
+  nothing and accepts any code. Here a sign-up gets a random six-digit code, caught as an email in
+  the mail folder, and ConfirmSignUp checks it (CodeMismatchException).
+- AWS emails an invited person (AdminCreateUser) a temporary password; here the temporary password
+  is drawn at random and caught as an email (unless MessageAction is SUPPRESS).
+- AWS runs the pool's pre sign-up trigger; moto does not. Here the trigger's rule (its function's
+  SIGN_UP_DOMAINS, the product's own trigger) is applied, and a refusal answers
+  UserLambdaValidationException as AWS does.
+- The pool's public API (sign-up, sign-in, a signed-in person's own requests) takes no AWS
+  signature on AWS; IAM enforcement leaves those requests to Cognito's own checks (enforce.py).
+
+Each email is one JSON line of `mail.jsonl` in the mail folder: when, to, subject, body, kind."""
+from __future__ import annotations
+
+import json
+import secrets
+import string
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+# Cognito's API a person calls without AWS credentials (authenticated by a token, a code or a password)
+PUBLIC_ACTIONS = frozenset({
+    "SignUp", "ConfirmSignUp", "ResendConfirmationCode", "InitiateAuth", "RespondToAuthChallenge",
+    "GetUser", "ForgotPassword", "ConfirmForgotPassword", "ChangePassword", "GlobalSignOut", "RevokeToken",
+    "AssociateSoftwareToken", "VerifySoftwareToken", "SetUserMFAPreference", "GetUserAttributeVerificationCode",
+    "VerifyUserAttribute", "UpdateUserAttributes", "DeleteUser"})
+TARGET_PREFIX = "AWSCognitoIdentityProviderService."
+MAIL_FILE = "mail.jsonl"
+_LOCK = threading.Lock()
+_STATE: dict[str, Any] = {"mail_dir": None}
+
+
+def is_public(headers: Any) -> bool:
+    target = str((headers or {}).get("X-Amz-Target", ""))
+    return target.startswith(TARGET_PREFIX) and target[len(TARGET_PREFIX):] in PUBLIC_ACTIONS
+
+
+def catch_mail(mail_dir: Path | None) -> None:
+    """Emails go to `mail_dir` from now on (None: nowhere)."""
+    _STATE["mail_dir"] = mail_dir
+
+
+def install() -> None:
+    """Patch moto's Cognito (idempotent)."""
+    from moto.cognitoidp.models import CognitoIdpBackend
+    from moto.cognitoidp.responses import CognitoIdpResponse
+
+    if getattr(CognitoIdpBackend.sign_up, "ncap_patched", False):
+        return
+    patches = [(CognitoIdpBackend, "sign_up", _signing_up(CognitoIdpBackend.sign_up)),
+               (CognitoIdpResponse, "confirm_sign_up", _checking_code(CognitoIdpResponse.confirm_sign_up)),
+               (CognitoIdpBackend, "admin_create_user", _inviting(CognitoIdpBackend.admin_create_user))]
+    for owner, name, replacement in patches:
+        replacement.ncap_patched = True
+        setattr(owner, name, replacement)
+
+
+def send_mail(to: str, subject: str, body: str, kind: str) -> None:
+    folder = _STATE["mail_dir"]
+    if folder is None:
+        return
+    line = json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "to": to, "subject": subject,
+                       "body": body, "kind": kind}, sort_keys=True)
+    with _LOCK:
+        Path(folder).mkdir(parents=True, exist_ok=True, mode=0o700)
+        with (Path(folder) / MAIL_FILE).open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+
+
+def _email(user: Any) -> str:
+    return str(user.attribute_lookup.get("email", user.username))
+
+
+def _pool_of_client(backend: Any, client_id: str) -> Any:
+    return next((pool for pool in backend.user_pools.values() if client_id in pool.clients), None)
+
+
+def _signing_up(sign_up):
+    def signing_up(backend, client_id, username, password, attributes):
+        pool = _pool_of_client(backend, client_id)
+        if pool is not None:
+            _pre_sign_up(backend, pool, client_id, username, attributes)
+        user, details = sign_up(backend, client_id, username, password, attributes)
+        code = "".join(secrets.choice(string.digits) for _ in range(6))
+        user.confirmation_code = code
+        send_mail(_email(user), "Your verification code", f"Your verification code is {code}", "verification")
+        return user, {"Destination": _masked(_email(user)), "DeliveryMedium": "EMAIL", "AttributeName": "email"}
+
+    return signing_up
+
+
+def _masked(email: str) -> str:
+    name, _, domain = email.partition("@")
+    return f"{name[:1]}***@{domain[:1]}***"
+
+
+def _pre_sign_up(backend: Any, pool: Any, client_id: str, username: str, attributes: list) -> None:
+    """The product's pre sign-up rule, with its function's SIGN_UP_DOMAINS."""
+    from moto.awslambda.models import lambda_backends
+    from moto.core.exceptions import JsonRESTError
+
+    from ..lambda_repo.ncap_lambda.people import sign_up_refusal
+
+    arn = (pool.extended_config.get("LambdaConfig") or {}).get("PreSignUp")
+    if not arn:
+        return
+    try:
+        function = lambda_backends[backend.account_id][backend.region_name].get_function(arn)
+    except Exception:
+        raise JsonRESTError("UserLambdaValidationException", "PreSignUp invocation failed: no such function") \
+            from None
+    variables = (function.environment_vars or {}) if hasattr(function, "environment_vars") else {}
+    domains = [d for d in str(variables.get("SIGN_UP_DOMAINS", "")).split(",") if d]
+    email = {a["Name"]: a["Value"] for a in attributes or []}.get("email", username)
+    refusal = sign_up_refusal({"triggerSource": "PreSignUp_SignUp", "userPoolId": pool.id,
+                               "request": {"userAttributes": {"email": email}}}, domains)
+    if refusal:
+        raise JsonRESTError("UserLambdaValidationException", f"PreSignUp failed with error {refusal}.")
+
+
+def _checking_code(confirm_sign_up):
+    def checking(response):
+        from moto.cognitoidp.exceptions import CodeMismatchException
+
+        backend = response._get_region_agnostic_backend()._find_backend_for_clientid(response._get_param("ClientId"))
+        pool = _pool_of_client(backend, response._get_param("ClientId"))
+        user = pool._get_user(response._get_param("Username")) if pool is not None else None
+        expected = getattr(user, "confirmation_code", None)
+        if user is not None and expected and response._get_param("ConfirmationCode") != expected:
+            raise CodeMismatchException("Invalid verification code provided, please try again.")
+        answer = confirm_sign_up(response)
+        if user is not None:
+            user.confirmation_code = None
+            user.update_attributes([{"Name": "email_verified", "Value": "true"}])
+        return answer
+
+    return checking
+
+
+def _inviting(admin_create_user):
+    def inviting(backend, user_pool_id, username, message_action, temporary_password, attributes):
+        password = temporary_password or _temporary_password()
+        user = admin_create_user(backend, user_pool_id, username, message_action, password, attributes)
+        if message_action != "SUPPRESS":
+            send_mail(_email(user), "Your invitation",
+                      f"You are invited. Sign in as {_email(user)} with the temporary password {password}; "
+                      "you will be asked for a new one.", "invitation")
+        return user
+
+    return inviting
+
+
+def _temporary_password() -> str:
+    """One that meets any password policy the product writes: upper, lower, digits, 16 long."""
+    alphabet = string.ascii_letters + string.digits
+    while True:
+        word = "".join(secrets.choice(alphabet) for _ in range(16))
+        if any(c.isupper() for c in word) and any(c.islower() for c in word) and any(c.isdigit() for c in word):
+            return word

@@ -1,0 +1,78 @@
+"""A pipeline whose labs sign in to a directory (Access.Directory): instead of IAM users and a
+group per lab, one member role for every lab, and the pipeline's registration with the directory.
+
+The member role is on the directory's IAM path and trusts only the directory function's role, and
+only for sessions tagged with a lab (`ncap-lab`). Its policy is a lab group's, written for the
+lab in the session's tag (`${aws:PrincipalTag/ncap-lab}`): a session reaches the folders of that
+one lab, whatever the client does. The directory function hands such a session (an hour at most)
+to a signed-in member of a lab the registration lists (lambda_repo/directory.py).
+
+The registration is an SSM parameter under the directory's path: the bucket, region, labs, folders
+and the member role, which the directory reads to answer "my labs and their pipelines" and to
+choose the role. One role per pipeline keeps 300 labs x 5 pipelines far inside IAM's 1,000 roles."""
+from __future__ import annotations
+
+import json
+
+from troposphere import AWSObject, Output, Sub
+from troposphere.iam import Policy, Role
+from troposphere.ssm import Parameter
+
+from .. import names
+from ..config.model import StackConfig
+from ..lambda_repo.ncap_lambda.people import (
+    LAB_TAG,
+    SESSION_SECONDS,
+    function_name,
+    member_role_name,
+    registration_name,
+    role_path,
+)
+from . import iam
+from .identity import lab_folder_statements
+
+LAB = f"${{aws:PrincipalTag/{LAB_TAG}}}"
+LAB_IN_SUB = f"${{!aws:PrincipalTag/{LAB_TAG}}}"
+REGISTRATION_TIER = "Intelligent-Tiering"  # standard up to 4 KB, advanced (8 KB) beyond
+
+
+def directory_role_arn(directory: str) -> Sub:
+    """The directory function's role, the one principal the member role trusts."""
+    return iam.iam_arn(f"role{role_path(directory)}{function_name(directory)}")
+
+
+def resources(config: StackConfig) -> list[AWSObject]:
+    return [member_role(config), registration(config)]
+
+
+def member_role(config: StackConfig) -> Role:
+    directory = str(config.directory)
+    trust = iam.document({"Effect": "Allow", "Principal": {"AWS": directory_role_arn(directory)},
+                          "Action": ["sts:AssumeRole", "sts:TagSession"],
+                          "Condition": {"StringLike": {f"aws:RequestTag/{LAB_TAG}": "?*"},
+                                        "ForAllValues:StringEquals": {"aws:TagKeys": [LAB_TAG]}}})
+    policy = iam.document(*lab_folder_statements(config, LAB, LAB_IN_SUB))
+    return Role(names.MEMBER_ROLE, RoleName=member_role_name(config.pipeline_name), Path=role_path(directory),
+                AssumeRolePolicyDocument=trust, MaxSessionDuration=SESSION_SECONDS,
+                Policies=[Policy(PolicyName="lab-folders", PolicyDocument=policy)])
+
+
+def registration_value(config: StackConfig) -> str:
+    f = config.folders
+    return json.dumps({"bucket": config.pipeline_name, "region": "${AWS::Region}",
+                       "labs": sorted(a.name for a in config.affiliates),
+                       "role_arn": f"${{{names.MEMBER_ROLE}.Arn}}",
+                       "folders": {"inputs": f.inputs, "configs": f.configs, "submissions": f.submissions,
+                                   "results": f.results, "logs": f.logs}}, sort_keys=True)
+
+
+def registration(config: StackConfig) -> Parameter:
+    directory = str(config.directory)
+    return Parameter(names.DIRECTORY_REGISTRATION, Name=registration_name(directory, config.pipeline_name),
+                     Type="String", Tier=REGISTRATION_TIER, Value=Sub(registration_value(config)),
+                     Description=f"ncap_iac pipeline {config.pipeline_name}: its labs, for directory {directory}")
+
+
+def outputs(config: StackConfig) -> list[Output]:
+    return [Output(names.DIRECTORY_OUTPUT, Value=str(config.directory),
+                   Description="Lab members sign in to this directory (ncap lab login); no IAM users are made")]

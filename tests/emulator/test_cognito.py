@@ -1,0 +1,122 @@
+"""Cognito on the emulator as AWS runs it: a sign-up's code is emailed (caught in the mail
+folder) and only that code confirms; an invitation emails a temporary password; the pool's pre
+sign-up trigger refuses addresses outside its domains; the public API needs no AWS signature while
+IAM is enforced, the admin API still does."""
+import json
+
+import boto3
+import pytest
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from ncap_iac.emulator import cognito
+
+from .conftest import REGION
+
+PASSWORD = "Correct-horse1"
+
+
+@pytest.fixture
+def mail(tmp_path):
+    cognito.catch_mail(tmp_path)
+    yield lambda: [json.loads(line) for line in (tmp_path / cognito.MAIL_FILE).read_text().splitlines()] \
+        if (tmp_path / cognito.MAIL_FILE).exists() else []
+    cognito.catch_mail(None)
+
+
+def public(endpoint):
+    """A client without AWS credentials, as a lab member's command line or browser has."""
+    return boto3.client("cognito-idp", endpoint_url=endpoint, region_name=REGION,
+                        config=Config(signature_version=UNSIGNED))
+
+
+def make_pool(admin, domains=None, function_env=None):
+    settings = {}
+    if domains is not None:
+        lam = admin.client("lambda")
+        role = admin.client("iam").create_role(RoleName="trigger", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        arn = lam.create_function(FunctionName="sign-up", Runtime="python3.12", Role=role, Handler="x.handler",
+                                  Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+                                  Environment={"Variables": {"SIGN_UP_DOMAINS": ",".join(domains)}})["FunctionArn"]
+        settings["LambdaConfig"] = {"PreSignUp": arn}
+    idp = admin.client("cognito-idp")
+    pool = idp.create_user_pool(PoolName="people", UsernameAttributes=["email"], AutoVerifiedAttributes=["email"],
+                                **settings)["UserPool"]["Id"]
+    client = idp.create_user_pool_client(UserPoolId=pool, ClientName="cli", ExplicitAuthFlows=[
+        "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]["ClientId"]
+    return pool, client
+
+
+def code_of(message):
+    return message["body"].rsplit(" ", 1)[-1]
+
+
+def test_only_the_emailed_code_confirms_a_sign_up(enforced, mail):
+    pool, client = make_pool(enforced)
+    person = public(enforced.endpoint)
+    answer = person.sign_up(ClientId=client, Username="ann@example.org", Password=PASSWORD,
+                            UserAttributes=[{"Name": "email", "Value": "ann@example.org"}])
+    assert answer["CodeDeliveryDetails"]["DeliveryMedium"] == "EMAIL" and not answer["UserConfirmed"]
+    [message] = mail()
+    assert message["to"] == "ann@example.org" and message["kind"] == "verification"
+    code = code_of(message)
+    assert len(code) == 6 and code.isdigit()
+    wrong = "000000" if code != "000000" else "111111"
+    with pytest.raises(ClientError) as raised:
+        person.confirm_sign_up(ClientId=client, Username="ann@example.org", ConfirmationCode=wrong)
+    assert raised.value.response["Error"]["Code"] == "CodeMismatchException"
+    with pytest.raises(ClientError, match="UserNotConfirmedException"):
+        person.initiate_auth(ClientId=client, AuthFlow="USER_PASSWORD_AUTH",
+                             AuthParameters={"USERNAME": "ann@example.org", "PASSWORD": PASSWORD})
+    person.confirm_sign_up(ClientId=client, Username="ann@example.org", ConfirmationCode=code)
+    tokens = person.initiate_auth(ClientId=client, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={
+        "USERNAME": "ann@example.org", "PASSWORD": PASSWORD})["AuthenticationResult"]
+    attributes = person.get_user(AccessToken=tokens["AccessToken"])["UserAttributes"]
+    assert {"Name": "email_verified", "Value": "true"} in attributes
+
+
+def test_an_invitation_emails_a_temporary_password_that_must_be_changed(enforced, mail):
+    pool, client = make_pool(enforced)
+    enforced.client("cognito-idp").admin_create_user(
+        UserPoolId=pool, Username="pi@example.org", DesiredDeliveryMediums=["EMAIL"],
+        UserAttributes=[{"Name": "email", "Value": "pi@example.org"}, {"Name": "email_verified", "Value": "true"}])
+    [message] = mail()
+    assert message["kind"] == "invitation" and message["to"] == "pi@example.org"
+    temporary = message["body"].split("temporary password ")[1].split(";")[0]
+    answer = public(enforced.endpoint).initiate_auth(ClientId=client, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={
+        "USERNAME": "pi@example.org", "PASSWORD": temporary})
+    assert answer["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
+    enforced.client("cognito-idp").admin_create_user(UserPoolId=pool, Username="quiet@example.org",
+                                                     MessageAction="SUPPRESS")
+    assert len(mail()) == 1
+
+
+def test_the_pre_sign_up_trigger_refuses_other_domains(enforced, mail):
+    pool, client = make_pool(enforced, domains=["edu", "example.org"])
+    person = public(enforced.endpoint)
+    with pytest.raises(ClientError) as raised:
+        person.sign_up(ClientId=client, Username="eve@gmail.com", Password=PASSWORD)
+    assert raised.value.response["Error"]["Code"] == "UserLambdaValidationException"
+    assert "ask a lab admin to invite you" in raised.value.response["Error"]["Message"]
+    assert mail() == []
+    person.sign_up(ClientId=client, Username="ann@mit.edu", Password=PASSWORD,
+                   UserAttributes=[{"Name": "email", "Value": "ann@mit.edu"}])
+    assert [m["to"] for m in mail()] == ["ann@mit.edu"]
+
+
+def test_the_admin_api_still_needs_a_signature_and_a_policy(enforced):
+    pool, _ = make_pool(enforced)
+    with pytest.raises(ClientError):
+        public(enforced.endpoint).list_users(UserPoolId=pool)
+    nobody = enforced.user("nobody")
+    with pytest.raises(ClientError) as raised:
+        enforced.client("cognito-idp", nobody).list_users(UserPoolId=pool)
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    arn = f"arn:aws:cognito-idp:{REGION}:123456789012:userpool/{pool}"
+    reader = enforced.user("reader", {"Effect": "Allow", "Action": "cognito-idp:ListUsers", "Resource": arn})
+    assert enforced.client("cognito-idp", reader).list_users(UserPoolId=pool)["Users"] == []
+    other = enforced.user("other", {"Effect": "Allow", "Action": "cognito-idp:ListUsers",
+                                    "Resource": f"arn:aws:cognito-idp:{REGION}:123456789012:userpool/other"})
+    with pytest.raises(ClientError):
+        enforced.client("cognito-idp", other).list_users(UserPoolId=pool)

@@ -271,11 +271,9 @@ def _lint(args) -> int:
 
 
 def _template_for_lint(path: Path) -> tuple[dict, str]:
-    from .compiler import compile_config, template_path
-    from .config.load import load_document, read_document
-
-    from .compiler import compile_directory
+    from .compiler import compile_config, compile_directory, template_path
     from .config.directory import directory_from, is_directory
+    from .config.load import load_document, read_document
 
     document = read_document(path)
     if isinstance(document, dict) and "Resources" in document:

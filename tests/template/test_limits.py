@@ -70,3 +70,32 @@ def test_five_pipelines_of_300_labs_declare_far_fewer_roles_than_an_accounts_quo
             roles += sum(1 for r in template["Resources"].values()
                          if r["Type"] == "AWS::Serverless::Function" and "Role" not in r["Properties"])
     assert roles < 500, roles
+
+
+def test_five_pipelines_of_300_labs_sharing_one_directory_make_no_user_and_few_roles(compile_doc):
+    """The same account with the labs' people in one directory: every role of the five pipelines
+    and the directory, over every template; no IAM user, group or users function for a person."""
+    from ncap_iac.compiler import compile_directory
+    from ncap_iac.config.directory import directory_from
+
+    labs = [{"LabName": f"lab{a:03d}", "Admins": [f"pi{a:03d}@example.org"]} for a in range(300)]
+    directory, _ = compile_directory(directory_from({"DirectoryName": "people", "REGION": "us-east-1",
+                                                     "Labs": labs}))
+    templates = [directory]
+    for position in range(5):
+        document = many_labs_config(300, 0, name=f"pipeline-{position}")
+        document["Access"] = {"Directory": "people"}
+        for entry, lab in zip(document["UXData"]["Affiliates"], labs, strict=True):
+            entry["UserNames"] = [f"member@{lab['LabName']}.example.org"]
+        compiled = compile_doc(document)
+        assert compiled.config.created_users == ()
+        templates += [compiled.template, *compiled.children.values()]
+    types = [r["Type"] for t in templates for r in t["Resources"].values()]
+    assert not {"AWS::IAM::User", "AWS::IAM::Group", "AWS::IAM::AccessKey"} & set(types)
+    assert not any(r.get("Properties", {}).get("Handler") == "users.handler"
+                   for t in templates for r in t["Resources"].values())
+    roles = types.count("AWS::IAM::Role") + sum(
+        1 for t in templates for r in t["Resources"].values()
+        if r["Type"] == "AWS::Serverless::Function" and "Role" not in r["Properties"])
+    assert roles < 500, roles
+    assert types.count("AWS::IAM::Role") <= 5 * 6 + 2  # per pipeline: its functions', worker, job, member roles

@@ -188,18 +188,22 @@ def logged_in() -> bool:
 
 
 def logout() -> str | None:
-    """Sign out everywhere (the refresh token is revoked) and forget the login; the email, or None."""
+    """Forget the login, after asking the directory to revoke its refresh token (so that a copy of
+    the file signs in nowhere); the email, or None when there was no login."""
     path = login_file()
     if not path.exists():
         return None
     try:
         found = Login(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        path.unlink(missing_ok=True)
+        return "the saved login"
+    try:
         cognito(found.settings).revoke_token(Token=found.refresh_token, ClientId=found.settings["client_id"])
-        email = found.email
-    except Exception:
-        email = "the saved login"
+    except Exception:  # noqa: BLE001 - the login is forgotten whatever the directory answers
+        pass
     path.unlink(missing_ok=True)
-    return email
+    return found.email
 
 
 def call(found: Login, action: str, **fields: Any) -> dict:

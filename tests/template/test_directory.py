@@ -1,0 +1,79 @@
+"""The directory's template, for what its people rely on: sign-in by email, verified, a password
+policy, optional MFA, self sign-up as configured (and the pre sign-up function only with domains),
+tokens of an hour; and the directory function's least privilege: this pool's people and groups,
+this directory's registrations, and sessions of roles on this directory's IAM path only."""
+import pytest
+
+from ncap_iac import names
+from ncap_iac.compiler import compile_directory
+from ncap_iac.config.directory import directory_from, load_directory
+from ncap_iac.emulator.context import placeholder_context
+from ncap_iac.emulator.intrinsics import resolve
+from ncap_iac.lint import lint_template
+
+from conftest import example_config
+
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture(scope="module")
+def template():
+    return compile_directory(load_directory(example_config("lab-directory")))[0]
+
+
+def properties(template, logical_id):
+    context = placeholder_context(template, "us-east-1", ACCOUNT, "lab-directory").with_resources(
+        {names.USER_POOL: "us-east-1_pool", names.USER_POOL_CLIENT: "client"}, {})
+    return resolve(template["Resources"][logical_id]["Properties"], context)
+
+
+def test_the_pool_signs_in_by_verified_email_with_a_password_policy_and_optional_mfa(template):
+    pool = template["Resources"][names.USER_POOL]["Properties"]
+    assert pool["UsernameAttributes"] == ["email"] and pool["AutoVerifiedAttributes"] == ["email"]
+    policy = pool["Policies"]["PasswordPolicy"]
+    assert policy["MinimumLength"] == 12 and policy["RequireUppercase"] and policy["RequireNumbers"]
+    assert pool["MfaConfiguration"] == "OPTIONAL" and pool["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is False
+    assert pool["LambdaConfig"] == {"PreSignUp": {"Fn::GetAtt": [names.SIGN_UP_FUNCTION, "Arn"]}}
+    assert pool["DeletionProtection"] == "ACTIVE"
+
+
+def test_the_client_has_no_secret_and_tokens_of_an_hour(template):
+    client = template["Resources"][names.USER_POOL_CLIENT]["Properties"]
+    assert client["GenerateSecret"] is False and client["EnableTokenRevocation"] is True
+    assert (client["AccessTokenValidity"], client["IdTokenValidity"]) == (60, 60)
+    assert client["TokenValidityUnits"]["AccessToken"] == "minutes"
+
+
+def test_without_self_sign_up_or_domains_there_is_no_trigger():
+    closed = compile_directory(directory_from({"DirectoryName": "people", "REGION": "us-east-1", "Labs": [],
+                                               "SignUp": {"SelfSignUp": False, "Domains": ["edu"]},
+                                               "Mfa": "OFF"}))[0]
+    pool = closed["Resources"][names.USER_POOL]["Properties"]
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert "LambdaConfig" not in pool and "EnabledMfas" not in pool
+    assert names.SIGN_UP_FUNCTION not in closed["Resources"]
+
+
+def test_the_directory_functions_role_reaches_only_its_pool_registrations_and_role_path(template):
+    role = properties(template, f"{names.DIRECTORY_FUNCTION}Role")
+    assert role["RoleName"] == "lab-directory-directory" and role["Path"] == "/ncap-directory/lab-directory/"
+    statements = {s["Sid"]: s for s in role["Policies"][0]["PolicyDocument"]["Statement"]}
+    assert statements["PeopleAndLabs"]["Resource"] == [f"arn:aws:cognito-idp:us-east-1:{ACCOUNT}:userpool/us-east-1_pool"]
+    assert statements["PipelinesRegistered"]["Action"] == ["ssm:GetParametersByPath"]
+    assert statements["PipelinesRegistered"]["Resource"] == [
+        f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/ncap-directory/lab-directory/pipelines"]
+    assert statements["LabSessions"]["Resource"] == [f"arn:aws:iam::{ACCOUNT}:role/ncap-directory/lab-directory/*"]
+    assert all("*" not in str(s["Action"]) for s in statements.values())
+    assert all(s["Resource"] != ["*"] for s in statements.values())
+
+
+def test_the_labs_resource_lists_each_lab_and_its_admins(template):
+    labs = template["Resources"][names.DIRECTORY_LABS]
+    assert labs["Type"] == "Custom::DirectoryLabs"
+    assert labs["Properties"]["Labs"] == [{"Name": "lab-a", "Admins": ["pi-a@example.org"]},
+                                          {"Name": "lab-b", "Admins": ["pi-b@example.org"]}]
+
+
+def test_the_template_lints_clean(template):
+    assert lint_template(template, "us-east-1") == []

@@ -200,7 +200,7 @@ def logout() -> str | None:
         return "the saved login"
     try:
         cognito(found.settings).revoke_token(Token=found.refresh_token, ClientId=found.settings["client_id"])
-    except Exception:  # noqa: BLE001 - the login is forgotten whatever the directory answers
+    except Exception:
         pass
     path.unlink(missing_ok=True)
     return found.email

@@ -28,7 +28,7 @@ class Finding:
 def check_account(pipeline, aws, owned: dict, allow_shared_affiliates: bool = False) -> list[Finding]:
     """Every problem found; `owned` maps this stack's logical ids to physical ids ({} if new)."""
     findings: list[Finding] = []
-    for check in (_created_users, _existing_users, _bucket, _affiliates):
+    for check in (_created_users, _existing_users, _bucket, _affiliates, _directory):
         try:
             findings += check(pipeline, aws, owned)
         except aws_errors() as exc:
@@ -37,6 +37,28 @@ def check_account(pipeline, aws, owned: dict, allow_shared_affiliates: bool = Fa
     if allow_shared_affiliates:
         findings = [Finding(f.kind, f.message, False) if f.kind == "affiliate" else f for f in findings]
     return findings
+
+
+def _directory(pipeline, aws, owned: dict) -> list[Finding]:
+    """A pipeline with Access needs its directory deployed first: its member role trusts the
+    directory function's role, and IAM refuses a trust in a role that does not exist."""
+    from ..lambda_repo.ncap_lambda.people import function_name, role_path
+
+    directory = pipeline.config.directory
+    if directory is None:
+        return []
+    try:
+        found = aws.iam.get_role(RoleName=function_name(directory))["Role"]
+    except aws_errors() as exc:
+        if error_code(exc) != "NoSuchEntity":
+            raise
+        return [Finding("directory", f"Access.Directory: directory {directory} is not deployed in this account "
+                                     f"(no role {function_name(directory)}): deploy it first "
+                                     f"(ncap deploy DIRECTORY_DIR)")]
+    if found.get("Path") != role_path(directory):
+        return [Finding("directory", f"Access.Directory: role {function_name(directory)} is not directory "
+                                     f"{directory}'s (its path is {found.get('Path')})")]
+    return []
 
 
 def _get_user(iam, name: str) -> dict | None:

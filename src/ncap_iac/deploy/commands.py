@@ -205,9 +205,24 @@ def _run_package(args) -> int:
 
 
 def _run_deploy(args) -> int:
+    from ..compiler import is_directory_file
+    from .target import config_path
+
+    path = config_path(args.pipeline_dir)
+    if is_directory_file(path):
+        from .directory import deploy_directory
+
+        deploy_directory(path, _ship_options(args), _say)
+        return 0
+    from ..aws.clients import Aws, endpoint_from
+    from ..config import load
+    from .directory import invite_listed
     from .shipping import deploy
 
     deploy(_ship_options(args), _say)
+    config = load(path)
+    if config.uses_directory:
+        invite_listed(config, Aws(config.region, endpoint_from(args.endpoint_url)), _say)
     return 0
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from .. import names
 from ..aws.artifacts import package_functions
 from ..aws.clients import Aws
+from ..aws.directory import invite
 from ..aws.stacks import wait_settled
 from ..compiler import CAPABILITIES, TEMPLATE_NAME, compile_directory, write_code
 from ..config.directory import DirectoryConfig, is_directory, load_directory
@@ -191,20 +192,8 @@ def _url_handler(function) -> type:
 
 def invite_listed(config, directory: LocalDirectory, aws: Aws, say) -> None:
     """Each lab's UserNames of a pipeline with Access, invited to the directory's lab of that name
-    (as the platform engineer, with the directory's admin API); a lab the directory lacks is said."""
-    cognito, pool = aws.client("cognito-idp"), directory.settings["user_pool_id"]
-    labs = {lab.name for lab in directory.config.labs}
+    (as the platform engineer, with the directory's admin API), as `ncap deploy` does."""
     for affiliate in config.affiliates:
-        if affiliate.name not in labs:
-            say(f"lab {affiliate.name} of {config.pipeline_name} is not a lab of directory {directory.config.name}: "
-                "add it to the directory's Labs")
-            continue
-        for email in affiliate.user_names:
-            try:
-                username = cognito.admin_get_user(UserPoolId=pool, Username=email)["Username"]
-            except cognito.exceptions.UserNotFoundException:
-                username = cognito.admin_create_user(UserPoolId=pool, Username=email, DesiredDeliveryMediums=["EMAIL"],
-                                                     UserAttributes=[{"Name": "email", "Value": email},
-                                                                     {"Name": "email_verified", "Value": "true"}]
-                                                     )["User"]["Username"]
-            cognito.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName=affiliate.name)
+        for line in invite(aws, directory.settings["user_pool_id"], affiliate.name, list(affiliate.user_names)):
+            if "not a lab" in line:
+                say(line)

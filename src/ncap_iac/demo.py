@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -98,6 +99,7 @@ def main(argv: list[str]) -> int:
     if cloud:
         for demo in DEMOS:
             code = max(code, end_to_end(root / demo.pipeline, demo, Path(".ncap") / "demo" / "results"))
+        code = max(code, directory_journey(root / DIRECTORY_DEMO, Path(".ncap") / "demo" / "results"))
     return code
 
 
@@ -199,6 +201,79 @@ def _lab_journey(pipeline: Path, demo: Demo, data: list[Path], config: Path, sta
     return all(step() is not None for step in (
         lambda: lab("logs", job, "--follow"), lambda: lab("results", job, "--out", str(results / f"lab-{job}")),
         lambda: lab("jobs")))
+
+
+DIRECTORY_DEMO = "directory-demo"
+DEMO_PASSWORDS = {"NCAP_PASSWORD": "Demo-password-1", "NCAP_NEW_PASSWORD": "Demo-password-2"}  # the emulator's only
+
+
+def directory_journey(pipeline: Path, results: Path) -> int:
+    """A lab member of a pipeline that uses a directory: signs up (the code from the emails the
+    local cloud caught), asks to join lab-a, is approved by its admin (invited when the directory
+    was made, who sets a new password at the first login), logs in, and runs the sample with
+    `ncap lab`. 0 when the job succeeded."""
+    print(f"\nA lab member's journey through a directory, on the embedded local cloud: {pipeline}", flush=True)
+    started, work = time.monotonic(), Path(tempfile.mkdtemp(prefix="ncap-demo-"))
+    state, ok = work / "state", False
+    _step(f"starting the local cloud: ncap local up {pipeline} --workers 1 (the directory lab-directory with it)")
+    with (work / "up.log").open("wb") as log:
+        up = subprocess.Popen([*NCAP, "local", "up", str(pipeline), "--workers", "1", "--state-dir", str(state)],
+                              stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        if not _wait_ready(up, state, work / "up.log"):
+            return 1
+        ok = _people(pipeline, state, work, results)
+        return 0 if ok else 1
+    finally:
+        _step("stopping the local cloud: ncap local down")
+        print(f"       {_down(up, state)}", flush=True)
+        if ok:
+            shutil.rmtree(work, ignore_errors=True)
+            _step(f"done in {time.monotonic() - started:.1f} s")
+        else:
+            _step(f"the local cloud's logs are kept in {work} (up.log, state/moto.log)")
+
+
+def _people(pipeline: Path, state: Path, work: Path, results: Path) -> bool:
+    settings = str(state / "directory.json")
+
+    def ncap(who: str, *args: str, show: bool = True, env: dict | None = None) -> str | None:
+        _step(f"{who}: ncap {' '.join(args)}")
+        done = subprocess.run([*NCAP, *args], capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                              timeout=JOB_TIMEOUT, env={**os.environ, "XDG_CONFIG_HOME": str(work / who / "config"),
+                                                        "XDG_CACHE_HOME": str(work / who / "cache"), **(env or {})})
+        for line in (done.stdout.splitlines() if show else []) + (done.stderr.splitlines() if done.returncode else []):
+            print(f"       {line}", flush=True)
+        return done.stdout if done.returncode == 0 else None
+
+    def mail(to: str, kind: str, after: str) -> str | None:
+        found = ncap("platform", "local", "mail", str(pipeline), "--state-dir", str(state), "--to", to, "--json",
+                     show=False)
+        bodies = [json.loads(line)["body"] for line in (found or "").splitlines() if json.loads(line)["kind"] == kind]
+        return bodies[-1].split(after, 1)[1].split(";")[0].split()[0] if bodies else None
+
+    ann, admin = "ann@example.org", "pi-a@example.org"
+    where = ("--lab", "lab-a", "--pipeline", "ncap-directory-demo")
+    if ncap("ann", "lab", "signup", "--settings", settings, "--email", ann, env=DEMO_PASSWORDS) is None:
+        return False
+    code = mail(ann, "verification", "code is ")
+    steps = [lambda: code and ncap("ann", "lab", "verify", "--settings", settings, "--email", ann, "--code", code),
+             lambda: ncap("ann", "lab", "login", "--settings", settings, "--email", ann, env=DEMO_PASSWORDS),
+             lambda: ncap("ann", "lab", "join", "lab-a"),
+             lambda: ncap("pi-a", "lab", "login", "--settings", settings, "--email", admin,
+                          env={"NCAP_PASSWORD": mail(admin, "invitation", "temporary password ") or "",
+                               "NCAP_NEW_PASSWORD": DEMO_PASSWORDS["NCAP_NEW_PASSWORD"]}),
+             lambda: ncap("pi-a", "lab", "approve", ann, "--lab", "lab-a"),
+             lambda: ncap("pi-a", "lab", "members", "--lab", "lab-a"),
+             lambda: ncap("ann", "lab", "labs"),
+             lambda: ncap("ann", "lab", "upload", str(pipeline / "sample" / "trial_01.csv"), *where),
+             lambda: ncap("ann", "lab", "upload", str(pipeline / "sample" / "config.json"), "--as", "configs", *where)]
+    if not all(step() is not None for step in steps):
+        return False
+    job = ncap("ann", "lab", "submit", "--data", "trial_01.csv", "--config", "config.json", *where)
+    return job is not None and all(step() is not None for step in (
+        lambda: ncap("ann", "lab", "logs", job.strip(), "--follow", *where),
+        lambda: ncap("ann", "lab", "results", job.strip(), "--out", str(results / f"directory-{job.strip()}"), *where)))
 
 
 def _wait_ready(up: subprocess.Popen, state: Path, log: Path) -> bool:

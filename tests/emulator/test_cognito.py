@@ -1,7 +1,7 @@
 """Cognito on the emulator as AWS runs it: a sign-up's code is emailed (caught in the mail
 folder) and only that code confirms; an invitation emails a temporary password; the pool's pre
 sign-up trigger refuses addresses outside its domains; the public API needs no AWS signature while
-IAM is enforced, the admin API still does."""
+IAM is enforced, the admin API still does; SES emails and SNS email subscriptions are caught too."""
 import json
 
 import boto3
@@ -120,3 +120,17 @@ def test_the_admin_api_still_needs_a_signature_and_a_policy(enforced):
                                     "Resource": f"arn:aws:cognito-idp:{REGION}:123456789012:userpool/other"})
     with pytest.raises(ClientError):
         enforced.client("cognito-idp", other).list_users(UserPoolId=pool)
+
+
+def test_ses_emails_and_sns_email_subscriptions_are_caught(moto_server, mail):
+    ses = boto3.client("ses", region_name=REGION)
+    ses.verify_email_identity(EmailAddress="labs@example.org")
+    ses.send_email(Source="labs@example.org", Destination={"ToAddresses": ["ann@example.org", "bob@uni.edu"]},
+                   Message={"Subject": {"Data": "Hello"}, "Body": {"Text": {"Data": "the text"}}})
+    sns = boto3.client("sns", region_name=REGION)
+    topic = sns.create_topic(Name="notices")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="lab-a@example.org")
+    sns.publish(TopicArn=topic, Subject="job 1 SUCCESS", Message="done")
+    assert [(m["to"], m["subject"], m["body"], m["kind"]) for m in mail()] == [
+        ("ann@example.org", "Hello", "the text", "notice"), ("bob@uni.edu", "Hello", "the text", "notice"),
+        ("lab-a@example.org", "job 1 SUCCESS", "done", "notice")]

@@ -85,6 +85,24 @@ def test_a_malformed_request_gets_one_clear_line(pool, body, status, text):
     assert answer["statusCode"] == status and text in json.loads(answer["body"])["error"]
 
 
+def test_requests_and_approvals_are_emailed_from_the_directorys_address(pool, monkeypatch):
+    ses = boto3.client("ses")
+    ses.verify_email_identity(EmailAddress="labs@example.org")
+    monkeypatch.setenv("MAIL_FROM", "labs@example.org")
+    admin = person(pool, "pi-a@example.org", ["lab-a", "lab-a.admins"])
+    ann = person(pool, "ann@example.org")
+    ask(ann, "join", lab="lab-a")
+    ask(admin, "approve", lab="lab-a", email="ann@example.org")
+    from moto.backends import get_backend
+
+    sent = get_backend("ses")["123456789012"]["us-east-1"].sent_messages
+    assert [(m.source, m.destinations["ToAddresses"], m.subject) for m in sent] == [
+        ("labs@example.org", ["pi-a@example.org"], "ann@example.org asks to join lab-a"),
+        ("labs@example.org", ["ann@example.org"], "You are a member of lab-a")]
+    monkeypatch.setenv("MAIL_FROM", "unverified@example.org")  # refused by SES: the request still succeeds
+    assert ask(admin, "remove", lab="lab-a", email="ann@example.org")[1]["state"] == "removed"
+
+
 def test_join_approve_and_labs_with_their_pipelines(pool):
     register("pipe-one", ["lab-a", "lab-b"], member_role("pipe-one"))
     register("pipe-two", ["lab-b"], member_role("pipe-two"))

@@ -127,6 +127,10 @@ def test_lab_members_of_a_directory_from_sign_up_to_results(tmp_path):
         assert not_admin.returncode == 1 and "only an admin of lab-a" in not_admin.stderr
         people.run("pi-a", "lab", "approve", "bob@uni.edu", "--lab", "lab-a")
         people.run("pi-b", "lab", "approve", "bob@uni.edu", "--lab", "lab-b")
+        assert [m["subject"] for m in people.mail("pi-a@example.org") if m["kind"] == "notice"] == [
+            "bob@uni.edu asks to join lab-a"]
+        assert sorted(m["subject"] for m in people.mail("bob@uni.edu") if m["kind"] == "notice") == [
+            "You are a member of lab-a", "You are a member of lab-b"]
         bobs = json.loads(people.run("bob", "lab", "labs", "--json").stdout)["labs"]
         assert [(e["lab"], e["roles"], e["pipelines"]) for e in bobs] == [
             ("lab-a", ["member"], [PIPELINE]), ("lab-b", ["member"], [PIPELINE])]
@@ -192,6 +196,10 @@ def test_lab_members_of_a_directory_from_sign_up_to_results(tmp_path):
         asked = time.monotonic()
         document = json.loads(people.lab("ann", "lab-a", "cancel", "long", "--json", "--timeout", "30").stdout)
         assert document["status"] == "CANCELLED" and time.monotonic() - asked < 15, document
+
+        # the lab's contact was told of each job's end, as on AWS (the topic's email subscription)
+        notices = [m["subject"] for m in people.mail("lab-a@example.org") if m["kind"] == "notice"]
+        assert any("first" in subject for subject in notices), notices
 
         # what a person's credentials reach
         check_reach(cloud, people)

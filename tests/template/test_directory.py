@@ -64,6 +64,9 @@ def test_the_directory_functions_role_reaches_only_its_pool_registrations_and_ro
     assert statements["PipelinesRegistered"]["Resource"] == [
         f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/ncap-directory/lab-directory/pipelines"]
     assert statements["LabSessions"]["Resource"] == [f"arn:aws:iam::{ACCOUNT}:role/ncap-directory/lab-directory/*"]
+    assert statements["Notices"]["Resource"] == [f"arn:aws:ses:us-east-1:{ACCOUNT}:identity/labs@example.org",
+                                                 f"arn:aws:ses:us-east-1:{ACCOUNT}:identity/example.org"]
+    assert statements["Notices"]["Condition"] == {"StringEquals": {"ses:FromAddress": "labs@example.org"}}
     assert all("*" not in str(s["Action"]) for s in statements.values())
     assert all(s["Resource"] != ["*"] for s in statements.values())
 

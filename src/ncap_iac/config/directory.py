@@ -4,8 +4,11 @@ directory's when it has `DirectoryName` (a pipeline's has `PipelineName`).
 
     {"DirectoryName": "lab-directory", "REGION": "us-east-1",
      "SignUp": {"SelfSignUp": true, "Domains": ["edu"]},
-     "Mfa": "OPTIONAL", "PasswordMinimumLength": 12,
+     "Mfa": "OPTIONAL", "PasswordMinimumLength": 12, "Mail": {"From": "labs@example.org"},
      "Labs": [{"LabName": "lab-a", "Admins": ["pi-a@example.org"]}]}
+
+`Mail.From` (optional): an address verified in Amazon SES, from which the directory tells a lab's
+admins of a request to join and a person of an approval, refusal or removal.
 
 Every problem is reported at once (ConfigError)."""
 from __future__ import annotations
@@ -35,6 +38,8 @@ SCHEMA: dict = {
             "Domains": {"type": "array", "items": {"type": "string", "pattern": r"^[A-Za-z0-9.-]+$"}}}},
         "Mfa": {"type": "string", "enum": list(MFA)},
         "PasswordMinimumLength": {"type": "integer", "minimum": 8, "maximum": 99},
+        "Mail": {"type": "object", "additionalProperties": False, "required": ["From"], "properties": {
+            "From": {"type": "string"}}},
         "Labs": {"type": "array", "maxItems": MAX_LABS, "items": {
             "type": "object", "additionalProperties": False, "required": ["LabName"], "properties": {
                 "LabName": {"type": "string"}, "$comment": {"type": "string"},
@@ -58,6 +63,7 @@ class DirectoryConfig:
     domains: tuple[str, ...] = ()  # empty: any address may sign up by itself
     mfa: str = "OPTIONAL"
     password_minimum_length: int = 12
+    mail_from: str | None = None  # Mail.From: the SES identity the directory's notices come from
     source: Path | None = None
 
 
@@ -84,7 +90,7 @@ def directory_from(doc: Any, source: Path | None = None) -> DirectoryConfig:
         self_sign_up=sign_up.get("SelfSignUp", True),
         domains=tuple(d.lower().lstrip(".") for d in sign_up.get("Domains", [])),
         mfa=doc.get("Mfa", "OPTIONAL"), password_minimum_length=doc.get("PasswordMinimumLength", 12),
-        source=source)
+        mail_from=(doc.get("Mail") or {}).get("From"), source=source)
 
 
 def _schema_issues(doc: Any) -> list[Issue]:
@@ -105,6 +111,9 @@ def _schema_issues(doc: Any) -> list[Issue]:
 def _checks(doc: dict):
     if isinstance(doc.get("REGION"), str) and doc["REGION"] not in REGIONS:
         yield Issue("REGION", f"not an AWS region this product knows: {doc['REGION']!r}")
+    sender = (doc.get("Mail") or {}).get("From") if isinstance(doc.get("Mail"), dict) else None
+    if isinstance(sender, str) and not EMAIL.fullmatch(sender):
+        yield Issue("Mail.From", f"not an email address: {sender!r}")
     seen: set[str] = set()
     labs = doc.get("Labs")
     for index, entry in enumerate(labs if isinstance(labs, list) else []):

@@ -10,6 +10,8 @@
   UserLambdaValidationException as AWS does.
 - The pool's public API (sign-up, sign-in, a signed-in person's own requests) takes no AWS
   signature on AWS; IAM enforcement leaves those requests to Cognito's own checks (enforce.py).
+- The other emails the product sends are caught too: SES's (the directory's notices of requests
+  and approvals) and those of SNS email subscriptions (job notices to a lab's contact).
 
 Each email is one JSON line of `mail.jsonl` in the mail folder: when, to, subject, body, kind."""
 from __future__ import annotations
@@ -51,7 +53,12 @@ def install() -> None:
 
     if getattr(CognitoIdpBackend.sign_up, "ncap_patched", False):
         return
+    from moto.ses.models import SESBackend
+    from moto.sns.models import Subscription
+
     patches = [(CognitoIdpBackend, "sign_up", _signing_up(CognitoIdpBackend.sign_up)),
+               (SESBackend, "send_email", _mailing(SESBackend.send_email)),
+               (Subscription, "publish", _notifying(Subscription.publish)),
                (CognitoIdpResponse, "confirm_sign_up", _checking_code(CognitoIdpResponse.confirm_sign_up)),
                (CognitoIdpBackend, "admin_create_user", _inviting(CognitoIdpBackend.admin_create_user))]
     for owner, name, replacement in patches:
@@ -152,6 +159,28 @@ def _inviting(admin_create_user):
         return user
 
     return inviting
+
+
+def _mailing(send_email):
+    """SES: each recipient of a sent email gets it in the mail folder."""
+    def mailing(backend, source, subject, body, destinations):
+        message = send_email(backend, source, subject, body, destinations)
+        for address in [a for addresses in destinations.values() for a in addresses]:
+            send_mail(address, subject, body, "notice")
+        return message
+
+    return mailing
+
+
+def _notifying(publish):
+    """SNS: an email subscription of a topic gets each message in the mail folder (its
+    confirmation click is taken as given)."""
+    def notifying(subscription, message, message_id, subject=None, *args, **kwargs):
+        publish(subscription, message, message_id, subject, *args, **kwargs)
+        if subscription.protocol in ("email", "email-json"):
+            send_mail(subscription.endpoint, subject or "AWS Notification Message", message, "notice")
+
+    return notifying
 
 
 def _temporary_password() -> str:

@@ -8,7 +8,7 @@ in `IAMRequestBase.check_action_permitted`. `install` puts policy.py's decision 
   aws:PrincipalType, aws:userid, aws:username (users), aws:RequestedRegion; for S3 listings
   s3:prefix, s3:delimiter and s3:max-keys when the request has them; for sts:AssumeRole
   sts:RoleSessionName and sts:ExternalId, and aws:SourceAccount when the AWS services' stand-in
-  (services.py) asks. The emulator knows no aws:SourceArn: it is absent;
+  (services.py) asks; for ses:SendEmail ses:FromAddress. The emulator knows no aws:SourceArn: it is absent;
 - for SQS, SNS, sts:AssumeRole, Auto Scaling and Secrets Manager requests, the ARN the request
   names (resources.py), where moto asks about `*`;
 - for S3 the bucket's policy; for sts:AssumeRole the role's trust policy (an assumed role's
@@ -40,6 +40,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from .callers import SECURE_TRANSPORT, SESSION_POLICY_ARNS, SESSION_TAGS, Identity, identity_of, role_where
 from .cognito import is_public
 from .policy import Caller, Policy, Request, decide, evaluate, parse, parse_document, trusts
+from .resources import parameter as resource_parameter
 from .resources import resource_arn
 
 ALWAYS_ALLOWED = "sts:GetCallerIdentity"
@@ -186,6 +187,10 @@ def request_context(iam_request: Any) -> dict[str, tuple[str, ...]]:
         context.update({f"aws:requesttag/{key.lower()}": (value,) for key, value in tags.items()})
         if tags:
             context["aws:tagkeys"] = tuple(tags)
+    elif iam_request._action in ("ses:SendEmail", "ses:SendRawEmail"):
+        source = resource_parameter(iam_request, "Source")
+        if source:
+            context["ses:fromaddress"] = (source,)
     return context
 
 

@@ -4,7 +4,7 @@ moto asks for every non-S3 request whether the caller may act on `*`, so a state
 its queue, topic, role or group would never match. For the requests the product's roles make, the
 resource is in the request itself: an SQS QueueUrl, an SNS TopicArn, an sts:AssumeRole RoleArn,
 an IAM user's or group's name, an Auto Scaling group's name, a Secrets Manager SecretId or
-Name, an SSM parameter's Name or Path, a Cognito UserPoolId. Other requests stay on `*` (only
+Name, an SSM parameter's Name or Path, a Cognito UserPoolId, an SES email's Source. Other requests stay on `*` (only
 statements for `*` allow them), which is stricter than AWS, never looser.
 """
 from __future__ import annotations
@@ -66,6 +66,9 @@ def resource_arn(iam_request: Any) -> str | None:
     if service == "ssm":
         name = parameter(iam_request, "Name") or parameter(iam_request, "Path")
         return f"arn:aws:ssm:{region}:{account}:parameter/{name.strip('/')}" if name else None
+    if service == "ses" and action in ("ses:SendEmail", "ses:SendRawEmail"):
+        source = parameter(iam_request, "Source")
+        return f"arn:aws:ses:{region}:{account}:identity/{source}" if source else None
     if service == "cognito-idp":
         pool = parameter(iam_request, "UserPoolId")
         return f"arn:aws:cognito-idp:{region}:{account}:userpool/{pool}" if pool else None

@@ -248,12 +248,34 @@ def drop(username, group):
     aws("cognito-idp").admin_remove_user_from_group(UserPoolId=pool_id(), Username=username, GroupName=group)
 
 
+def notify(addresses, subject, text):
+    """An email from the directory (Mail.From, through SES), when it has an address to send from;
+    a notice that cannot be sent is logged and changes nothing of the request."""
+    sender = os.environ.get("MAIL_FROM")
+    addresses = sorted({a for a in addresses if a})
+    if not sender or not addresses:
+        return
+    try:
+        aws("ses").send_email(Source=sender, Destination={"ToAddresses": addresses},
+                              Message={"Subject": {"Data": subject}, "Body": {"Text": {"Data": text}}})
+    except ClientError as error:
+        log_decision(LOG, "notice-not-sent", logging.WARNING, code=error.response["Error"]["Code"],
+                     recipients=len(addresses))
+
+
+def emails_in(group):
+    return [{a["Name"]: a["Value"] for a in user.get("Attributes", [])}.get("email", "") for user in users_in(group)]
+
+
 def join(person, body):
     lab = lab_of(body)
     require_lab(lab)
     if person.is_member(lab):
         return {"lab": lab, "state": "member"}
     add(person.username, people.requests_group(lab))
+    notify(emails_in(people.admins_group(lab)), f"{person.email} asks to join {lab}",
+           f"{person.email} asks to join {lab}. As an admin of {lab}: ncap lab approve {person.email} --lab {lab} "
+           f"(or ncap lab refuse {person.email} --lab {lab}).")
     return {"lab": lab, "state": "requested"}
 
 
@@ -274,6 +296,8 @@ def invite(person, body):
     username, invited = invite_person(email)
     add(username, lab)
     drop(username, people.requests_group(lab))
+    if not invited:  # a new person's invitation is Cognito's own email
+        notify([email], f"You are a member of {lab}", f"{person.email} added you to {lab}: ncap lab labs lists it.")
     return {"lab": lab, "email": email, "state": "invited" if invited else "member"}
 
 
@@ -289,12 +313,14 @@ def approve(person, body):
     username = asked(lab, email)
     add(username, lab)
     drop(username, people.requests_group(lab))
+    notify([email], f"You are a member of {lab}", f"{person.email} approved your request to join {lab}.")
     return {"lab": lab, "email": email, "state": "member"}
 
 
 def refuse(person, body):
     lab, email = admin_of(person, body), email_of(body)
     drop(asked(lab, email), people.requests_group(lab))
+    notify([email], f"Your request to join {lab}", f"{person.email} did not approve your request to join {lab}.")
     return {"lab": lab, "email": email, "state": "refused"}
 
 
@@ -309,6 +335,7 @@ def remove(person, body):
     for group in (lab, people.requests_group(lab)):
         if group in groups:
             drop(username, group)
+    notify([email], f"You are no longer in {lab}", f"{person.email} removed you from {lab}.")
     return {"lab": lab, "email": email, "state": "removed"}
 
 

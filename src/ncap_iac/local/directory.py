@@ -86,6 +86,8 @@ def bring_up(name: str, pipeline_dir: Path, state_dir: Path, aws: Aws, as_functi
     write_code(folder)
     template_path.write_text(body, encoding="utf-8")
     aws.s3.create_bucket(Bucket=ARTIFACT_BUCKET)
+    if config.mail_from:  # on AWS the operator verifies it in SES; here it is taken as verified
+        aws.client("ses").verify_email_identity(EmailAddress=config.mail_from)
     packaged = package_functions(template, folder, config.name, aws, ARTIFACT_BUCKET, say=lambda line: None,
                                  requirements=False)
     translated = for_moto(dependency_order(translate(packaged, config.region)), aws)

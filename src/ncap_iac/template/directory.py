@@ -119,11 +119,18 @@ def directory_function(config: DirectoryConfig) -> list[AWSObject]:
         iam.statement("LabSessions", ["sts:AssumeRole", "sts:TagSession"],
                       [iam.iam_arn(f"role{role_path(config.name)}*")]),
     ]
+    if config.mail_from:
+        domain = config.mail_from.rsplit("@", 1)[1]
+        statements.append(iam.statement(
+            "Notices", ["ses:SendEmail"], [iam.service_arn("ses", f"identity/{config.mail_from}"),
+                                           iam.service_arn("ses", f"identity/{domain}")],
+            condition={"StringEquals": {"ses:FromAddress": config.mail_from}}))
     role = Role(f"{names.DIRECTORY_FUNCTION}Role", RoleName=name, Path=role_path(config.name),
                 AssumeRolePolicyDocument=iam.assume_role("lambda.amazonaws.com"),
                 Policies=[Policy(PolicyName="least-privilege", PolicyDocument=iam.document(*statements))])
     found = _function(names.DIRECTORY_FUNCTION, name, role, "The directory's people, labs and lab credentials",
-                      {"USER_POOL_ID": Ref(names.USER_POOL), "DIRECTORY": config.name})
+                      {"USER_POOL_ID": Ref(names.USER_POOL), "DIRECTORY": config.name,
+                       **({"MAIL_FROM": config.mail_from} if config.mail_from else {})})
     found[-1].FunctionUrlConfig = FunctionUrlConfig(AuthType="NONE")  # each request carries its access token
     return found
 

@@ -100,20 +100,20 @@ def budgeted(instance_type: str) -> dict:
 def test_a_price_the_table_lacks_compiles_with_a_note_and_a_parameter(tmp_path):
     from ncap_iac.compiler import compile_config
 
-    config = load_document(budgeted("m7a.48xlarge"), tmp_path)
+    config = load_document(budgeted("u7i-12tb.224xlarge"), tmp_path)
     [note] = [n for n in config.notes if n.path == "Workers.HourlyPriceUSD"]
     assert "ncap deploy looks it up in the AWS Price List API" in note.message
     template = compile_config(config, tmp_path).template
-    assert template["Parameters"]["HourlyPriceM7a48xlarge"]["AllowedPattern"] == r"^[0-9]+(\.[0-9]+)?$"
+    assert template["Parameters"]["HourlyPriceU7i12tb224xlarge"]["AllowedPattern"] == r"^[0-9]+(\.[0-9]+)?$"
     variables = template["Resources"]["SubmitFunction"]["Properties"]["Environment"]["Variables"]
-    assert variables["HOURLY_PRICE_USD"] == {"Fn::Join": ["+", ["0", {"Ref": "HourlyPriceM7a48xlarge"}]]}
+    assert variables["HOURLY_PRICE_USD"] == {"Fn::Join": ["+", ["0", {"Ref": "HourlyPriceU7i12tb224xlarge"}]]}
 
 
 def test_an_emulator_has_no_price_list_and_the_deploy_says_so(capsys, tmp_path, emulator, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
     def big(document):
-        document["Workers"]["InstanceType"] = "m7a.48xlarge"
+        document["Workers"]["InstanceType"] = "u7i-12tb.224xlarge"
         document["Budgets"] = {"PerLabMonthlyUSD": 50}
 
     folder = pipeline_copy(tmp_path, "local-demo", big)

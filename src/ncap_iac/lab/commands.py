@@ -71,34 +71,34 @@ def _people(actions, common) -> None:
     settings.add_argument("--settings", required=True, metavar="S",
                           help="the directory's sign-in settings: a file or an https URL (`ncap deploy` of the "
                                "directory prints it; a local cloud writes directory.json in its state folder)")
-    settings.add_argument("--email", required=True)
+    settings.add_argument("--email", required=True, help="your email address: your login to the directory")
     signup = actions.add_parser("signup", parents=[common, settings], help="sign up to a directory (a code is emailed)",
                                 description="The password comes from NCAP_PASSWORD or the terminal.")
-    signup.add_argument("--json", action="store_true")
+    signup.add_argument("--json", action="store_true", help="print the answer as JSON")
     verify = actions.add_parser("verify", parents=[common, settings], help="verify your email with the code sent")
-    verify.add_argument("--code", required=True)
+    verify.add_argument("--code", required=True, help="the code the directory emailed you")
     login = actions.add_parser("login", parents=[common, settings], help="log in (kept owner-only, refreshed)",
                                description="The password comes from NCAP_PASSWORD or the terminal; a first login "
                                            "with a temporary password asks for a new one (NCAP_NEW_PASSWORD or "
                                            "the terminal), and one with MFA for a code (NCAP_MFA_CODE).")
-    login.add_argument("--json", action="store_true")
+    login.add_argument("--json", action="store_true", help="print who is logged in as JSON")
     actions.add_parser("logout", parents=[common], help="log out everywhere and forget the login")
     labs = actions.add_parser("labs", parents=[common], help="your labs and their pipelines, and the labs to join")
-    labs.add_argument("--json", action="store_true")
+    labs.add_argument("--json", action="store_true", help="print the answer as JSON")
     join = actions.add_parser("join", parents=[common], help="ask to join a lab (its admins approve)")
-    join.add_argument("lab_name", metavar="LAB")
-    join.add_argument("--json", action="store_true")
+    join.add_argument("lab_name", metavar="LAB", help="the lab's name (ncap lab labs lists them)")
+    join.add_argument("--json", action="store_true", help="print the answer as JSON")
     for name, text in (("invite", "invite someone to your lab (admins)"),
                        ("approve", "let in someone who asked to join (admins)"),
                        ("refuse", "turn down someone who asked to join (admins)"),
                        ("remove", "remove a member (admins)")):
         action = actions.add_parser(name, parents=[common], help=text)
-        action.add_argument("email", metavar="EMAIL")
-        action.add_argument("--lab", required=True)
-        action.add_argument("--json", action="store_true")
+        action.add_argument("email", metavar="EMAIL", help="the person's email address")
+        action.add_argument("--lab", required=True, help="your lab, of which you are an admin")
+        action.add_argument("--json", action="store_true", help="print the answer as JSON")
     members = actions.add_parser("members", parents=[common], help="your lab's members, admins and requests (admins)")
-    members.add_argument("--lab", required=True)
-    members.add_argument("--json", action="store_true")
+    members.add_argument("--lab", required=True, help="your lab, of which you are an admin")
+    members.add_argument("--json", action="store_true", help="print the answer as JSON")
 
 
 def _where() -> argparse.ArgumentParser:

@@ -10,7 +10,7 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV    := .venv-checkov
 STAMP_CHECKOV   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: demo test lint checkov shellcheck fuzz bench goldens docs clean
+.PHONY: demo test lint checkov shellcheck chromium portal fuzz bench goldens docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,10 +41,28 @@ ifeq ($(SHELLCHECK),)
 	apt-get update -qq && apt-get install -y -qq shellcheck >/dev/null
 endif
 
+# The lab portal's browser tests drive Debian's Chromium (Playwright's own download cannot work here).
+CHROMIUM := $(shell command -v chromium 2>/dev/null)
+chromium:
+ifeq ($(CHROMIUM),)
+	@command -v apt-get >/dev/null || { echo "install chromium (Debian: apt-get install chromium)"; exit 1; }
+	apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+endif
+
+# The portal's build tools and axe-core (its accessibility check), pinned by portal/package-lock.json;
+# the built portal is committed in src/ncap_iac/portal (tests check it is what the sources build to).
+PORTAL_STAMP := portal/node_modules/.installed
+$(PORTAL_STAMP): portal/package-lock.json
+	cd portal && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+portal: $(PORTAL_STAMP)
+	cd portal && node build.mjs
+
 demo: $(STAMP_RUN)
 	$(BIN)/python -m ncap_iac.demo pipelines
 
-test: $(STAMP_TEST) $(STAMP_CHECKOV) shellcheck lint
+test: $(STAMP_TEST) $(STAMP_CHECKOV) shellcheck chromium $(PORTAL_STAMP) lint
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=25
 
 lint: $(STAMP_TEST)
@@ -77,4 +95,4 @@ goldens: $(STAMP_RUN)
 	$(BIN)/python tests/goldens/regenerate.py
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .hypothesis site
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .hypothesis site portal/node_modules

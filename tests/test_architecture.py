@@ -36,6 +36,7 @@ ALLOWED = {
     "ncap_iac.lambda_repo": (),
     "ncap_iac.bundle": ("ncap_iac.errors",),
     "ncap_iac.images": (),
+    "ncap_iac.portal": (),  # the lab portal's built files (from portal/), no Python of its own
     "ncap_iac.scaffold": FOUNDATION + ("ncap_iac.config",),  # files in, archives out: what ships to the instances
 }
 

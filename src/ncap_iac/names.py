@@ -93,6 +93,7 @@ SIGN_UP_FUNCTION = "SignUpFunction"
 SIGN_UP_PERMISSION = "SignUpFunctionCognitoPermission"
 DIRECTORY_LABS = "DirectoryLabs"
 DIRECTORY_LABS_TYPE = "Custom::DirectoryLabs"
+PORTAL_ORIGIN = "PortalOrigin"
 DIRECTORY_URL_OUTPUT = "DirectoryUrl"  # SAM names the function URL resource <function>Url
 USER_POOL_OUTPUT = "UserPoolId"
 CLIENT_OUTPUT = "UserPoolClientId"

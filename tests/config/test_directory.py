@@ -28,11 +28,13 @@ def test_defaults_of_a_smallest_directory():
 
 def test_every_problem_of_a_directory_config_at_once():
     with pytest.raises(ConfigError) as raised:
-        directory_from({"DirectoryName": "People!", "REGION": "mars-1", "Mfa": "SOMETIMES", "Colour": "red",
+        directory_from({"DirectoryName": "People!", "REGION": "mars-1", "Mfa": "ON", "Colour": "red",
+                        "Portal": {"Origin": "http://labs.example.org"}, "Mail": {"From": "not-an-address"},
                         "Labs": [{"LabName": "Lab_A", "Admins": ["not-an-email"]}, {"LabName": "lab-b"},
                                  {"LabName": "lab-b"}]})
     text = "\n".join(raised.value.lines())
-    for expected in ("DirectoryName", "REGION: not an AWS region", "Mfa", "unknown key 'Colour'",
+    for expected in ("DirectoryName", "REGION: not an AWS region", "Mfa", "unknown key 'Colour'", "Portal.Origin",
+                     "Mail.From: not an email address",
                      "Labs[0].LabName: lowercase", "Labs[0].Admins[0]: not an email address",
                      "Labs[2].LabName: lab 'lab-b' is listed twice"):
         assert expected in text, (expected, text)

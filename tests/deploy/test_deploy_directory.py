@@ -61,10 +61,14 @@ def test_usernames_are_invited_to_the_directorys_labs(moto_server):
     pool = cognito.create_user_pool(PoolName="lab-directory", UsernameAttributes=["email"])["UserPool"]["Id"]
     cognito.create_group(UserPoolId=pool, GroupName="lab-a")
     cognito.admin_create_user(UserPoolId=pool, Username="known@example.org", MessageAction="SUPPRESS")
+    cognito.admin_set_user_password(UserPoolId=pool, Username="known@example.org", Password="Known-pass-1",
+                                    Permanent=True)
+    cognito.admin_create_user(UserPoolId=pool, Username="pending@example.org", MessageAction="SUPPRESS")
     assert find_pool(aws, "lab-directory") == pool and find_pool(aws, "other") is None
-    assert invite(aws, pool, "lab-a", ["known@example.org", "new@example.org"]) == [
-        "known@example.org: a member of lab-a", "new@example.org: invited to lab-a"]
+    assert invite(aws, pool, "lab-a", ["Known@Example.org", "new@example.org", "pending@example.org"]) == [
+        "known@example.org: a member of lab-a", "new@example.org: invited to lab-a",
+        "pending@example.org: invited to lab-a again"]  # never signed in: the invitation is sent again
     members = cognito.list_users_in_group(UserPoolId=pool, GroupName="lab-a")["Users"]
-    assert len(members) == 2
+    assert len(members) == 3
     assert invite(aws, pool, "lab-z", ["x@example.org"]) == [
         "lab lab-z is not a lab of the directory: add it to the directory's Labs (nobody invited to it)"]

@@ -134,3 +134,60 @@ def test_ses_emails_and_sns_email_subscriptions_are_caught(moto_server, mail):
     assert [(m["to"], m["subject"], m["body"], m["kind"]) for m in mail()] == [
         ("ann@example.org", "Hello", "the text", "notice"), ("bob@uni.edu", "Hello", "the text", "notice"),
         ("lab-a@example.org", "job 1 SUCCESS", "done", "notice")]
+
+
+def test_a_cognito_target_header_lets_no_other_request_through(enforced):
+    """moto lets through any request naming a public Cognito operation in X-Amz-Target; the
+    emulator lets through Cognito's own requests only."""
+    enforced.bucket("secret-bucket", "lab-a/results/job_1/answer.json")
+    nobody = enforced.user("nobody")
+    s3 = enforced.client("s3", nobody)
+    s3.meta.events.register("before-sign.s3", lambda request, **_: request.headers.__setitem__(
+        "X-Amz-Target", "AWSCognitoIdentityProviderService.GetUser"))
+    with pytest.raises(ClientError) as raised:
+        s3.get_object(Bucket="secret-bucket", Key="lab-a/results/job_1/answer.json")
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    anonymous = boto3.client("s3", endpoint_url=enforced.endpoint, region_name=REGION,
+                             config=Config(signature_version=UNSIGNED))
+    with pytest.raises(ClientError):
+        anonymous.get_object(Bucket="secret-bucket", Key="lab-a/results/job_1/answer.json")
+
+
+def test_a_closed_pool_refuses_sign_up_and_a_confirmed_person_is_not_confirmed_again(enforced, mail):
+    idp = enforced.client("cognito-idp")
+    closed = idp.create_user_pool(PoolName="closed", UsernameAttributes=["email"],
+                                  AdminCreateUserConfig={"AllowAdminCreateUserOnly": True})["UserPool"]["Id"]
+    client = idp.create_user_pool_client(UserPoolId=closed, ClientName="cli")["UserPoolClient"]["ClientId"]
+    with pytest.raises(ClientError, match="SignUp is not permitted"):
+        public(enforced.endpoint).sign_up(ClientId=client, Username="ann@example.org", Password=PASSWORD)
+    pool, client = make_pool(enforced)
+    person = public(enforced.endpoint)
+    idp.admin_create_user(UserPoolId=pool, Username="pi@example.org", MessageAction="SUPPRESS")
+    with pytest.raises(ClientError) as raised:  # an invited person has no code to confirm
+        person.confirm_sign_up(ClientId=client, Username="pi@example.org", ConfirmationCode="123456")
+    assert raised.value.response["Error"]["Code"] == "NotAuthorizedException"
+    person.sign_up(ClientId=client, Username="ann@example.org", Password=PASSWORD,
+                   UserAttributes=[{"Name": "email", "Value": "ann@example.org"}])
+    code = code_of(mail()[-1])
+    person.confirm_sign_up(ClientId=client, Username="ann@example.org", ConfirmationCode=code)
+    with pytest.raises(ClientError, match="Current status is CONFIRMED"):
+        person.confirm_sign_up(ClientId=client, Username="ann@example.org", ConfirmationCode=code)
+
+
+def test_an_expired_access_token_is_refused(enforced, mail, monkeypatch):
+    import time as real_time
+    import types
+
+    pool, client = make_pool(enforced)
+    person = public(enforced.endpoint)
+    person.sign_up(ClientId=client, Username="ann@example.org", Password=PASSWORD,
+                   UserAttributes=[{"Name": "email", "Value": "ann@example.org"}])
+    person.confirm_sign_up(ClientId=client, Username="ann@example.org", ConfirmationCode=code_of(mail()[-1]))
+    token = person.initiate_auth(ClientId=client, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={
+        "USERNAME": "ann@example.org", "PASSWORD": PASSWORD})["AuthenticationResult"]["AccessToken"]
+    assert person.get_user(AccessToken=token)["Username"]
+    later = types.SimpleNamespace(time=lambda: real_time.time() + 7200, strftime=real_time.strftime,
+                                  gmtime=real_time.gmtime)
+    monkeypatch.setattr(cognito, "time", later)  # two hours on: past the token's hour
+    with pytest.raises(ClientError, match="Access Token has expired"):
+        person.get_user(AccessToken=token)

@@ -72,3 +72,30 @@ def test_a_login_about_to_expire_is_refreshed_and_logout_forgets_it(settings):
     assert login.logout() is None
     with pytest.raises(NcapError, match="not logged in"):
         login.current()
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"api_url": "http://directory.example.org/"}, "api_url must be https"),
+    ({"api_url": "http://localhost.evil.example/"}, "api_url must be https"),
+    ({"cognito_endpoint": "https://cognito.example.org/"}, "cognito_endpoint is for a local cloud only"),
+    ({"user_pool_id": "eu-west-1_abc"}, "is not in us-east-1"),
+    ({"client_id": 7}, "missing client_id")])
+def test_settings_that_would_send_a_password_or_token_astray_are_refused(tmp_path, change, message):
+    good = {"directory": "people", "region": "us-east-1", "user_pool_id": "us-east-1_abc", "client_id": "c",
+            "api_url": "https://x.lambda-url.us-east-1.on.aws/"}
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({**good, **change}))
+    with pytest.raises(NcapError, match=message):
+        login.read_settings(str(path))
+    with pytest.raises(NcapError, match="only https URLs"):
+        login.read_settings("http://localhost.evil.example/directory.json")
+
+
+@pytest.mark.parametrize("document", [{"expires_at": "soon"}, {"credentials": None}, {"credentials": {"p/l": 3}},
+                                      {"settings": {"region": 1}}])
+def test_a_login_file_of_the_wrong_shape_is_one_clear_line(settings, document):
+    read = login.read_settings(settings)
+    found = login.login(read, "ann@example.org", "Temporary-1x", new_password=lambda: "A-new-password-9")
+    login.login_file().write_text(json.dumps({**found.__dict__, **document}))
+    with pytest.raises(NcapError, match="not a login this version of ncap wrote"):
+        login.current()

@@ -23,6 +23,8 @@ def pool(aws, monkeypatch):
     client_id = cognito.create_user_pool_client(UserPoolId=pool_id, ClientName="people", ExplicitAuthFlows=[
         "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]["ClientId"]
     monkeypatch.setenv("USER_POOL_ID", pool_id)
+    monkeypatch.setenv("CLIENT_ID", client_id)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
     monkeypatch.setenv("DIRECTORY", DIRECTORY)
     monkeypatch.setattr(directory, "_CLIENTS", {})
     for lab in ("lab-a", "lab-b"):
@@ -32,11 +34,14 @@ def pool(aws, monkeypatch):
 
 
 def person(pool, email, groups=()):
-    """A confirmed person's access token; in `groups`."""
+    """A confirmed person's access token (their email verified, as confirming the code does); in
+    `groups`."""
     cognito = pool["cognito"]
     cognito.sign_up(ClientId=pool["client"], Username=email, Password=PASSWORD,
                     UserAttributes=[{"Name": "email", "Value": email}])
     cognito.admin_confirm_sign_up(UserPoolId=pool["id"], Username=email)
+    cognito.admin_update_user_attributes(UserPoolId=pool["id"], Username=email,
+                                         UserAttributes=[{"Name": "email_verified", "Value": "true"}])
     for group in groups:
         cognito.admin_add_user_to_group(UserPoolId=pool["id"], Username=email, GroupName=group)
     return cognito.initiate_auth(ClientId=pool["client"], AuthFlow="USER_PASSWORD_AUTH", AuthParameters={
@@ -74,6 +79,26 @@ def test_a_request_without_a_valid_token_is_refused_401(pool):
     assert ask(None, "labs") == (401, {"error": "sign in first (ncap lab login)"})
     status, answer = ask("not-a-token", "labs")
     assert status == 401 and "sign in again" in answer["error"]
+
+
+def test_a_token_of_another_user_pool_is_refused_even_for_a_name_of_ours(pool):
+    """Cognito's GetUser accepts a token of any pool; the function accepts only its own pool's and
+    client's, and reads the person from its pool by the token's subject."""
+    person(pool, "victim@example.org", ["lab-a", "lab-a.admins"])
+    cognito = pool["cognito"]
+    other = cognito.create_user_pool(PoolName="attacker")["UserPool"]["Id"]
+    client = cognito.create_user_pool_client(UserPoolId=other, ClientName="x", ExplicitAuthFlows=[
+        "ALLOW_USER_PASSWORD_AUTH"])["UserPoolClient"]["ClientId"]
+    cognito.sign_up(ClientId=client, Username="victim@example.org", Password=PASSWORD)
+    cognito.admin_confirm_sign_up(UserPoolId=other, Username="victim@example.org")
+    token = cognito.initiate_auth(ClientId=client, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={
+        "USERNAME": "victim@example.org", "PASSWORD": PASSWORD})["AuthenticationResult"]["AccessToken"]
+    assert ask(token, "members", lab="lab-a") == (401, {"error": "sign in again: that token is not one of this "
+                                                                 "directory's"})
+    id_token = cognito.initiate_auth(ClientId=pool["client"], AuthFlow="USER_PASSWORD_AUTH", AuthParameters={
+        "USERNAME": "victim@example.org", "PASSWORD": PASSWORD})["AuthenticationResult"]["IdToken"]
+    assert ask(id_token, "labs")[0] == 401  # an ID token is not an access token
+    assert ask("a.b", "labs")[0] == 401
 
 
 @pytest.mark.parametrize("body, status, text", [
@@ -166,8 +191,10 @@ def test_credentials_are_an_hour_of_the_registered_role_tagged_with_the_lab(pool
 
 
 def test_credentials_are_refused_outside_the_persons_labs_and_the_pipelines_labs(pool):
-    register("pipe-one", ["lab-a"], member_role("pipe-one"))
+    one = member_role("pipe-one")
+    register("pipe-one", ["lab-a"], one)
     register("pipe-rogue", ["lab-b"], "arn:aws:iam::123456789012:role/admin")  # not on the directory's path
+    register("pipe-borrow", ["lab-b"], one)  # another pipeline's member role
     ann = person(pool, "ann@example.org", ["lab-a", "lab-b.requests"])
     assert ask(ann, "credentials", lab="lab-b", pipeline="pipe-one")[1]["error"].startswith(
         "you are not a member of lab-b")
@@ -175,6 +202,7 @@ def test_credentials_are_refused_outside_the_persons_labs_and_the_pipelines_labs
         404, {"error": "pipeline pipe-two does not serve lab-a"})
     pool["cognito"].admin_add_user_to_group(UserPoolId=pool["id"], Username="ann@example.org", GroupName="lab-b")
     assert ask(ann, "credentials", lab="lab-b", pipeline="pipe-rogue")[0] == 404
+    assert ask(ann, "credentials", lab="lab-b", pipeline="pipe-borrow")[0] == 404
 
 
 @pytest.mark.parametrize("email, allowed", [("a@mit.edu", True), ("a@example.org", True),

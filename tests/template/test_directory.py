@@ -80,3 +80,12 @@ def test_the_labs_resource_lists_each_lab_and_its_admins(template):
 
 def test_the_template_lints_clean(template):
     assert lint_template(template, "us-east-1") == []
+
+
+def test_the_portals_origin_is_written_for_the_pipelines_cors_rules(template):
+    parameter = template["Resources"][names.PORTAL_ORIGIN]["Properties"]
+    assert parameter["Name"] == "/ncap-directory/lab-directory/portal-origin"
+    assert parameter["Value"] == "https://no-portal.invalid"  # none configured: no web page is admitted
+    served = compile_directory(directory_from({"DirectoryName": "people", "REGION": "us-east-1", "Labs": [],
+                                               "Portal": {"Origin": "https://labs.example.org"}}))[0]
+    assert served["Resources"][names.PORTAL_ORIGIN]["Properties"]["Value"] == "https://labs.example.org"

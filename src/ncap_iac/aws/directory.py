@@ -10,7 +10,15 @@ PAGE = 60
 
 
 def find_pool(aws: Any, name: str) -> str | None:
-    """The id of the user pool named `name`, or None."""
+    """The user pool of directory `name`: its stack's UserPoolId output, else (a stack the
+    emulator lists without outputs) the one pool of that name; None when there is none."""
+    try:
+        stacks = aws.cloudformation.describe_stacks(StackName=name)["Stacks"]
+        found = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])} if stacks else {}
+        if found.get("UserPoolId"):
+            return str(found["UserPoolId"])
+    except Exception:  # no such stack (a ValidationError): look the pool up by name
+        pass
     cognito, token = aws.client("cognito-idp"), None
     while True:
         page = cognito.list_user_pools(MaxResults=PAGE, **({"NextToken": token} if token else {}))
@@ -30,10 +38,16 @@ def invite(aws: Any, pool: str, lab: str, emails: list[str]) -> list[str]:
         cognito.get_group(UserPoolId=pool, GroupName=lab)
     except cognito.exceptions.ResourceNotFoundException:
         return [f"lab {lab} is not a lab of the directory: add it to the directory's Labs (nobody invited to it)"]
-    for email in emails:
+    for email in (e.strip().lower() for e in emails):
         try:
-            username = cognito.admin_get_user(UserPoolId=pool, Username=email)["Username"]
-            said.append(f"{email}: a member of {lab}")
+            user = cognito.admin_get_user(UserPoolId=pool, Username=email)
+            username = user["Username"]
+            if user.get("UserStatus") == "FORCE_CHANGE_PASSWORD":  # invited before, never signed in
+                cognito.admin_create_user(UserPoolId=pool, Username=email, MessageAction="RESEND",
+                                          DesiredDeliveryMediums=["EMAIL"])
+                said.append(f"{email}: invited to {lab} again")
+            else:
+                said.append(f"{email}: a member of {lab}")
         except cognito.exceptions.UserNotFoundException:
             username = cognito.admin_create_user(
                 UserPoolId=pool, Username=email, DesiredDeliveryMediums=["EMAIL"],

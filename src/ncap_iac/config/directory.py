@@ -25,7 +25,7 @@ from .load import read_document
 from .schema import did_you_mean
 
 NAME = r"^[a-z0-9][a-z0-9-]{0,39}$"
-MFA = ("OFF", "OPTIONAL", "ON")
+MFA = ("OFF", "OPTIONAL")  # ON would need an enrolment at the first sign-in, which ncap lab does not offer yet
 MAX_LABS = 3000  # Cognito: 10,000 groups per pool, three per lab
 SCHEMA: dict = {
     "type": "object", "additionalProperties": False, "required": ["DirectoryName", "REGION", "Labs"],
@@ -40,6 +40,8 @@ SCHEMA: dict = {
         "PasswordMinimumLength": {"type": "integer", "minimum": 8, "maximum": 99},
         "Mail": {"type": "object", "additionalProperties": False, "required": ["From"], "properties": {
             "From": {"type": "string"}}},
+        "Portal": {"type": "object", "additionalProperties": False, "required": ["Origin"], "properties": {
+            "Origin": {"type": "string", "pattern": r"^https://[a-z0-9.-]+(:[0-9]+)?$"}}},
         "Labs": {"type": "array", "maxItems": MAX_LABS, "items": {
             "type": "object", "additionalProperties": False, "required": ["LabName"], "properties": {
                 "LabName": {"type": "string"}, "$comment": {"type": "string"},
@@ -64,6 +66,7 @@ class DirectoryConfig:
     mfa: str = "OPTIONAL"
     password_minimum_length: int = 12
     mail_from: str | None = None  # Mail.From: the SES identity the directory's notices come from
+    portal_origin: str | None = None  # Portal.Origin: where the lab portal is served (https://...)
     source: Path | None = None
 
 
@@ -90,7 +93,8 @@ def directory_from(doc: Any, source: Path | None = None) -> DirectoryConfig:
         self_sign_up=sign_up.get("SelfSignUp", True),
         domains=tuple(d.lower().lstrip(".") for d in sign_up.get("Domains", [])),
         mfa=doc.get("Mfa", "OPTIONAL"), password_minimum_length=doc.get("PasswordMinimumLength", 12),
-        mail_from=(doc.get("Mail") or {}).get("From"), source=source)
+        mail_from=(doc.get("Mail") or {}).get("From"), portal_origin=(doc.get("Portal") or {}).get("Origin"),
+        source=source)
 
 
 def _schema_issues(doc: Any) -> list[Issue]:

@@ -17,6 +17,7 @@ Each email is one JSON line of `mail.jsonl` in the mail folder: when, to, subjec
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import string
 import threading
@@ -34,6 +35,27 @@ TARGET_PREFIX = "AWSCognitoIdentityProviderService."
 MAIL_FILE = "mail.jsonl"
 _LOCK = threading.Lock()
 _STATE: dict[str, Any] = {"mail_dir": None}
+
+
+def with_cors(app: Any) -> Any:
+    """The WSGI app with Cognito's CORS as AWS has it: a browser page of any origin may call the
+    pool's API (its preflight names X-Amz-Target), which moto's server leaves to S3's rules."""
+    def answer(environ: dict, start_response: Any) -> Any:
+        origin = environ.get("HTTP_ORIGIN")
+        asked = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "").lower()
+        if origin and environ.get("REQUEST_METHOD") == "OPTIONS" and "x-amz-target" in asked:
+            start_response("200 OK", [("Access-Control-Allow-Origin", origin), ("Access-Control-Allow-Methods", "POST"),
+                                      ("Access-Control-Allow-Headers", asked), ("Access-Control-Max-Age", "600"),
+                                      ("Content-Length", "0")])
+            return [b""]
+        if origin and str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith(TARGET_PREFIX):
+            def start(status: str, headers: list, *rest: Any) -> Any:
+                kept = [(k, v) for k, v in headers if k.lower() != "access-control-allow-origin"]
+                return start_response(status, [*kept, ("Access-Control-Allow-Origin", origin)], *rest)
+            return app(environ, start)
+        return app(environ, start_response)
+
+    return answer
 
 
 def is_public(headers: Any) -> bool:
@@ -57,6 +79,7 @@ def install() -> None:
     from moto.sns.models import Subscription
 
     patches = [(CognitoIdpBackend, "sign_up", _signing_up(CognitoIdpBackend.sign_up)),
+               (CognitoIdpResponse, "get_user", _checking_expiry(CognitoIdpResponse.get_user)),
                (SESBackend, "send_email", _mailing(SESBackend.send_email)),
                (Subscription, "publish", _notifying(Subscription.publish)),
                (CognitoIdpResponse, "confirm_sign_up", _checking_code(CognitoIdpResponse.confirm_sign_up)),
@@ -74,7 +97,9 @@ def send_mail(to: str, subject: str, body: str, kind: str) -> None:
                        "body": body, "kind": kind}, sort_keys=True)
     with _LOCK:
         Path(folder).mkdir(parents=True, exist_ok=True, mode=0o700)
-        with (Path(folder) / MAIL_FILE).open("a", encoding="utf-8") as handle:
+        # owner-only: the emails hold codes and temporary passwords
+        descriptor = os.open(Path(folder) / MAIL_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
             handle.write(line + "\n")
 
 
@@ -88,8 +113,12 @@ def _pool_of_client(backend: Any, client_id: str) -> Any:
 
 def _signing_up(sign_up):
     def signing_up(backend, client_id, username, password, attributes):
+        from moto.cognitoidp.exceptions import NotAuthorizedError
+
         pool = _pool_of_client(backend, client_id)
         if pool is not None:
+            if (pool.extended_config.get("AdminCreateUserConfig") or {}).get("AllowAdminCreateUserOnly"):
+                raise NotAuthorizedError("SignUp is not permitted for this user pool")
             _pre_sign_up(backend, pool, client_id, username, attributes)
         user, details = sign_up(backend, client_id, username, password, attributes)
         code = "".join(secrets.choice(string.digits) for _ in range(6))
@@ -136,14 +165,39 @@ def _checking_code(confirm_sign_up):
         backend = response._get_region_agnostic_backend()._find_backend_for_clientid(response._get_param("ClientId"))
         pool = _pool_of_client(backend, response._get_param("ClientId"))
         user = pool._get_user(response._get_param("Username")) if pool is not None else None
+        from moto.cognitoidp.exceptions import NotAuthorizedError
+
         expected = getattr(user, "confirmation_code", None)
-        if user is not None and expected and response._get_param("ConfirmationCode") != expected:
+        if user is not None and str(getattr(user.status, "value", user.status)) != "UNCONFIRMED":
+            raise NotAuthorizedError(f"User cannot be confirmed. Current status is "
+                                     f"{getattr(user.status, 'value', user.status)}")
+        if user is not None and (not expected or response._get_param("ConfirmationCode") != expected):
             raise CodeMismatchException("Invalid verification code provided, please try again.")
         answer = confirm_sign_up(response)
         if user is not None:
             user.confirmation_code = None
             user.update_attributes([{"Name": "email_verified", "Value": "true"}])
         return answer
+
+    return checking
+
+
+def _checking_expiry(get_user):
+    """GetUser refuses an access token past its expiry, as AWS does (moto keeps any token it issued)."""
+    def checking(response):
+        import base64
+
+        from moto.cognitoidp.exceptions import NotAuthorizedError
+
+        token = str(response._get_param("AccessToken") or "")
+        parts = token.split(".") + ["", ""]
+        try:
+            claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        except (ValueError, UnicodeDecodeError):
+            claims = {}
+        if isinstance(claims, dict) and isinstance(claims.get("exp"), int) and claims["exp"] < time.time():
+            raise NotAuthorizedError("Access Token has expired")
+        return get_user(response)
 
     return checking
 

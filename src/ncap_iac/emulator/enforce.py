@@ -31,6 +31,7 @@ unknown): then only statements for everyone (`*`) apply, evaluated as above.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import replace
@@ -44,6 +45,7 @@ from .resources import parameter as resource_parameter
 from .resources import resource_arn
 
 ALWAYS_ALLOWED = "sts:GetCallerIdentity"
+CFN_RESPONSE_PATH = re.compile(r"^/cloudformation_[a-z0-9-]+/cfnresponse$")  # custom_resources.response_url
 LISTINGS = ("s3:ListBucket", "s3:ListBucketVersions")
 LISTING_KEYS = ("prefix", "delimiter", "max-keys")
 READS = ("s3:GetObject", "s3:GetObjectVersion")
@@ -74,22 +76,45 @@ def install() -> None:
                (TokenResponse, "assume_role", _recording_policy_arns(TokenResponse.assume_role)),
                (S3Response, "_bucket_response_delete_keys",
                 _checking_each_key(S3Response._bucket_response_delete_keys)),
+               (S3Response, "_key_response", _preflight_by_cors(S3Response._key_response)),
                (ActionAuthenticatorMixin, "_authenticate_and_authorize_action",
                 _answers_unsigned(ActionAuthenticatorMixin._authenticate_and_authorize_action))]
     for owner, name, replacement in patches:
         setattr(owner, name, replacement)
 
 
+def _preflight_by_cors(key_response: Callable) -> Callable:
+    """A browser's CORS preflight of an object is answered by the bucket's CORS rules alone, as on
+    AWS (moto refuses one for an object that exists, whose ACL is not public)."""
+    def answering(response: Any, request: Any, full_url: str, *args: Any, **kwargs: Any) -> Any:
+        if request.method == "OPTIONS":
+            return response._response_options(request.headers, response.parse_bucket_name_from_url(request, full_url))
+        return key_response(response, request, full_url, *args, **kwargs)
+
+    return answering
+
+
 def _answers_unsigned(authorize: Callable) -> Callable:
     """A custom resource's answer needs no signature: on AWS it goes to a presigned S3 URL, which
     is its only credential (moto would ask an unsigned request for its Authorization header). Nor
-    does a user pool's public API (cognito.PUBLIC_ACTIONS)."""
+    does a user pool's public API (cognito.PUBLIC_ACTIONS), nor a browser's CORS preflight to S3
+    (the bucket's CORS rules answer it)."""
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.cognitoidp.responses import CognitoIdpResponse
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.s3.responses import S3Response
+
+    # moto lets through any request whose X-Amz-Target names one of a few Cognito operations,
+    # whatever the service: the check below takes their place, for Cognito's own requests only
+    ActionAuthenticatorMixin.PUBLIC_OPERATIONS = []
+
     def authorizing(response: Any, *args: Any, **kwargs: Any) -> None:
-        if getattr(response, "querystring", {}).get("Action") == ["ProcessCfnResponse"] or \
-                "cfnresponse" in str(getattr(response, "uri", "")):
+        if isinstance(response, CloudFormationResponse) and CFN_RESPONSE_PATH.match(str(getattr(response, "path", ""))):
             return
-        if is_public(getattr(response, "headers", None)):  # Cognito's own checks: a token, code or password
-            return
+        if isinstance(response, CognitoIdpResponse) and is_public(getattr(response, "headers", None)):
+            return  # Cognito's own checks: a token, a code or a password
+        if isinstance(response, S3Response) and getattr(response, "method", "") == "OPTIONS":
+            return  # a browser's CORS preflight: answered by the bucket's CORS rules, unsigned, as on AWS
         authorize(response, *args, **kwargs)
 
     return authorizing

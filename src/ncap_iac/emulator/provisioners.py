@@ -43,7 +43,7 @@ def _delete_queue_policy(logical_id: str, props: dict, aws: Any, stack: str) -> 
 
 
 def _bucket_settings(logical_id: str, props: dict, aws: Any, stack: str) -> str:
-    """Versioning, lifecycle, public access block, ownership and access logging of a bucket moto
+    """Versioning, lifecycle, public access block, ownership, access logging and CORS of a bucket moto
     made. moto accepts the logging only once the target bucket's policy grants the logging service."""
     name, s3 = props["BucketName"], aws.s3
     if "VersioningConfiguration" in props:
@@ -56,7 +56,17 @@ def _bucket_settings(logical_id: str, props: dict, aws: Any, stack: str) -> str:
         s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration=_lifecycle(props))
     if "LoggingConfiguration" in props:
         s3.put_bucket_logging(Bucket=name, BucketLoggingStatus=_logging(props["LoggingConfiguration"]))
+    if "CorsConfiguration" in props:
+        s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": [_cors_rule(r) for r in
+                                                                        props["CorsConfiguration"]["CorsRules"]]})
     return name
+
+
+def _cors_rule(rule: dict) -> dict:
+    """A CloudFormation CORS rule in the API's spelling."""
+    names = {"AllowedHeaders": "AllowedHeaders", "AllowedMethods": "AllowedMethods", "AllowedOrigins": "AllowedOrigins",
+             "ExposedHeaders": "ExposeHeaders", "MaxAge": "MaxAgeSeconds", "Id": "ID"}
+    return {names[k]: v for k, v in rule.items() if k in names}
 
 
 def _logging(configuration: dict) -> dict:

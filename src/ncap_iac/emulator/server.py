@@ -72,7 +72,7 @@ def serve(host: str, port: int, port_file: Path | None, mail_dir: Path | None = 
 
     quicken()
     cognito.catch_mail(mail_dir)
-    server = make_server(host, port, DomainDispatcherApplication(create_backend_app), threaded=True,
+    server = make_server(host, port, cognito.with_cors(DomainDispatcherApplication(create_backend_app)), threaded=True,
                          request_handler=MotoRequestHandler)
     if port_file is not None:
         tmp = port_file.with_name(f".{port_file.name}.tmp")

@@ -8,9 +8,10 @@ from .provisioners_base import ignore_gone
 
 POOL_SETTINGS = ("UsernameAttributes", "AutoVerifiedAttributes", "Policies", "MfaConfiguration",
                  "AdminCreateUserConfig", "LambdaConfig", "AccountRecoverySetting", "UsernameConfiguration",
-                 "DeletionProtection", "UserPoolTags")
+                 "DeletionProtection", "UserPoolTags", "UserAttributeUpdateSettings")
 CLIENT_SETTINGS = ("GenerateSecret", "ExplicitAuthFlows", "PreventUserExistenceErrors", "EnableTokenRevocation",
-                   "AccessTokenValidity", "IdTokenValidity", "RefreshTokenValidity", "TokenValidityUnits")
+                   "AccessTokenValidity", "IdTokenValidity", "RefreshTokenValidity", "TokenValidityUnits",
+                   "ReadAttributes", "WriteAttributes")
 
 
 def create_pool(logical_id: str, props: dict, aws: Any, stack: str) -> str:

@@ -137,12 +137,37 @@ def _signed_in(options: Options, need_lab: bool, local_info: dict | None) -> Lab
         raise NcapError("--lab: name your lab (ncap lab labs lists them)")
     creds = login.lab_credentials(found, lab, pipeline)
     endpoint = options.endpoint_url or (local_info or {}).get("endpoint_url") or found.settings.get("cognito_endpoint")
-    names = creds.get("folders") or {}
+    given = creds.get("folders")
+    names: dict = given if isinstance(given, dict) else {}
     folders = Folders(names.get("inputs", "inputs"), names.get("configs", "configs"), names.get("results", "results"),
                       names.get("logs", "logs"), names.get("submissions", SUBMISSIONS))
-    client = _client(None, endpoint, options.region or creds.get("region"),
-                     (creds["access_key_id"], creds["secret_access_key"]), creds["session_token"])
-    return Lab(client, creds.get("bucket") or pipeline, lab, folders)
+    return Lab(_renewing_client(creds, lab, pipeline, endpoint, options.region or creds.get("region")),
+               str(creds.get("bucket") or pipeline), lab, folders)
+
+
+def _renewing_client(first: dict, lab: str, pipeline: str, endpoint: str | None, region: str | None):
+    """An S3 client whose lab credentials are renewed from the directory before they expire, so
+    that an upload or a download longer than an hour goes on."""
+    import boto3
+    from botocore.config import Config
+    from botocore.credentials import RefreshableCredentials
+    from botocore.session import get_session
+
+    from . import login
+
+    def as_metadata(creds: dict) -> dict:
+        return {"access_key": creds["access_key_id"], "secret_key": creds["secret_access_key"],
+                "token": creds["session_token"], "expiry_time": str(creds["expiration"]).replace(" ", "T")}
+
+    def renew() -> dict:
+        return as_metadata(login.lab_credentials(login.current(), lab, pipeline))
+
+    session = get_session()
+    renewing = RefreshableCredentials.create_from_metadata(as_metadata(first), renew, "ncap-directory")
+    session._credentials = renewing  # type: ignore[attr-defined]  # botocore's way to give a session its own
+    config = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=16)
+    return boto3.session.Session(botocore_session=session, region_name=region).client(
+        "s3", endpoint_url=endpoint or None, config=config)
 
 
 def _only_lab(found, pipeline: str) -> str | None:

@@ -47,6 +47,10 @@ class NotFound(Refused):
     status = 404
 
 
+class Busy(Refused):
+    status = 429
+
+
 def handler(event, context):
     if isinstance(event, dict) and "RequestType" in event:
         return labs_resource(event, context)
@@ -86,10 +90,10 @@ def pre_sign_up(event, domains):
 def http(event):
     try:
         body = request_body(event)
+        person = signed_in(event)
         action = body.get("action")
         if action not in ACTIONS:
             raise BadRequest(f"unknown action {action!r} (one of {', '.join(sorted(ACTIONS))})")
-        person = signed_in(event)
         result = ACTIONS[action](person, body)
         log_decision(LOG, "answered", action=action, lab=body.get("lab"), pipeline=body.get("pipeline"))
         return respond(200, result)
@@ -137,19 +141,59 @@ class Person:
         return "admin" in self.roles.get(lab, ())
 
 
+def token_claims(token):
+    """The claims of a JWT, unverified (Cognito's GetUser verifies the token afterwards)."""
+    import base64
+
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise NotSignedIn("sign in again: that is not an access token")
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        raise NotSignedIn("sign in again: that is not an access token") from None
+    if not isinstance(claims, dict):
+        raise NotSignedIn("sign in again: that is not an access token")
+    return claims
+
+
+def issuer():
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "")
+    return f"https://cognito-idp.{region}.amazonaws.com/{pool_id()}"
+
+
 def signed_in(event):
+    """The person a request's access token names. The token must be this directory's: issued by its
+    user pool to its app client (GetUser alone would accept any pool's token, and a name from
+    another pool could be taken for one of ours); Cognito then checks its signature and that it
+    is not revoked, and the person is read from this pool by the token's subject."""
     headers = {k.lower(): v for k, v in ((event or {}).get("headers") or {}).items()}
-    scheme, _, token = (headers.get("authorization") or "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    scheme, _, token = str(headers.get("authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
         raise NotSignedIn("sign in first (ncap lab login)")
+    token = token.strip()
+    claims = token_claims(token)
+    if claims.get("iss") != issuer() or claims.get("token_use") != "access" or \
+            claims.get("client_id") != os.environ.get("CLIENT_ID") or not claims.get("sub"):
+        raise NotSignedIn("sign in again: that token is not one of this directory's")
     try:
         user = aws("cognito-idp").get_user(AccessToken=token)
     except ClientError as error:
-        if error.response["Error"]["Code"] in ("NotAuthorizedException", "UserNotFoundException"):
+        code = error.response["Error"]["Code"]
+        if code in ("NotAuthorizedException", "UserNotFoundException", "InvalidParameterException"):
             raise NotSignedIn("the login has expired or was signed out: sign in again (ncap lab login)") from None
+        if code in ("TooManyRequestsException", "LimitExceededException"):
+            raise Busy("the directory is busy: try again in a few seconds") from None
         raise
     attributes = {a["Name"]: a["Value"] for a in user.get("UserAttributes", [])}
-    return Person(user["Username"], attributes.get("email", ""), groups_of(user["Username"]))
+    if attributes.get("sub") != claims["sub"]:
+        raise NotSignedIn("sign in again: that token is not one of this directory's")
+    found = aws("cognito-idp").admin_get_user(UserPoolId=pool_id(), Username=user["Username"])
+    stored = {a["Name"]: a["Value"] for a in found.get("UserAttributes", [])}
+    if stored.get("sub") != claims["sub"] or not found.get("Enabled", True):
+        raise NotSignedIn("sign in again: that token is not one of this directory's")
+    email = stored.get("email", "") if stored.get("email_verified") == "true" else ""
+    return Person(found["Username"], email.lower(), groups_of(found["Username"]))
 
 
 def groups_of(username):
@@ -236,8 +280,12 @@ def user_of(email):
 
 
 def require_lab(lab):
-    if lab not in every_lab():
-        raise NotFound(f"no lab {lab} in this directory")
+    try:
+        aws("cognito-idp").get_group(UserPoolId=pool_id(), GroupName=lab)
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ResourceNotFoundException":
+            raise NotFound(f"no lab {lab} in this directory") from None
+        raise
 
 
 def add(username, group):
@@ -272,6 +320,8 @@ def join(person, body):
     require_lab(lab)
     if person.is_member(lab):
         return {"lab": lab, "state": "member"}
+    if "requested" in person.roles.get(lab, ()):
+        return {"lab": lab, "state": "requested"}  # asked before: the admins were told then
     add(person.username, people.requests_group(lab))
     notify(emails_in(people.admins_group(lab)), f"{person.email} asks to join {lab}",
            f"{person.email} asks to join {lab}. As an admin of {lab}: ncap lab approve {person.email} --lab {lab} "
@@ -284,6 +334,11 @@ def invite_person(email):
     (Cognito emails the invitation with a temporary password)."""
     known = user_of(email)
     if known:
+        status = aws("cognito-idp").admin_get_user(UserPoolId=pool_id(), Username=known).get("UserStatus")
+        if status == "FORCE_CHANGE_PASSWORD":  # invited, never signed in: the invitation again, a new password
+            aws("cognito-idp").admin_create_user(UserPoolId=pool_id(), Username=email, MessageAction="RESEND",
+                                                 DesiredDeliveryMediums=["EMAIL"])
+            return known, True
         return known, False
     made = aws("cognito-idp").admin_create_user(
         UserPoolId=pool_id(), Username=email, DesiredDeliveryMediums=["EMAIL"],
@@ -371,9 +426,10 @@ def credentials(person, body):
     registration = registrations().get(pipeline)
     if registration is None or lab not in (registration.get("labs") or []):
         raise NotFound(f"pipeline {pipeline} does not serve {lab}")
-    role_arn = registration.get("role_arn", "")
-    if f":role{people.role_path(os.environ['DIRECTORY'])}" not in role_arn:
-        raise NotFound(f"pipeline {pipeline}'s registration names no role of this directory")
+    role_arn = str(registration.get("role_arn", ""))
+    expected = f":role{people.role_path(os.environ['DIRECTORY'])}{people.member_role_name(pipeline)}"
+    if not role_arn.startswith("arn:") or not role_arn.endswith(expected):
+        raise NotFound(f"pipeline {pipeline}'s registration names no member role of it in this directory")
     session = aws("sts").assume_role(
         RoleArn=role_arn, RoleSessionName=session_name(person.email), DurationSeconds=people.SESSION_SECONDS,
         Tags=[{"Key": people.LAB_TAG, "Value": lab}])

@@ -28,6 +28,7 @@ from .directory import bring_up as bring_up_directory
 from .fleet import Fleet
 from .identities import Identities
 from .metadata import MetadataService
+from .portal import Portal, start_portal
 from .router import Dispatcher, Router, notification_rules, route_notifications
 from .stack import LocalStack, deploy
 from .workers import GRACE_SECONDS, POLL_SECONDS, stage_workers, start_fleets
@@ -44,6 +45,7 @@ class Running:
     fleets: list[Fleet] = field(default_factory=list)  # one per stage
     metadata: MetadataService | None = None  # the instances' metadata service
     directory: LocalDirectory | None = None  # the directory a pipeline with Access signs its people in to
+    portal: Portal | None = None  # the lab portal, with the directory
 
     @property
     def workers(self) -> list:
@@ -66,6 +68,8 @@ class Running:
             self.router.stop()
         if self.metadata:
             self.metadata.stop()
+        if self.portal:
+            self.portal.stop()
         if self.directory:
             self.directory.stop()
         self.server.stop()
@@ -120,6 +124,7 @@ def _bring_up(config, folder: Path, counts: dict, running: Running, say,
     if config.directory:
         running.directory = bring_up_directory(config.directory, _pipeline_dir(config), folder, aws,
                                                identities.as_function, say)
+        running.portal = start_portal(running.directory, aws)
     stack = deploy(config, folder, aws, say, identities.as_function)
     if running.directory:
         invite_listed(config, running.directory, aws, say)
@@ -129,6 +134,8 @@ def _bring_up(config, folder: Path, counts: dict, running: Running, say,
     if running.directory:
         info["directory"] = running.directory.settings
         info["directory_file"] = str(folder / "directory.json")
+    if running.portal:
+        info["portal_url"] = running.portal.url
     running.metadata = MetadataService(config.region, stack.context.account)
     running.fleets.extend(start_fleets(config, stack, aws, folder, identities, running.metadata, counts,
                                        start_instances, say))
@@ -232,6 +239,8 @@ def _print_summary(info: dict, say) -> None:
     say(f"endpoint  {info['endpoint_url']}")
     say(f"bucket    {info['bucket']}")
     say(f"queue     {info['queue_url']}")
+    if info.get("portal_url"):
+        say(f"portal    {info['portal_url']} (the lab portal: sign up, upload, submit, follow jobs)")
     if info.get("directory"):
         say(f"people    sign in to directory {info['directory']['directory']} (ncap lab signup/login --settings "
             f"{info['directory_file']}); emails it sends: ncap local mail")

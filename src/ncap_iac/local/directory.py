@@ -52,6 +52,7 @@ class LocalDirectory:
     server: ThreadingHTTPServer
     handler: Any  # the function's process
     threads: list = field(default_factory=list)
+    origins: set = field(default_factory=set)  # the web origins (the portal's) its URL answers, as its CORS rules
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -93,17 +94,18 @@ def bring_up(name: str, pipeline_dir: Path, state_dir: Path, aws: Aws, as_functi
     translated = for_moto(dependency_order(translate(packaged, config.region)), aws)
     ids, made = _stack(config, translated, aws, template_path, as_function)
     pool, client = ids[names.USER_POOL], ids[names.USER_POOL_CLIENT]
-    environments = {names.DIRECTORY_FUNCTION: {"USER_POOL_ID": pool, "DIRECTORY": config.name}}
+    environments = {names.DIRECTORY_FUNCTION: {"USER_POOL_ID": pool, "CLIENT_ID": client, "DIRECTORY": config.name}}
     [handler] = own_processes(template_path, [names.DIRECTORY_FUNCTION], environments, config.region,
                               as_function).values()
-    server = ThreadingHTTPServer((HOST, 0), _url_handler(handler))
+    origins: set = set()
+    server = ThreadingHTTPServer((HOST, 0), _url_handler(handler, origins))
     thread = threading.Thread(target=server.serve_forever, name="directory-url", daemon=True)
     thread.start()
     settings = {"directory": config.name, "region": config.region, "user_pool_id": pool, "client_id": client,
                 "api_url": f"http://{HOST}:{server.server_address[1]}/", "cognito_endpoint": aws.endpoint}
     (state_dir / SETTINGS_FILE).write_text(json.dumps(settings, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     say(f"directory {config.name}: {len(config.labs)} labs, sign-in settings in {state_dir / SETTINGS_FILE} ({made})")
-    return LocalDirectory(config, settings, server, handler, [thread])
+    return LocalDirectory(config, settings, server, handler, [thread], origins)
 
 
 def _stack(config: DirectoryConfig, translated: dict, aws: Aws, template_path: Path,
@@ -161,17 +163,33 @@ def url_event(method: str, path: str, headers: dict, body: str) -> dict:
                                         "sourceIp": HOST}}}
 
 
-def _url_handler(function) -> type:
+def _url_handler(function, origins: set) -> type:
     class FunctionUrl(BaseHTTPRequestHandler):
+        def do_OPTIONS(self) -> None:  # a browser's preflight, answered as the URL's CORS rules say
+            self._answer(204, "", {})
+
+        def _cors(self) -> dict:
+            origin = self.headers.get("Origin")
+            if origin not in origins:
+                return {}
+            return {"Access-Control-Allow-Origin": origin, "Access-Control-Allow-Methods": "POST",
+                    "Access-Control-Allow-Headers": "authorization,content-type", "Access-Control-Max-Age": "600",
+                    "Vary": "Origin"}
+
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_REQUEST_BYTES:
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if not 0 <= length <= MAX_REQUEST_BYTES:
                 self._answer(413, {"error": "the request is too large"})
                 return
             body = self.rfile.read(length).decode("utf-8", errors="replace")
             outcome: Invocation = function(url_event("POST", self.path, dict(self.headers), body))
             if not outcome.ok or not isinstance(outcome.result, dict):
-                self._answer(502, {"error": "the directory function failed (see the local cloud's function log)"})
+                with open(function.log_path, "a", encoding="utf-8") as log:  # as Lambda logs an unhandled error
+                    log.write(json.dumps({"unhandled": outcome.error}) + "\n")
+                self._answer(502, {"error": f"the directory function failed (see {function.log_path})"})
                 return
             result = outcome.result
             self._answer(int(result.get("statusCode", 200)), result.get("body", ""),
@@ -180,7 +198,8 @@ def _url_handler(function) -> type:
         def _answer(self, status: int, body: Any, headers: dict | None = None) -> None:
             data = (body if isinstance(body, str) else json.dumps(body)).encode("utf-8")
             self.send_response(status)
-            for key, value in (headers or {"Content-Type": "application/json"}).items():
+            for key, value in {**(headers if headers is not None else {"Content-Type": "application/json"}),
+                               **self._cors()}.items():
                 self.send_header(key, str(value))
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()

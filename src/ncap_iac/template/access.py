@@ -16,15 +16,18 @@ import json
 
 from troposphere import AWSObject, Output, Sub
 from troposphere.iam import Policy, Role
+from troposphere.s3 import CorsConfiguration, CorsRules
 from troposphere.ssm import Parameter
 
 from .. import names
 from ..config.model import StackConfig
+from ..errors import TemplateLimitError
 from ..lambda_repo.ncap_lambda.people import (
     LAB_TAG,
     SESSION_SECONDS,
     function_name,
     member_role_name,
+    portal_origin_parameter,
     registration_name,
     role_path,
 )
@@ -34,6 +37,7 @@ from .identity import lab_folder_statements
 LAB = f"${{aws:PrincipalTag/{LAB_TAG}}}"
 LAB_IN_SUB = f"${{!aws:PrincipalTag/{LAB_TAG}}}"
 REGISTRATION_TIER = "Intelligent-Tiering"  # standard up to 4 KB, advanced (8 KB) beyond
+INLINE_POLICY_LIMIT = 10240  # IAM: characters of a role's inline policies, together
 
 
 def directory_role_arn(directory: str) -> Sub:
@@ -51,7 +55,17 @@ def member_role(config: StackConfig) -> Role:
                           "Action": ["sts:AssumeRole", "sts:TagSession"],
                           "Condition": {"StringLike": {f"aws:RequestTag/{LAB_TAG}": "?*"},
                                         "ForAllValues:StringEquals": {"aws:TagKeys": [LAB_TAG]}}})
-    policy = iam.document(*lab_folder_statements(config, LAB, LAB_IN_SUB))
+    labs = sorted(a.name for a in config.affiliates)
+    # a session tagged with a lab this pipeline does not serve reaches nothing, whatever the
+    # directory function (or a registration) says
+    only_labs = {"Sid": "OnlyThisPipelinesLabs", "Effect": "Deny", "Action": "*", "Resource": "*",
+                 "Condition": {"StringNotEquals": {f"aws:PrincipalTag/{LAB_TAG}": labs}}}
+    policy = iam.document(*lab_folder_statements(config, LAB, LAB_IN_SUB), only_labs)
+    size = len(json.dumps(policy, separators=(",", ":"), default=lambda o: o.to_dict()))
+    if size > INLINE_POLICY_LIMIT:
+        raise TemplateLimitError(f"the member role's policy would be {size} characters, over IAM's "
+                                 f"{INLINE_POLICY_LIMIT} for a role's inline policies: {len(labs)} labs' names are "
+                                 "too many for one pipeline")
     return Role(names.MEMBER_ROLE, RoleName=member_role_name(config.pipeline_name), Path=role_path(directory),
                 AssumeRolePolicyDocument=trust, MaxSessionDuration=SESSION_SECONDS,
                 Policies=[Policy(PolicyName="lab-folders", PolicyDocument=policy)])
@@ -71,6 +85,19 @@ def registration(config: StackConfig) -> Parameter:
     return Parameter(names.DIRECTORY_REGISTRATION, Name=registration_name(directory, config.pipeline_name),
                      Type="String", Tier=REGISTRATION_TIER, Value=Sub(registration_value(config)),
                      Description=f"ncap_iac pipeline {config.pipeline_name}: its labs, for directory {directory}")
+
+
+PORTAL_HEADERS = ["authorization", "content-type", "range", "x-amz-content-sha256", "x-amz-date",
+                  "x-amz-security-token"]
+
+
+def cors(config: StackConfig) -> CorsConfiguration:
+    """The bucket's CORS rules: the directory's portal (its origin read from the directory's SSM
+    parameter when the stack is deployed) may call S3 from the browser; no other web origin."""
+    origin = "{{resolve:ssm:" + portal_origin_parameter(str(config.directory)) + "}}"
+    return CorsConfiguration(CorsRules=[CorsRules(
+        Id="LabPortal", AllowedOrigins=[origin], AllowedMethods=["GET", "HEAD", "PUT", "POST"],
+        AllowedHeaders=PORTAL_HEADERS, ExposedHeaders=["ETag", "x-amz-version-id"], MaxAge=600)])
 
 
 def outputs(config: StackConfig) -> list[Output]:

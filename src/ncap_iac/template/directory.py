@@ -16,6 +16,7 @@ from troposphere.cognito import (
     Policies,
     RecoveryOption,
     TokenValidityUnits,
+    UserAttributeUpdateSettings,
     UsernameConfiguration,
     UserPool,
     UserPoolClient,
@@ -23,11 +24,12 @@ from troposphere.cognito import (
 from troposphere.iam import Policy, Role
 from troposphere.logs import LogGroup
 from troposphere.serverless import Environment, Function, FunctionUrlConfig
+from troposphere.ssm import Parameter
 
 from .. import names
 from ..config.directory import DirectoryConfig
 from ..lambda_code import CODE_FOLDER
-from ..lambda_repo.ncap_lambda.people import function_name, registration_path, role_path
+from ..lambda_repo.ncap_lambda.people import function_name, portal_origin_parameter, registration_path, role_path
 from . import iam
 from .build import SAM_TRANSFORM, _by_title
 from .functions import BUILD_METADATA, RUNTIME, custom_resource
@@ -42,7 +44,7 @@ INVITATION = ("You are invited to the lab directory {directory}. Sign in with `n
 
 def build_directory_template(config: DirectoryConfig) -> dict:
     resources = [user_pool(config), client(config), *directory_function(config), *sign_up_function(config),
-                 labs(config)]
+                 labs(config), portal_origin(config)]
     outputs = [Output(names.USER_POOL_OUTPUT, Value=Ref(names.USER_POOL)),
                Output(names.CLIENT_OUTPUT, Value=Ref(names.USER_POOL_CLIENT)),
                Output(names.DIRECTORY_URL_OUTPUT, Value=GetAtt(f"{names.DIRECTORY_FUNCTION}Url", "FunctionUrl"),
@@ -71,6 +73,8 @@ def user_pool(config: DirectoryConfig) -> UserPool:
                 EmailMessage=INVITATION.format(directory=config.name))),
         AccountRecoverySetting=AccountRecoverySetting(RecoveryMechanisms=[RecoveryOption(Name="verified_email",
                                                                                          Priority=1)]),
+        # a changed email is used only once its new address is verified (else anyone could take one)
+        UserAttributeUpdateSettings=UserAttributeUpdateSettings(AttributesRequireVerificationBeforeUpdate=["email"]),
         DeletionProtection="ACTIVE", UserPoolTags=tags(config))
     if config.mfa != "OFF":
         pool.EnabledMfas = ["SOFTWARE_TOKEN_MFA"]
@@ -83,6 +87,7 @@ def client(config: DirectoryConfig) -> UserPoolClient:
     return UserPoolClient(
         names.USER_POOL_CLIENT, ClientName=f"{config.name}-people", UserPoolId=Ref(names.USER_POOL),
         GenerateSecret=False, PreventUserExistenceErrors="ENABLED", EnableTokenRevocation=True,
+        WriteAttributes=["name"],  # not the email: it is the login, changed only through verification
         ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
         AccessTokenValidity=TOKEN_MINUTES, IdTokenValidity=TOKEN_MINUTES, RefreshTokenValidity=REFRESH_DAYS,
         TokenValidityUnits=TokenValidityUnits(AccessToken="minutes", IdToken="minutes", RefreshToken="days"))
@@ -112,7 +117,7 @@ def directory_function(config: DirectoryConfig) -> list[AWSObject]:
         iam.statement("PeopleAndLabs", [
             "cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminCreateUser", "cognito-idp:AdminGetUser",
             "cognito-idp:AdminListGroupsForUser", "cognito-idp:AdminRemoveUserFromGroup",
-            "cognito-idp:CreateGroup", "cognito-idp:DeleteGroup", "cognito-idp:ListGroups",
+            "cognito-idp:CreateGroup", "cognito-idp:DeleteGroup", "cognito-idp:GetGroup", "cognito-idp:ListGroups",
             "cognito-idp:ListUsersInGroup"], [pool]),
         iam.statement("PipelinesRegistered", ["ssm:GetParametersByPath"],
                       [iam.service_arn("ssm", "parameter" + registration_path(config.name).rstrip("/"))]),
@@ -129,7 +134,8 @@ def directory_function(config: DirectoryConfig) -> list[AWSObject]:
                 AssumeRolePolicyDocument=iam.assume_role("lambda.amazonaws.com"),
                 Policies=[Policy(PolicyName="least-privilege", PolicyDocument=iam.document(*statements))])
     found = _function(names.DIRECTORY_FUNCTION, name, role, "The directory's people, labs and lab credentials",
-                      {"USER_POOL_ID": Ref(names.USER_POOL), "DIRECTORY": config.name,
+                      {"USER_POOL_ID": Ref(names.USER_POOL), "CLIENT_ID": Ref(names.USER_POOL_CLIENT),
+                       "DIRECTORY": config.name,
                        **({"MAIL_FROM": config.mail_from} if config.mail_from else {})})
     found[-1].FunctionUrlConfig = FunctionUrlConfig(AuthType="NONE")  # each request carries its access token
     return found
@@ -147,6 +153,16 @@ def sign_up_function(config: DirectoryConfig) -> list[AWSObject]:
                             SourceArn=GetAtt(names.USER_POOL, "Arn"))
     return [*_function(names.SIGN_UP_FUNCTION, name, role, "Admits sign-ups from the directory's domains",
                        {"SIGN_UP_DOMAINS": ",".join(config.domains), "DIRECTORY": config.name}), permission]
+
+
+NO_ORIGIN = "https://no-portal.invalid"  # a CORS origin no page has: no browser reaches the buckets
+
+
+def portal_origin(config: DirectoryConfig) -> Parameter:
+    """Where the lab portal is served: the pipelines' buckets name it in their CORS rules."""
+    return Parameter(names.PORTAL_ORIGIN, Name=portal_origin_parameter(config.name), Type="String",
+                     Value=config.portal_origin or NO_ORIGIN,
+                     Description=f"ncap_iac directory {config.name}: the lab portal's origin, for the pipelines' CORS")
 
 
 def labs(config: DirectoryConfig) -> AWSObject:

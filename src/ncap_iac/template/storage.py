@@ -80,6 +80,10 @@ def _bucket(config: StackConfig) -> Bucket:
         DestinationBucketName=Ref(names.ACCESS_LOG_BUCKET), LogFilePrefix=names.access_log_prefix(config.pipeline_name))
     # the logging service may write only once the log bucket's policy lets it
     bucket.DependsOn = [names.ACCESS_LOG_BUCKET_POLICY]
+    if config.uses_directory:
+        from .access import cors
+
+        bucket.CorsConfiguration = cors(config)
     return bucket
 
 

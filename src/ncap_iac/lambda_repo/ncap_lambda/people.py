@@ -8,13 +8,14 @@ folders and the one role its lab members' sessions take), and makes that role on
 IAM path, trusting the directory function's role only. The function hands a signed-in member of a
 lab a session of that role tagged with the lab (`ncap-lab`), which IAM confines to the lab's
 folders; one role per pipeline, however many labs and people."""
+import hashlib
 import re
 
 from .roles import LAB_TAG, ROLE_NAME_LIMIT
 
 __all__ = ["LAB_TAG", "ADMINS", "REQUESTS", "LAB_NAME", "domain_allowed", "sign_up_refusal", "admins_group",
            "requests_group", "role_path", "member_role_name", "function_name", "registration_path",
-           "registration_name", "lab_of_group"]
+           "registration_name", "lab_of_group", "portal_origin_parameter"]
 
 ADMINS = ".admins"
 REQUESTS = ".requests"
@@ -45,8 +46,11 @@ def role_path(directory):
 
 
 def member_role_name(pipeline):
+    """One per pipeline (role names are unique in an account: a long one ends in a digest)."""
     name = f"{pipeline}-members"
-    return name if len(name) <= ROLE_NAME_LIMIT else f"{pipeline[:48]}-members"
+    if len(name) <= ROLE_NAME_LIMIT:
+        return name
+    return f"{pipeline[:43]}-members-{hashlib.sha256(pipeline.encode()).hexdigest()[:10]}"
 
 
 def function_name(directory):
@@ -59,6 +63,12 @@ def registration_path(directory):
 
 def registration_name(directory, pipeline):
     return registration_path(directory) + pipeline
+
+
+def portal_origin_parameter(directory):
+    """The SSM parameter holding the directory's portal origin (https://...), which the pipelines'
+    buckets name in their CORS rules."""
+    return f"/ncap-directory/{directory}/portal-origin"
 
 
 def domain_allowed(email, domains):

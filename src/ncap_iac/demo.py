@@ -60,7 +60,8 @@ def _directory(config_path: Path) -> int:
 
     template, target = compile_directory_file(config_path)
     findings = lint_template(template, str(json.loads(config_path.read_text())["REGION"]))
-    print(f"  directory {template['Description'].split()[2]}: {deployed_resource_count(template)} resources, "
+    name = json.loads(config_path.read_text())["DirectoryName"]
+    print(f"  directory {name}: {deployed_resource_count(template)} resources, "
           f"cfn-lint {'clean' if not findings else f'{len(findings)} findings'} ({target})")
     return 1 if findings else 0
 

@@ -357,7 +357,8 @@ async function send(s3, items) {
     uploads.set(key, job);
     await job.start();
     uploads.delete(key);
-    document.getElementById(`t${i}`).textContent = `uploaded: ${key}`;
+    document.getElementById(`t${i}`).textContent =
+      `uploaded: ${key}${job.resumed ? ` (resumed: ${job.resumed} parts were there)` : ""}`;
   }));
   const failed = results.filter((r) => r.status === "rejected");
   if (failed.length) say(failed.map((r) => r.reason.message).join("; ") + " (Upload again to resume.)", "error");

@@ -236,3 +236,42 @@ def test_a_member_of_another_lab_sees_nothing_of_lab_a(cloud, browser):
     wait_for(lambda: "not a member of lab-a" in say(page), 20, "the refusal")
     assert "Jobs of lab-a" not in page.locator("main").inner_text()
     assert os.path.exists(settings)
+
+
+def test_an_upload_paused_then_reloaded_sends_only_the_rest(cloud, browser, tmp_path):
+    """A large upload paused half way and the page reloaded: uploading the same file again sends
+    only the parts S3 lacks (the upload's id kept in the browser), and the object is whole."""
+    settings = str(cloud.state_dir / "directory.json")
+    env = {**clean_env(), "XDG_CONFIG_HOME": str(cloud.root / "cfg-carol"), "NCAP_PASSWORD": PASSWORD}
+    done = subprocess.run([*NCAP, "lab", "signup", "--settings", settings, "--email", "carol@example.org"], env=env,
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    code = mail(cloud, "carol@example.org", "verification").rsplit(" ", 1)[-1]
+    subprocess.run([*NCAP, "lab", "verify", "--settings", settings, "--email", "carol@example.org", "--code", code],
+                   env=env, cwd=REPO, check=True, capture_output=True, timeout=60)
+    cognito = cloud.client("cognito-idp")  # the platform engineer adds her to lab-a (as an admin would)
+    cognito.admin_add_user_to_group(UserPoolId=cloud.info["directory"]["user_pool_id"], Username="carol@example.org",
+                                    GroupName="lab-a")
+    page = browser.new_page()
+    page.goto(cloud.info["portal_url"])
+    sign_in(page, "carol@example.org", PASSWORD)
+    page.get_by_role("heading", name="Your labs").wait_for()
+    page.get_by_label("Pipeline").select_option(PIPELINE)
+    page.get_by_role("button", name="Use this lab").click()
+    big = tmp_path / "session.bin"
+    with open(big, "wb") as out:
+        for block in range(64):
+            out.write(hashlib.sha256(f"carol {block}".encode()).digest() * 32768)  # 1 MiB each, 8 parts
+    page.get_by_label("Files").set_input_files([str(big)])
+    page.get_by_role("button", name="Upload", exact=True).click()
+    wait_for(lambda: float(page.locator("#overall").get_attribute("value") or 0) > 0.3, 60, "a third uploaded")
+    page.get_by_role("button", name="Pause").click()
+    page.reload()
+    page.get_by_role("link", name="Upload").click()
+    page.get_by_label("Files").set_input_files([str(big)])
+    page.get_by_role("button", name="Upload", exact=True).click()
+    wait_for(lambda: "Uploaded 1 file(s)." in say(page), 120, f"the resumed upload ({say(page)})")
+    resumed = page.locator("#progress").inner_text()
+    assert "parts were there" in resumed, resumed
+    stored = cloud.client("s3").get_object(Bucket=cloud.bucket, Key="lab-a/inputs/session.bin")["Body"].read()
+    assert hashlib.sha256(stored).digest() == hashlib.sha256(big.read_bytes()).digest()

@@ -88,9 +88,35 @@ def compile_file(config_path: str | Path, out: str | Path | None = None) -> tupl
     return compiled, target
 
 
+PORTAL_FILES = ("index.html", "app.js", "app.css")
+PORTAL_SITE = "portal_site"  # the portal's built files, in the directory function's code folder
+
+
+def portal_build() -> str:
+    """A digest of the portal's built files (a new build makes the stack write them again)."""
+    import hashlib
+    from importlib import resources
+
+    digest = hashlib.sha256()
+    for name in PORTAL_FILES:
+        digest.update(resources.files("ncap_iac.portal").joinpath(name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def write_portal_site(template_dir: Path) -> None:
+    """The portal's built files beside the directory function's code, for it to write into the
+    portal's bucket."""
+    from importlib import resources
+
+    site = template_dir / CODE_FOLDER / PORTAL_SITE
+    site.mkdir(parents=True, exist_ok=True)
+    for name in PORTAL_FILES:
+        (site / name).write_bytes(resources.files("ncap_iac.portal").joinpath(name).read_bytes())
+
+
 def compile_directory(config: DirectoryConfig) -> tuple[dict, str]:
     """A directory's template and its text, checked against CloudFormation's limits."""
-    template = build_directory_template(config)
+    template = build_directory_template(config, portal_build())
     body = to_json(template)
     check_limits(template, body, "the directory's template")
     return template, body
@@ -103,6 +129,7 @@ def compile_directory_file(config_path: str | Path, out: str | Path | None = Non
     target = template_path(config_path, out)
     template, body = compile_directory(config)
     write_code(target.parent)
+    write_portal_site(target.parent)
     _write(target, body)
     _write(target.parent / SAMCONFIG_NAME, _samconfig(config.name, config.region, target.name,
                                                        {DIRECTORY_TAG: config.name}))

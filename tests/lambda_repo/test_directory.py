@@ -236,3 +236,24 @@ def test_the_labs_resource_makes_groups_invites_admins_and_follows_the_config(po
     directory.handler(make_event("Update", {"Labs": []}, old={"Labs": later}, physical_id="x"), context)
     names = {g["GroupName"] for g in cognito.list_groups(UserPoolId=pool["id"])["Groups"]}
     assert not names & {"lab-c", "lab-c.admins", "lab-d", "lab-d.requests"}
+
+
+def test_the_portal_files_and_settings_are_written_into_its_bucket(pool, make_event, response_server, context,
+                                                                   tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<!doctype html>")
+    (site / "app.js").write_text("console.log(1)")
+    monkeypatch.setattr(directory, "PORTAL_SITE", str(site))
+    boto3.client("s3").create_bucket(Bucket="portal-bucket")
+    settings = {"directory": DIRECTORY, "region": "us-east-1", "user_pool_id": pool["id"], "client_id": "c",
+                "api_url": "https://x.lambda-url.us-east-1.on.aws/"}
+    event = make_event("Create", {"Bucket": "portal-bucket", "Build": "abc", "Settings": settings})
+    event["ResourceType"] = "Custom::PortalFiles"
+    directory.handler(event, context)
+    assert response_server.last()["Status"] == "SUCCESS"
+    s3 = boto3.client("s3")
+    stored = {o["Key"] for o in s3.list_objects_v2(Bucket="portal-bucket")["Contents"]}
+    assert stored == {"index.html", "app.js", "settings.json"}
+    assert s3.head_object(Bucket="portal-bucket", Key="app.js")["ContentType"].startswith("text/javascript")
+    assert json.loads(s3.get_object(Bucket="portal-bucket", Key="settings.json")["Body"].read()) == settings

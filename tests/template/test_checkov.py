@@ -1,5 +1,6 @@
 """checkov on every example pipeline and valid fixture as `ncap compile CONFIG -o DIR/` writes them
-(each lab's nested template included), after the SAM transform: no check fails. A check that fails
+(each lab's nested template included), and on the example directory, after the SAM transform: no
+check fails. A check that fails
 on purpose is skipped in .checkov.yaml, with its reason in the comment lines above the entry.
 checkov runs once over all templates, from its own venv (.venv-checkov, which `make test` installs)."""
 import json
@@ -9,10 +10,10 @@ import subprocess
 import pytest
 import yaml
 
-from ncap_iac.compiler import compile_file
+from ncap_iac.compiler import compile_directory_file, compile_file
 from ncap_iac.translate import translate
 
-from conftest import REPO, SOURCES_FOR_TOOLS
+from conftest import REPO, SOURCES_FOR_TOOLS, directory_golden_sources
 
 CHECKOV = REPO / ".venv-checkov" / "bin" / "checkov"
 SETTINGS = REPO / ".checkov.yaml"
@@ -38,6 +39,13 @@ def _write_deployed(out_dir, scan_dir) -> dict[str, int]:
             (scan_dir / relative).parent.mkdir(parents=True, exist_ok=True)
             (scan_dir / relative).write_text(json.dumps(template, indent=1))
             written[relative] = len(template["Resources"])
+    for name, source in sorted(directory_golden_sources().items()):
+        _, target = compile_directory_file(source, f"{out_dir / name}/")
+        template = _deployed(json.loads(target.read_text()), "us-east-1")
+        relative = f"{name}/{target.name}"
+        (scan_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+        (scan_dir / relative).write_text(json.dumps(template, indent=1))
+        written[relative] = len(template["Resources"])
     return written
 
 

@@ -23,7 +23,7 @@ def template():
 
 def properties(template, logical_id):
     context = placeholder_context(template, "us-east-1", ACCOUNT, "lab-directory").with_resources(
-        {names.USER_POOL: "us-east-1_pool", names.USER_POOL_CLIENT: "client"}, {})
+        {names.USER_POOL: "us-east-1_pool", names.USER_POOL_CLIENT: "client", names.PORTAL_BUCKET: "portal-bucket"}, {})
     return resolve(template["Resources"][logical_id]["Properties"], context)
 
 
@@ -67,6 +67,8 @@ def test_the_directory_functions_role_reaches_only_its_pool_registrations_and_ro
     assert statements["Notices"]["Resource"] == [f"arn:aws:ses:us-east-1:{ACCOUNT}:identity/labs@example.org",
                                                  f"arn:aws:ses:us-east-1:{ACCOUNT}:identity/example.org"]
     assert statements["Notices"]["Condition"] == {"StringEquals": {"ses:FromAddress": "labs@example.org"}}
+    assert statements["PortalFiles"] == {"Sid": "PortalFiles", "Effect": "Allow", "Action": ["s3:PutObject"],
+                                         "Resource": ["arn:aws:s3:::portal-bucket/*"]}
     assert all("*" not in str(s["Action"]) for s in statements.values())
     assert all(s["Resource"] != ["*"] for s in statements.values())
 
@@ -85,7 +87,44 @@ def test_the_template_lints_clean(template):
 def test_the_portals_origin_is_written_for_the_pipelines_cors_rules(template):
     parameter = template["Resources"][names.PORTAL_ORIGIN]["Properties"]
     assert parameter["Name"] == "/ncap-directory/lab-directory/portal-origin"
-    assert parameter["Value"] == "https://no-portal.invalid"  # none configured: no web page is admitted
     served = compile_directory(directory_from({"DirectoryName": "people", "REGION": "us-east-1", "Labs": [],
                                                "Portal": {"Origin": "https://labs.example.org"}}))[0]
     assert served["Resources"][names.PORTAL_ORIGIN]["Properties"]["Value"] == "https://labs.example.org"
+
+
+def test_the_portal_is_served_by_cloudfront_from_a_private_bucket_with_security_headers(template):
+    resources = template["Resources"]
+    bucket = resources[names.PORTAL_BUCKET]["Properties"]
+    assert bucket["PublicAccessBlockConfiguration"] == {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                                         "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+    access = resources[names.PORTAL_ACCESS]["Properties"]["OriginAccessControlConfig"]
+    assert (access["SigningBehavior"], access["OriginAccessControlOriginType"]) == ("always", "s3")
+    config = resources[names.PORTAL_DISTRIBUTION]["Properties"]["DistributionConfig"]
+    [origin] = config["Origins"]
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": [names.PORTAL_ACCESS, "Id"]}
+    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}  # OAC, not a legacy identity
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert config["DefaultCacheBehavior"]["AllowedMethods"] == ["GET", "HEAD"]
+    headers = resources[names.PORTAL_HEADERS]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    policy = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    for directive in ("default-src 'none'", "script-src 'self'", "frame-ancestors 'none'",
+                      "connect-src 'self' https://cognito-idp.${AWS::Region}.amazonaws.com "
+                      "https://*.s3.${AWS::Region}.amazonaws.com ${DirectoryFunctionUrl.FunctionUrl}"):
+        assert directive in policy
+    assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    [reader, deny] = resources[names.PORTAL_BUCKET_POLICY]["Properties"]["PolicyDocument"]["Statement"]
+    assert reader["Principal"] == {"Service": "cloudfront.amazonaws.com"} and reader["Action"] == ["s3:GetObject"]
+    assert "distribution/${PortalDistribution}" in reader["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    files = resources[names.PORTAL_FILES]["Properties"]
+    assert set(files["Settings"]) == {"directory", "region", "user_pool_id", "client_id", "api_url"}
+    assert template["Outputs"][names.PORTAL_URL_OUTPUT]["Value"] == {
+        "Fn::Sub": "https://${PortalDistribution.DomainName}/"}
+    origin_value = resources[names.PORTAL_ORIGIN]["Properties"]["Value"]
+    assert origin_value == {"Fn::Sub": "https://${PortalDistribution.DomainName}"}  # the buckets' CORS origin
+
+
+def test_a_portal_served_elsewhere_is_not_hosted():
+    served = compile_directory(directory_from({"DirectoryName": "people", "REGION": "us-east-1", "Labs": [],
+                                               "Portal": {"Origin": "https://labs.example.org"}}))[0]
+    assert not set(names.PORTAL_HOSTING) & set(served["Resources"])

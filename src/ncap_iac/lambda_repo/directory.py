@@ -53,6 +53,8 @@ class Busy(Refused):
 
 def handler(event, context):
     if isinstance(event, dict) and "RequestType" in event:
+        if event.get("ResourceType") == "Custom::PortalFiles":
+            return portal_files(event, context)
         return labs_resource(event, context)
     if isinstance(event, dict) and "triggerSource" in event:
         return pre_sign_up(event, sign_up_domains())
@@ -490,3 +492,29 @@ def labs_resource(event, context):
                 drop(username, people.admins_group(lab))
     log_decision(LOG, "labs-made", labs=len(now))
     return physical_id, {"Labs": str(len(now))}
+
+
+# --- the portal's files --------------------------------------------------------------------------
+
+PORTAL_SITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "portal_site")
+PORTAL_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                ".css": "text/css; charset=utf-8", ".json": "application/json"}
+
+
+@custom_resource
+def portal_files(event, context):
+    """The portal's built files (shipped in this function's code) and its settings.json, written
+    into the portal's bucket; the bucket is kept when the stack goes (its files are rebuilt ones)."""
+    properties = event.get("ResourceProperties") or {}
+    physical_id = f"{os.environ['DIRECTORY']}-portal-files"
+    if event["RequestType"] == "Delete":
+        return physical_id, {}
+    bucket, settings = properties["Bucket"], properties.get("Settings") or {}
+    for name in sorted(os.listdir(PORTAL_SITE)):
+        with open(os.path.join(PORTAL_SITE, name), "rb") as handle:
+            aws("s3").put_object(Bucket=bucket, Key=name, Body=handle.read(), CacheControl="no-cache",
+                                 ContentType=PORTAL_TYPES.get(os.path.splitext(name)[1], "application/octet-stream"))
+    aws("s3").put_object(Bucket=bucket, Key="settings.json", Body=json.dumps(settings, sort_keys=True).encode(),
+                         ContentType="application/json", CacheControl="no-cache")
+    log_decision(LOG, "portal-written", files=len(os.listdir(PORTAL_SITE)) + 1)
+    return physical_id, {}

@@ -42,6 +42,9 @@ MAX_REQUEST_BYTES = 65536
 # what the emulator's CloudFormation cannot take: the function URL (served here instead) and the
 # pre sign-up permission (the emulator applies the trigger's rule itself)
 NOT_FOR_MOTO = ("AWS::Lambda::Url", "AWS::Lambda::Permission")
+# the portal's hosting but its bucket (the local cloud serves the portal itself, and puts its
+# origin in the parameter; the emulator has no CloudFront)
+SERVED_HERE = (*(n for n in names.PORTAL_HOSTING if n != names.PORTAL_BUCKET), names.PORTAL_ORIGIN)
 COGNITO = "AWS::Cognito::"
 
 
@@ -123,7 +126,8 @@ def _stack(config: DirectoryConfig, translated: dict, aws: Aws, template_path: P
         made[logical_id] = (provisioner.find and provisioner.find(logical_id, props, aws, config.name)) or \
             provisioner.create(logical_id, props, aws, config.name)
     context = context.with_resources(made, types_of(translated))
-    rest = {k: v for k, v in resources.items() if k not in pools and v["Type"] not in NOT_FOR_MOTO}
+    rest = {k: v for k, v in resources.items()
+            if k not in pools and v["Type"] not in NOT_FOR_MOTO and k not in SERVED_HERE}
     for_emulator = {**translated, "Outputs": {}, "Resources": _in_place(rest, pools, context)}
     once = aws.single_attempt("cloudformation")
     stack_id = once.create_stack(StackName=config.name, TemplateBody=json.dumps(for_emulator),

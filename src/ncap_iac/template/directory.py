@@ -6,7 +6,7 @@ groups, its admins invited). Pure: no I/O, no AWS."""
 from __future__ import annotations
 
 from troposphere import AWSObject, GetAtt, Output, Ref
-from troposphere.awslambda import Permission
+from troposphere.awslambda import Cors, Permission
 from troposphere.cognito import (
     AccountRecoverySetting,
     AdminCreateUserConfig,
@@ -30,7 +30,7 @@ from .. import names
 from ..config.directory import DirectoryConfig
 from ..lambda_code import CODE_FOLDER
 from ..lambda_repo.ncap_lambda.people import function_name, portal_origin_parameter, registration_path, role_path
-from . import iam
+from . import iam, portal
 from .build import SAM_TRANSFORM, _by_title
 from .functions import BUILD_METADATA, RUNTIME, custom_resource
 
@@ -42,10 +42,12 @@ INVITATION = ("You are invited to the lab directory {directory}. Sign in with `n
               "with the temporary password {{####}}; you will be asked for a new one.")
 
 
-def build_directory_template(config: DirectoryConfig) -> dict:
+def build_directory_template(config: DirectoryConfig, portal_build: str = "") -> dict:
+    """`portal_build`: a digest of the portal's built files (a new build rewrites them)."""
+    hosted = config.portal_origin is None
     resources = [user_pool(config), client(config), *directory_function(config), *sign_up_function(config),
-                 labs(config), portal_origin(config)]
-    outputs = [Output(names.USER_POOL_OUTPUT, Value=Ref(names.USER_POOL)),
+                 labs(config), portal_origin(config), *(portal.resources(config, portal_build) if hosted else [])]
+    outputs = [*(portal.outputs() if hosted else []),Output(names.USER_POOL_OUTPUT, Value=Ref(names.USER_POOL)),
                Output(names.CLIENT_OUTPUT, Value=Ref(names.USER_POOL_CLIENT)),
                Output(names.DIRECTORY_URL_OUTPUT, Value=GetAtt(f"{names.DIRECTORY_FUNCTION}Url", "FunctionUrl"),
                       Description="Where ncap lab and the portal send a signed-in person's requests")]
@@ -124,6 +126,8 @@ def directory_function(config: DirectoryConfig) -> list[AWSObject]:
         iam.statement("LabSessions", ["sts:AssumeRole", "sts:TagSession"],
                       [iam.iam_arn(f"role{role_path(config.name)}*")]),
     ]
+    if config.portal_origin is None:
+        statements.append(portal.writer_statement())
     if config.mail_from:
         domain = config.mail_from.rsplit("@", 1)[1]
         statements.append(iam.statement(
@@ -137,7 +141,9 @@ def directory_function(config: DirectoryConfig) -> list[AWSObject]:
                       {"USER_POOL_ID": Ref(names.USER_POOL), "CLIENT_ID": Ref(names.USER_POOL_CLIENT),
                        "DIRECTORY": config.name,
                        **({"MAIL_FROM": config.mail_from} if config.mail_from else {})})
-    found[-1].FunctionUrlConfig = FunctionUrlConfig(AuthType="NONE")  # each request carries its access token
+    # each request carries its access token (no cookie): any page may call it, the token decides
+    found[-1].FunctionUrlConfig = FunctionUrlConfig(AuthType="NONE", Cors=Cors(
+        AllowOrigins=["*"], AllowMethods=["POST"], AllowHeaders=["authorization", "content-type"], MaxAge=600))
     return found
 
 
@@ -155,13 +161,10 @@ def sign_up_function(config: DirectoryConfig) -> list[AWSObject]:
                        {"SIGN_UP_DOMAINS": ",".join(config.domains), "DIRECTORY": config.name}), permission]
 
 
-NO_ORIGIN = "https://no-portal.invalid"  # a CORS origin no page has: no browser reaches the buckets
-
-
 def portal_origin(config: DirectoryConfig) -> Parameter:
     """Where the lab portal is served: the pipelines' buckets name it in their CORS rules."""
     return Parameter(names.PORTAL_ORIGIN, Name=portal_origin_parameter(config.name), Type="String",
-                     Value=config.portal_origin or NO_ORIGIN,
+                     Value=config.portal_origin or portal.origin(),
                      Description=f"ncap_iac directory {config.name}: the lab portal's origin, for the pipelines' CORS")
 
 

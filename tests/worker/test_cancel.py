@@ -46,7 +46,13 @@ def test_a_running_job_shows_its_log_and_stops_when_its_lab_cancels_it(cloud, de
     ctx = context(cloud, LONG, tmp_path, log_seconds=0.3, watch_seconds=0.2)
     thread, found = in_thread(handle, ctx, cloud.receive())
     wait_until(lambda: b"line 5" in logged(cloud, "j1"), what="log lines while it runs")
-    dataset = json.loads(cloud.get(status_key("j1")))["datasets"][f"{LAB}/inputs/j1.csv"]
+
+    def running_dataset() -> dict:
+        return json.loads(cloud.get(status_key("j1")))["datasets"][f"{LAB}/inputs/j1.csv"]
+
+    # the log is uploaded first, then the status notes when: the two writes are apart
+    wait_until(lambda: running_dataset().get("last_logged"), what="the status noting the log")
+    dataset = running_dataset()
     assert dataset["status"] == "RUNNING" and dataset["last_logged"] and dataset["log_key"] == log_key("j1")
     asked = time.monotonic()
     request_cancel(cloud, "j1")

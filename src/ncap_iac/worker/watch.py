@@ -81,8 +81,8 @@ class JobWatch:
             storage.upload_log(self.s3, self.task.bucket, self.log_key, self.log)
             self.shipped = size
             if time.monotonic() - self.noted >= STATUS_EVERY_SECONDS:
-                self.noted = time.monotonic()
                 status_store.update(self.s3, self.task, {"status": contract.RUNNING, "log_key": self.log_key,
                                                          "last_logged": contract.now()})
+                self.noted = time.monotonic()  # once written: a write that failed is tried at the next shipment
         except Exception as error:
             decision("log-ship-failed", logging.WARNING, error=describe(error), **self.fields)

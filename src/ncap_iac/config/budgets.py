@@ -45,8 +45,12 @@ def budgets_set(doc: dict) -> bool:
 
 
 def instance_type(doc: dict) -> str:
+    """Workers.InstanceType, else NCAP's INSTANCE_TYPE, else the first of Workers.Spot.InstanceTypes,
+    else p2.xlarge."""
     workers = obj(doc.get("Workers"))
-    chosen = workers.get("InstanceType", lambda_config(doc).get("INSTANCE_TYPE", DEFAULT_INSTANCE_TYPE))
+    spot = obj(workers.get("Spot")).get("InstanceTypes")
+    first = spot[0] if isinstance(spot, list) and spot and isinstance(spot[0], str) else DEFAULT_INSTANCE_TYPE
+    chosen = workers.get("InstanceType", lambda_config(doc).get("INSTANCE_TYPE", first))
     return chosen if isinstance(chosen, str) else DEFAULT_INSTANCE_TYPE
 
 

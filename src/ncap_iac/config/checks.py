@@ -16,6 +16,7 @@ from .document import EMAIL, integer, items, lambda_config, obj
 from .images import check_default_image
 from .labs import check_affiliate_has_users, check_affiliates, check_user_names
 from .schema import did_you_mean
+from .spot import check_spot, check_warm_pool
 from .stages import check_stage_names, in_stage, stage_document, stage_entries
 
 PIPELINE_NAME_MAX = 64 - max(len(s) for s in names.FUNCTION_SUFFIXES.values())  # Lambda names allow 64
@@ -167,11 +168,11 @@ CHECKS: tuple[Check, ...] = (
     check_affiliates,
     check_user_names, check_affiliate_has_users, check_emails, check_scaling,
     check_queue, check_trigger, check_folders, check_capacity, check_budget_sources, check_price,
-    check_own_budgets_size, check_stage_names, check_access,
+    check_own_budgets_size, check_stage_names, check_access, check_spot, check_warm_pool,
 )
 # What each stage has of its own: with Stages these run on every stage's view of the config.
 STAGE_CHECKS: tuple[Check, ...] = (check_worker_settings, check_default_image, check_security_groups, check_scaling,
-                                   check_queue, check_capacity, check_price)
+                                   check_queue, check_capacity, check_price, check_spot, check_warm_pool)
 
 
 def run_checks(doc: dict) -> list[Issue]:

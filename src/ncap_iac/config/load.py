@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import ConfigError, Issue
 from ..lambda_code import SUBMIT_HANDLER, names_ncap_code, names_ncap_handler
-from . import budgets, capacity, checks, code, document, image_build, images, ncap_keys, post, worker_code
+from . import budgets, capacity, checks, code, document, image_build, images, ncap_keys, post, spot, worker_code
 from .model import (
     Affiliate,
     Budgets,
@@ -191,7 +191,7 @@ def _workers(doc: dict, section: dict, ncap: dict, base_dir: Path, stage: str | 
     groups = _either(section, "SecurityGroups", ncap, "SECURITY_GROUPS", [])
     return Workers(
         ami=_either(section, "AMI", ncap, "AMI"),
-        instance_type=_either(section, "InstanceType", ncap, "INSTANCE_TYPE", "p2.xlarge"),
+        instance_type=budgets.instance_type(doc),
         command=_either(section, "Command", ncap, "COMMAND"),
         min_size=int(_get(section, "Workers", "MinSize")),
         max_size=capacity.max_size(doc),
@@ -200,7 +200,8 @@ def _workers(doc: dict, section: dict, ncap: dict, base_dir: Path, stage: str | 
         key_name=_either(section, "KeyName", ncap, "KEY_NAME"),
         volume_size_gib=int(_get(section, "Workers", "VolumeSizeGiB")),
         root_device_name=images.root_device(section, _either(section, "AMI", ncap, "AMI")),
-        spot=_get(section, "Workers", "Spot"),
+        spot=bool(_get(section, "Workers", "Spot")),
+        spot_types=spot.spot_types(doc, budgets.instance_type(doc)),
         shutdown_behavior=_either(section, "ShutdownBehavior", ncap, "SHUTDOWN_BEHAVIOR", DEFAULT_SHUTDOWN),
         job_timeout=int(_either(section, "JobTimeoutSeconds", ncap, "SSM_TIMEOUT", DEFAULT_JOB_TIMEOUT)),
         log_file=ncap.get("LOGFILE", DEFAULT_LOG_FILE),
@@ -228,7 +229,8 @@ def _scaling(section: dict) -> Scaling:
         period_seconds=int(_get(section, "Scaling", "PeriodSeconds")),
         scale_in_after_idle_minutes=int(_get(section, "Scaling", "ScaleInAfterIdleMinutes")),
         warmup_seconds=int(_get(section, "Scaling", "WarmupSeconds")),
-        worker_idle_exit_seconds=int(_get(section, "Scaling", "WorkerIdleExitSeconds")))
+        worker_idle_exit_seconds=int(_get(section, "Scaling", "WorkerIdleExitSeconds")),
+        warm_pool=spot.warm_pool(section))
 
 
 def _trigger(section: dict) -> Trigger:

@@ -84,6 +84,24 @@ class ImageBuild:
 
 
 @dataclass(frozen=True)
+class SpotTypes:
+    """Workers.Spot as an object: Spot over several instance types, and an on-demand group of the
+    stage for the datasets Spot interrupted max_interruptions times."""
+
+    instance_types: tuple[str, ...]  # the mixed instances policy's overrides, the workers' own type first
+    max_interruptions: int = 2
+    on_demand_base: int = 0  # OnDemandBaseCapacity of the Spot group
+
+
+@dataclass(frozen=True)
+class WarmPool:
+    """Scaling.WarmPool: instances kept stopped (or hibernated) beside the group."""
+
+    size: int
+    state: str = "Stopped"  # or "Hibernated"
+
+
+@dataclass(frozen=True)
 class Workers:
     ami: str | None  # None: the default image for the instance type (ncap_iac/images.py)
     instance_type: str
@@ -105,6 +123,12 @@ class Workers:
     price_at_deploy: bool = False  # budgets need the price, which the table lacks: ncap deploy looks it up
     code: CodeFolder | None = None  # None: the command runs in the job's own empty folder
     image: ImageBuild | None = None  # Workers.Image: built by Image Builder (then ami is None)
+    spot_types: SpotTypes | None = None  # Workers.Spot as an object (then spot is True); None: one type
+
+    @property
+    def on_demand_fallback(self) -> bool:
+        """The stage has an on-demand group for the datasets Spot interrupted too often."""
+        return self.spot_types is not None
 
 
 @dataclass(frozen=True)
@@ -121,6 +145,7 @@ class Scaling:
     scale_in_after_idle_minutes: int
     warmup_seconds: int
     worker_idle_exit_seconds: int = 30  # 0: workers never leave by themselves
+    warm_pool: WarmPool | None = None  # on the on-demand group when the workers are Spot (AWS allows no other)
 
 
 @dataclass(frozen=True)

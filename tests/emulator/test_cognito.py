@@ -191,3 +191,100 @@ def test_an_expired_access_token_is_refused(enforced, mail, monkeypatch):
     monkeypatch.setattr(cognito, "time", later)  # two hours on: past the token's hour
     with pytest.raises(ClientError, match="Access Token has expired"):
         person.get_user(AccessToken=token)
+
+
+def signed_up(enforced, mail, email="ann@example.org", prevent=None):
+    pool, client = make_pool(enforced)
+    if prevent:
+        enforced.client("cognito-idp").update_user_pool_client(
+            UserPoolId=pool, ClientId=client, PreventUserExistenceErrors=prevent,
+            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])
+    person = public(enforced.endpoint)
+    person.sign_up(ClientId=client, Username=email, Password=PASSWORD, UserAttributes=[{"Name": "email", "Value": email}])
+    person.confirm_sign_up(ClientId=client, Username=email, ConfirmationCode=code_of(mail()[-1]))
+    return pool, client, person
+
+
+def sign_in(person, client, email, password):
+    return person.initiate_auth(ClientId=client, AuthFlow="USER_PASSWORD_AUTH",
+                                AuthParameters={"USERNAME": email, "PASSWORD": password})
+
+
+def error_code(call):
+    with pytest.raises(ClientError) as raised:
+        call()
+    return raised.value.response["Error"]["Code"]
+
+
+def test_a_forgotten_password_is_reset_only_with_the_emailed_code(enforced, mail):
+    pool, client, person = signed_up(enforced, mail)
+    answer = person.forgot_password(ClientId=client, Username="ann@example.org")
+    assert answer["CodeDeliveryDetails"] == {"Destination": "a***@e***", "DeliveryMedium": "EMAIL",
+                                             "AttributeName": "email"}
+    message = mail()[-1]
+    assert (message["to"], message["kind"]) == ("ann@example.org", "password-reset")
+    code = code_of(message)
+    assert len(code) == 6 and code.isdigit()
+    assert code not in json.dumps(answer)  # the answer does not carry it (moto's header did)
+    wrong = "000000" if code != "000000" else "111111"
+
+    def confirm(given, password="New-horse-22"):
+        return lambda: person.confirm_forgot_password(ClientId=client, Username="ann@example.org",
+                                                      ConfirmationCode=given, Password=password)
+
+    assert error_code(confirm(wrong)) == "CodeMismatchException"
+    assert error_code(confirm("moto-confirmation-code:123456")) == "CodeMismatchException"
+    assert error_code(confirm(code, password="short")) == "InvalidPasswordException"
+    sign_in(person, client, "ann@example.org", PASSWORD)  # nothing changed yet
+    confirm(code)()
+    assert sign_in(person, client, "ann@example.org", "New-horse-22")["AuthenticationResult"]["AccessToken"]
+    assert error_code(lambda: sign_in(person, client, "ann@example.org", PASSWORD)) == "NotAuthorizedException"
+    assert error_code(confirm(code, password="Other-horse-33")) == "CodeMismatchException"  # used once
+
+
+def test_a_password_reset_code_expires_after_an_hour(enforced, mail, monkeypatch):
+    import time as real_time
+    import types
+
+    _, client, person = signed_up(enforced, mail)
+    person.forgot_password(ClientId=client, Username="ann@example.org")
+    first = code_of(mail()[-1])
+    person.forgot_password(ClientId=client, Username="ann@example.org")  # a new code replaces the first
+    code = code_of(mail()[-1])
+    if first != code:
+        assert error_code(lambda: person.confirm_forgot_password(
+            ClientId=client, Username="ann@example.org", ConfirmationCode=first,
+            Password="New-horse-22")) == "CodeMismatchException"
+    later = types.SimpleNamespace(time=lambda: real_time.time() + 3601, strftime=real_time.strftime,
+                                  gmtime=real_time.gmtime)
+    monkeypatch.setattr(cognito, "time", later)
+    assert error_code(lambda: person.confirm_forgot_password(
+        ClientId=client, Username="ann@example.org", ConfirmationCode=code,
+        Password="New-horse-22")) == "ExpiredCodeException"
+    sign_in(person, client, "ann@example.org", PASSWORD)
+
+
+def test_who_gets_no_password_reset_code(enforced, mail):
+    pool, client, person = signed_up(enforced, mail, prevent="ENABLED")
+    sent = len(mail())
+    # an unknown address is answered as a known one is, when the client hides who exists
+    answer = person.forgot_password(ClientId=client, Username="nobody@example.org")
+    assert answer["CodeDeliveryDetails"]["DeliveryMedium"] == "EMAIL"
+    assert error_code(lambda: person.confirm_forgot_password(
+        ClientId=client, Username="nobody@example.org", ConfirmationCode="123456",
+        Password="New-horse-22")) == "CodeMismatchException"
+    # an invited person who never signed in, and one who never verified the address
+    enforced.client("cognito-idp").admin_create_user(UserPoolId=pool, Username="pi@example.org",
+                                                     MessageAction="SUPPRESS")
+    assert error_code(lambda: person.forgot_password(ClientId=client, Username="pi@example.org")) == \
+        "NotAuthorizedException"
+    person.sign_up(ClientId=client, Username="bob@example.org", Password=PASSWORD,
+                   UserAttributes=[{"Name": "email", "Value": "bob@example.org"}])
+    sent += 1
+    assert error_code(lambda: person.forgot_password(ClientId=client, Username="bob@example.org")) == \
+        "InvalidParameterException"
+    assert len(mail()) == sent
+    # without PreventUserExistenceErrors, an unknown address is named as such
+    _, open_client = make_pool(enforced)
+    assert error_code(lambda: person.forgot_password(ClientId=open_client, Username="nobody@example.org")) == \
+        "UserNotFoundException"

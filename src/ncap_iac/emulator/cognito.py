@@ -5,6 +5,13 @@
   the mail folder, and ConfirmSignUp checks it (CodeMismatchException).
 - AWS emails an invited person (AdminCreateUser) a temporary password; here the temporary password
   is drawn at random and caught as an email (unless MessageAction is SUPPRESS).
+- AWS emails a code for a forgotten password (ForgotPassword) to the person's verified address,
+  and ConfirmForgotPassword sets the new password only with that code, within its hour, once; moto
+  emails nothing, returns the code in a header of its own and accepts any other code. Here the code
+  is six random digits caught as an email, a wrong one answers CodeMismatchException, an old one
+  ExpiredCodeException, a password outside the pool's policy InvalidPasswordException; an invited
+  person who never signed in, or one without a verified address, gets no code (as on AWS); with the
+  client's PreventUserExistenceErrors an unknown address is answered as a known one would be.
 - AWS runs the pool's pre sign-up trigger; moto does not. Here the trigger's rule (its function's
   SIGN_UP_DOMAINS, the product's own trigger) is applied, and a refusal answers
   UserLambdaValidationException as AWS does.
@@ -33,6 +40,7 @@ PUBLIC_ACTIONS = frozenset({
     "VerifyUserAttribute", "UpdateUserAttributes", "DeleteUser"})
 TARGET_PREFIX = "AWSCognitoIdentityProviderService."
 MAIL_FILE = "mail.jsonl"
+RESET_CODE_SECONDS = 3600  # AWS: a forgotten password's code is valid for an hour
 _LOCK = threading.Lock()
 _STATE: dict[str, Any] = {"mail_dir": None}
 
@@ -83,7 +91,9 @@ def install() -> None:
                (SESBackend, "send_email", _mailing(SESBackend.send_email)),
                (Subscription, "publish", _notifying(Subscription.publish)),
                (CognitoIdpResponse, "confirm_sign_up", _checking_code(CognitoIdpResponse.confirm_sign_up)),
-               (CognitoIdpBackend, "admin_create_user", _inviting(CognitoIdpBackend.admin_create_user))]
+               (CognitoIdpBackend, "admin_create_user", _inviting(CognitoIdpBackend.admin_create_user)),
+               (CognitoIdpBackend, "forgot_password", _forgot_password),
+               (CognitoIdpBackend, "confirm_forgot_password", _confirm_forgot_password)]
     for owner, name, replacement in patches:
         replacement.ncap_patched = True
         setattr(owner, name, replacement)
@@ -200,6 +210,75 @@ def _checking_expiry(get_user):
         return get_user(response)
 
     return checking
+
+
+def _code() -> str:
+    return "".join(secrets.choice(string.digits) for _ in range(6))
+
+
+def _hides_unknown(pool: Any, client_id: str) -> bool:
+    client = pool.clients.get(client_id)
+    return getattr(client, "extended_config", {}).get("PreventUserExistenceErrors") == "ENABLED"
+
+
+def _pool_and_user(backend: Any, client_id: str, username: str) -> tuple[Any, Any]:
+    from moto.cognitoidp.exceptions import ResourceNotFoundError
+
+    pool = _pool_of_client(backend, client_id)
+    if pool is None:
+        raise ResourceNotFoundError(client_id)
+    return pool, pool._get_user(username)
+
+
+def _forgot_password(backend: Any, client_id: str, username: str) -> tuple[None, dict[str, Any]]:
+    """ForgotPassword as AWS answers it: a code emailed to the verified address (none returned)."""
+    from moto.cognitoidp.exceptions import InvalidParameterException, NotAuthorizedError, UserNotFoundError
+
+    pool, user = _pool_and_user(backend, client_id, username)
+    recovery = pool.extended_config.get("AccountRecoverySetting")
+    if user is None:
+        if not _hides_unknown(pool, client_id):
+            raise UserNotFoundError("Username/client id combination not found.")
+        return None, {"CodeDeliveryDetails": _by_email(username if "@" in username else username + "@example.com")}
+    status = str(getattr(user.status, "value", user.status))
+    if status == "FORCE_CHANGE_PASSWORD":
+        raise NotAuthorizedError("User password cannot be reset in the current state.")
+    mechanisms = [m.get("Name") for m in (recovery or {}).get("RecoveryMechanisms") or []]
+    if mechanisms == ["admin_only"]:
+        raise NotAuthorizedError("Contact administrator to reset password.")
+    if user.attribute_lookup.get("email_verified") != "true" or "email" not in user.attribute_lookup or \
+            (mechanisms and "verified_email" not in mechanisms):  # the emulator sends no text messages
+        raise InvalidParameterException("Cannot reset password for the user as there is no registered/verified "
+                                        "email or phone_number")
+    code = _code()
+    user.reset_code, user.reset_expires = code, time.time() + RESET_CODE_SECONDS
+    send_mail(_email(user), "Your password reset code", f"Your password reset code is {code}", "password-reset")
+    return None, {"CodeDeliveryDetails": _by_email(_email(user))}
+
+
+def _by_email(address: str) -> dict[str, str]:
+    return {"Destination": _masked(address), "DeliveryMedium": "EMAIL", "AttributeName": "email"}
+
+
+def _confirm_forgot_password(backend: Any, client_id: str, username: str, password: str,
+                             confirmation_code: str) -> None:
+    """ConfirmForgotPassword as AWS checks it: the emailed code, within its hour, once."""
+    from moto.cognitoidp.exceptions import CodeMismatchException, ExpiredCodeException, UserNotFoundError
+    from moto.cognitoidp.models import UserStatus
+
+    pool, user = _pool_and_user(backend, client_id, username)
+    if user is None:
+        if _hides_unknown(pool, client_id):
+            raise CodeMismatchException("Invalid verification code provided, please try again.")
+        raise UserNotFoundError("Username/client id combination not found.")
+    expected = getattr(user, "reset_code", None)
+    if not expected or not secrets.compare_digest(str(confirmation_code or ""), expected):
+        raise CodeMismatchException("Invalid verification code provided, please try again.")
+    if time.time() > getattr(user, "reset_expires", 0.0):
+        user.reset_code = None
+        raise ExpiredCodeException("Invalid code provided, please request a code again.")
+    backend._validate_password(pool.id, password)  # InvalidPasswordException; the code stays usable
+    user.password, user.status, user.reset_code = password, UserStatus.CONFIRMED, None
 
 
 def _inviting(admin_create_user):

@@ -62,11 +62,11 @@ def groups_of(pool, email):
         UserPoolId=pool["id"], Username=email)["Groups"])
 
 
-def register(pipeline, labs, role_arn):
+def register(pipeline, labs, role_arn, **more):
     boto3.client("ssm").put_parameter(
-        Name=people.registration_name(DIRECTORY, pipeline), Type="String",
+        Name=people.registration_name(DIRECTORY, pipeline), Type="String", Overwrite=True,
         Value=json.dumps({"bucket": pipeline, "region": "us-east-1", "labs": labs, "role_arn": role_arn,
-                          "folders": {"inputs": "inputs"}}))
+                          "folders": {"inputs": "inputs"}, **more}))
 
 
 def member_role(pipeline):
@@ -188,6 +188,21 @@ def test_credentials_are_an_hour_of_the_registered_role_tagged_with_the_lab(pool
     assert status == 200 and answer["bucket"] == "pipe-one" and answer["session_token"]
     assert asked["RoleArn"] == arn and asked["Tags"] == [{"Key": "ncap-lab", "Value": "lab-a"}]
     assert asked["DurationSeconds"] == 3600 and asked["RoleSessionName"] == "ann@example.org"
+
+
+def test_credentials_tell_the_labs_budget_from_the_registration(pool):
+    """The lab's own budget, else the common one; none (null); not said by an older registration."""
+    arn = member_role("pipe-one")
+    pool["cognito"].create_group(UserPoolId=pool["id"], GroupName="lab-c")
+    ann = person(pool, "ann@example.org", ["lab-a", "lab-b", "lab-c"])
+    register("pipe-one", ["lab-a", "lab-b", "lab-c"], arn,
+             budgets_usd={"common": 50.0, "labs": {"lab-b": 7.5, "lab-c": None}})
+    budgets = {lab: ask(ann, "credentials", lab=lab, pipeline="pipe-one")[1]["budget_usd"]
+               for lab in ("lab-a", "lab-b", "lab-c")}
+    assert budgets == {"lab-a": 50.0, "lab-b": 7.5, "lab-c": None}
+    register("pipe-one", ["lab-a"], arn)  # written before budgets were registered
+    status, answer = ask(ann, "credentials", lab="lab-a", pipeline="pipe-one")
+    assert status == 200 and "budget_usd" not in answer
 
 
 def test_credentials_are_refused_outside_the_persons_labs_and_the_pipelines_labs(pool):

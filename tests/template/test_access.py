@@ -25,6 +25,26 @@ def compiled(compile_doc):
     return compile_doc(document)
 
 
+@pytest.fixture
+def budgeted(compile_doc):
+    document = minimal_config(Access={"Directory": "people"}, Budgets={"PerLabMonthlyUSD": 40})
+    document["UXData"]["Affiliates"] = [{"AffiliateName": "lab-a", "UserNames": []},
+                                        {"AffiliateName": "lab-b", "UserNames": [], "MaxCost": 12.5},
+                                        {"AffiliateName": "lab-c", "UserNames": [], "MaxCost": 40}]
+    return compile_doc(document)
+
+
+def member_decides(compiled, action, resource, **context):
+    """The emulator's decision for a session of the member role tagged lab-a."""
+    role = resolved(compiled, names.MEMBER_ROLE)
+    policies = [parse_document(p["PolicyDocument"]) for p in role["Policies"]]
+    caller = Caller(f"arn:aws:sts::{ACCOUNT}:assumed-role/{BUCKET}-members/ann",
+                    f"arn:aws:iam::{ACCOUNT}:role/ncap-directory/people/{BUCKET}-members", ACCOUNT)
+    asked = Request(action, resource, {"aws:principaltag/ncap-lab": ("lab-a",),
+                                       **{k.replace("_", ":"): (v,) for k, v in context.items()}})
+    return decide(asked, policies, None, None, caller)
+
+
 def resolved(compiled, logical_id):
     context = placeholder_context(compiled.template, "us-east-1", ACCOUNT, BUCKET)
     return resolve(compiled.template["Resources"][logical_id]["Properties"], context)
@@ -77,11 +97,41 @@ def test_listing_is_limited_to_the_tagged_labs_prefix(compiled, prefix, allowed)
     assert decide(asked, policies, None, None, caller) is allowed
 
 
+@pytest.mark.parametrize("action, key, allowed", [
+    ("s3:GetObject", "ledger/2026-03/lab-a/job-1/0123456789abcdef-1.json", True),
+    ("s3:GetObject", "ledger/2026-03/lab-a/instances/i-0abc.json", True),
+    ("s3:GetObject", "ledger/2026-03/lab-b/job-1/0123456789abcdef-1.json", False),
+    ("s3:GetObject", "ledger/2026-03/lab-b/lab-a/x.json", False),  # a job of lab-b named lab-a
+    ("s3:GetObject", "ledger/2026-03/_unattributed/instances/i-0abc.json", False),
+    ("s3:GetObject", "ledger/2026/03/lab-a/x.json", False),
+    ("s3:GetObject", "ledger/lab-a/x.json", False),
+    ("s3:PutObject", "ledger/2026-03/lab-a/job-1/0123456789abcdef-1.json", False),
+    ("s3:DeleteObject", "ledger/2026-03/lab-a/job-1/0123456789abcdef-1.json", False)])
+def test_a_session_reads_its_own_labs_ledger_only(compiled, action, key, allowed):
+    assert member_decides(compiled, action, f"arn:aws:s3:::{BUCKET}/{key}") is allowed
+
+
+@pytest.mark.parametrize("prefix, allowed", [
+    ("ledger/2026-03/lab-a/", True), ("ledger/2026-03/lab-a/job-1/", True),
+    ("ledger/2026-03/lab-b/", False), ("ledger/2026-03/lab-b/lab-a/", False), ("ledger/2026-03/", False),
+    ("ledger/", False), ("ledger/2026-03/lab-a", False), ("ledger/2026-3/lab-a/", False)])
+def test_a_session_lists_its_own_labs_ledger_only(compiled, prefix, allowed):
+    assert member_decides(compiled, "s3:ListBucket", f"arn:aws:s3:::{BUCKET}", s3_prefix=prefix) is allowed
+
+
+def test_the_registration_carries_the_labs_budgets(budgeted, compiled):
+    value = json.loads(resolved(budgeted, names.DIRECTORY_REGISTRATION)["Value"])
+    assert value["budgets_usd"] == {"common": 40.0, "labs": {"lab-b": 12.5}}
+    assert json.loads(resolved(compiled, names.DIRECTORY_REGISTRATION)["Value"])["budgets_usd"] == {
+        "common": None, "labs": {}}
+
+
 def test_the_registration_names_the_bucket_labs_folders_and_member_role(compiled):
     parameter = resolved(compiled, names.DIRECTORY_REGISTRATION)
     assert parameter["Name"] == f"/ncap-directory/people/pipelines/{BUCKET}"
     value = json.loads(parameter["Value"])
     assert value == {"bucket": BUCKET, "region": "us-east-1", "labs": ["lab-a", "lab-b"],
+                     "budgets_usd": {"common": None, "labs": {}},
                      "role_arn": f"arn:aws:iam::{ACCOUNT}:role/{BUCKET}-members",
                      "folders": {"inputs": "inputs", "configs": "configs", "submissions": "submissions",
                                  "results": "results", "logs": "logs"}}

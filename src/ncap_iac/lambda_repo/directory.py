@@ -242,7 +242,7 @@ def every_lab():
 
 
 def registrations():
-    """pipeline -> its registration (bucket, region, labs, role_arn, folders)."""
+    """pipeline -> its registration (bucket, region, labs, budgets_usd, role_arn, folders)."""
     found, token = {}, None
     path = people.registration_path(os.environ["DIRECTORY"])
     while True:
@@ -438,8 +438,23 @@ def credentials(person, body):
     keys = session["Credentials"]
     return {"lab": lab, "pipeline": pipeline, "bucket": registration.get("bucket", pipeline),
             "region": registration.get("region"), "folders": registration.get("folders") or {},
+            **lab_budget(registration, lab),
             "access_key_id": keys["AccessKeyId"], "secret_access_key": keys["SecretAccessKey"],
             "session_token": keys["SessionToken"], "expiration": keys["Expiration"]}
+
+
+def lab_budget(registration, lab):
+    """{"budget_usd": the lab's monthly budget, or None when it has none}; {} when the registration
+    does not say (one written before budgets were registered)."""
+    budgets = registration.get("budgets_usd")
+    if not isinstance(budgets, dict):
+        return {}
+    listed = budgets.get("labs")
+    own = listed if isinstance(listed, dict) else {}
+    value = own[lab] if lab in own else budgets.get("common")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return {"budget_usd": float(value)}
+    return {"budget_usd": None}
 
 
 def session_name(email):

@@ -7,9 +7,15 @@ lab in the session's tag (`${aws:PrincipalTag/ncap-lab}`): a session reaches the
 one lab, whatever the client does. The directory function hands such a session (an hour at most)
 to a signed-in member of a lab the registration lists (lambda_repo/directory.py).
 
-The registration is an SSM parameter under the directory's path: the bucket, region, labs, folders
-and the member role, which the directory reads to answer "my labs and their pipelines" and to
-choose the role. One role per pipeline keeps 300 labs x 5 pipelines far inside IAM's 1,000 roles."""
+A session may also read its own lab's ledger (`ledger/<YYYY-MM>/<lab>/`, what its finished jobs
+cost: ncap_lambda/ledger.py), and nothing else of `ledger/`: the month is matched by `????-??`, one
+character each, so that no key of another lab (whose job ids or folders might be named like this
+lab) fits the pattern. The portal shows a lab its month's spend from it.
+
+The registration is an SSM parameter under the directory's path: the bucket, region, labs, folders,
+the member role and the labs' monthly budgets, which the directory reads to answer "my labs and
+their pipelines", to choose the role and to tell a member their lab's budget. One role per
+pipeline keeps 300 labs x 5 pipelines far inside IAM's 1,000 roles."""
 from __future__ import annotations
 
 import json
@@ -22,6 +28,7 @@ from troposphere.ssm import Parameter
 from .. import names
 from ..config.model import StackConfig
 from ..errors import TemplateLimitError
+from ..lambda_repo.ncap_lambda.ledger import LEDGER_PREFIX
 from ..lambda_repo.ncap_lambda.people import (
     LAB_TAG,
     SESSION_SECONDS,
@@ -60,7 +67,7 @@ def member_role(config: StackConfig) -> Role:
     # directory function (or a registration) says
     only_labs = {"Sid": "OnlyThisPipelinesLabs", "Effect": "Deny", "Action": "*", "Resource": "*",
                  "Condition": {"StringNotEquals": {f"aws:PrincipalTag/{LAB_TAG}": labs}}}
-    policy = iam.document(*lab_folder_statements(config, LAB, LAB_IN_SUB), only_labs)
+    policy = iam.document(*lab_folder_statements(config, LAB, LAB_IN_SUB), *ledger_statements(config), only_labs)
     size = len(json.dumps(policy, separators=(",", ":"), default=lambda o: o.to_dict()))
     if size > INLINE_POLICY_LIMIT:
         raise TemplateLimitError(f"the member role's policy would be {size} characters, over IAM's "
@@ -71,10 +78,33 @@ def member_role(config: StackConfig) -> Role:
                 Policies=[Policy(PolicyName="lab-folders", PolicyDocument=policy)])
 
 
+LEDGER_MONTH = "????-??"  # YYYY-MM, one character for one
+
+
+def ledger_statements(config: StackConfig) -> list[dict]:
+    """Read-only, the session's own lab's ledger, every month of it."""
+    bucket, own = config.pipeline_name, f"{LEDGER_PREFIX}{LEDGER_MONTH}/"
+    return [
+        iam.statement("ListOwnLabsLedger", ["s3:ListBucket"], [iam.bucket_arn(bucket)],
+                      condition={"StringLike": {"s3:prefix": [f"{own}{LAB}/", f"{own}{LAB}/*"]}}),
+        iam.statement("ReadOwnLabsLedger", ["s3:GetObject"], [iam.object_arn(bucket, f"{own}{LAB_IN_SUB}/*")]),
+    ]
+
+
+def budgets(config: StackConfig) -> dict:
+    """The labs' monthly budgets in USD, as `ncap cost report` reads them (StackConfig.lab_budget):
+    the common one (null: none) and each lab whose own differs from it (the registration stays
+    small for hundreds of labs)."""
+    common = config.budgets.per_lab_monthly_usd
+    own = {a.name: budget for a in sorted(config.affiliates, key=lambda a: a.name)
+           if (budget := config.lab_budget(a)) != common}
+    return {"common": common, "labs": own}
+
+
 def registration_value(config: StackConfig) -> str:
     f = config.folders
     return json.dumps({"bucket": config.pipeline_name, "region": "${AWS::Region}",
-                       "labs": sorted(a.name for a in config.affiliates),
+                       "labs": sorted(a.name for a in config.affiliates), "budgets_usd": budgets(config),
                        "role_arn": f"${{{names.MEMBER_ROLE}.Arn}}",
                        "folders": {"inputs": f.inputs, "configs": f.configs, "submissions": f.submissions,
                                    "results": f.results, "logs": f.logs}}, sort_keys=True)

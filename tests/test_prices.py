@@ -118,3 +118,34 @@ def test_lookup_override_and_description():
     assert prices.described("p2.xlarge", "us-east-1") == "$0.9/h (p2.xlarge in us-east-1, list price as of 2024-06)"
     assert prices.described("p2.xlarge", "us-east-1", 1.0) == "$1/h (p2.xlarge in us-east-1, Workers.HourlyPriceUSD)"
     assert prices.described("x9.huge", "eu-west-1") == "no price for x9.huge in eu-west-1"
+
+
+# --- Spot estimates and the gp3 price ------------------------------------------------------------------
+
+def test_spot_estimates_are_the_catalogs_zone_medians_below_on_demand():
+    """Figures from the catalog's SpotPrice column (skypilot-catalog vms.csv, commit 00148f2a): g4dn.xlarge in
+    us-east-1 over five zones 0.2158, 0.2000, 0.2039, 0.2020, 0.2043 (median 0.2039); g6.xlarge over four zones
+    0.4011, 0.3653, 0.3490, 0.3988 (median, the mean of the middle two, 0.38205)."""
+    assert prices.spot_estimate("g4dn.xlarge", "us-east-1") == 0.2039
+    assert prices.spot_estimate("g6.xlarge", "us-east-1") == pytest.approx(0.38205)
+    assert prices.spot_ratio("g4dn.xlarge", "us-east-1") == pytest.approx(0.2039 / 0.526)
+    for region, types in prices.table()["spot"]["regions"].items():
+        for instance_type, spot in types.items():
+            assert 0 < spot < prices.hourly_price(instance_type, region), (region, instance_type)
+
+
+def test_a_type_or_region_without_a_spot_estimate_is_none_never_a_guess():
+    assert prices.spot_estimate("p2.xlarge", "us-east-1") is None  # retired: not in the catalog
+    assert prices.spot_ratio("p2.xlarge", "us-east-1") is None
+    assert prices.spot_estimate("g4dn.xlarge", "sa-east-1") is None
+    assert prices.spot_ratio("x9.huge", "us-east-1") is None
+
+
+def test_the_spot_and_volume_figures_say_where_they_come_from():
+    spot, ebs = prices.table()["spot"], prices.table()["ebs"]
+    for fact in ("skypilot-catalog", "catalogs/v8/aws/vms.csv", "00148f2a", "SpotPrice"):
+        assert fact in spot["source"]
+    assert "median" in spot["method"] and "Local Zones" in spot["method"]
+    assert prices.gp3_gb_month("us-east-1") == 0.08
+    assert prices.gp3_gb_month("eu-west-1") is None
+    assert "aws.amazon.com/ebs/pricing" in ebs["source"] and "30-day month" in ebs["method"]

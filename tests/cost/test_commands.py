@@ -10,7 +10,7 @@ import pytest
 from ncap_iac.config import load
 from ncap_iac.cost.commands import register
 from ncap_iac.cost.policy import policy_from_config
-from ncap_iac.cost.result import SUMMARY_KEYS
+from ncap_iac.cost.result import SPOT_KEYS, SUMMARY_KEYS
 from ncap_iac.cost.simulate import simulate
 from ncap_iac.cost.trace import read_trace
 from ncap_iac.cost.workload import ncap_trace, write_csv
@@ -87,3 +87,67 @@ def test_a_bad_trace_is_the_error_the_cli_prints(tmp_path):
     bad.write_text("submit_s,lab,duration_s\n0,lab-a,long\n")
     with pytest.raises(NcapError, match=r"bad.csv: line 2: duration_s is not a number"):
         run(["cost", "simulate", str(DEMO.parent), "--trace", str(bad)])
+
+
+# --- Spot and warm pools ------------------------------------------------------------------------------
+
+@pytest.fixture
+def spot_pipeline(tmp_path):
+    """The local demo on g4dn.xlarge, Spot over two types with the on-demand fallback, and a warm pool of 2."""
+    doc = json.loads(DEMO.read_text())
+    doc.pop("$schema", None)
+    doc["Workers"].update({"InstanceType": "g4dn.xlarge", "MaxSize": 20, "VolumeSizeGiB": 100,
+                           "Spot": {"InstanceTypes": ["g4dn.xlarge", "g5.xlarge"]}})
+    doc["Scaling"]["WarmPool"] = {"Size": 2}
+    folder = tmp_path / "spot"
+    folder.mkdir()
+    (folder / "stack_config.json").write_text(json.dumps(doc))
+    return folder
+
+
+def test_json_with_spot_and_a_warm_pool_adds_their_figures(spot_pipeline, trace, capsys):
+    argv = ["cost", "simulate", str(spot_pipeline), "--trace", str(trace), "--json", "--spot-price-ratio", "0.3",
+            "--interruptions-per-hour", "0.5", "--seed", "1", "--warm-start-seconds", "30"]
+    assert run(argv) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert set(printed) == set(SUMMARY_KEYS) | set(SPOT_KEYS)
+    assert printed["spot_price_ratio"] == 0.3 and printed["interruptions"] > 0 and printed["jobs_lost"] == 0
+    assert printed["fallen_back_jobs_finished_on_spot"] == 0 and printed["most_interruptions_of_a_job"] <= 2
+    assert set(printed["interrupted_jobs_finished_on"]) == {"spot", "on-demand"}
+    assert printed["warm_pool_volume_usd"] > 0
+    assert run(argv) == 0 and json.loads(capsys.readouterr().out) == printed  # the same seed, the same figures
+
+
+def test_the_report_says_what_spot_and_the_warm_pool_did(spot_pipeline, trace, capsys):
+    assert run(["cost", "simulate", str(spot_pipeline), "--trace", str(trace), "--interruptions-per-hour", "0.5"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    labels = [line.split("  ")[0] for line in lines[1:]]
+    assert labels == [*LABELS, "spot:", "interruptions:", "interrupted jobs:", "warm pool:", "note:"]
+    assert "after 2 interruptions a job goes to the on-demand group" in lines[8]
+    assert "$0.08 per GB-month" in lines[11] and "g4dn.xlarge in us-east-1" in lines[12]
+
+
+def test_estimate_takes_the_same_flags(spot_pipeline, capsys):
+    argv = ["cost", "estimate", str(spot_pipeline), "--jobs-per-month", "100", "--minutes", "30", "--json",
+            "--spot-price-ratio", "0.4"]
+    assert run(argv) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["spot_price_ratio"] == 0.4 and printed["interruptions"] == 0
+    assert printed["cost_usd"] - printed["warm_pool_volume_usd"] < printed["lower_bound_usd"]
+
+
+@pytest.mark.parametrize("flag, value", [
+    ("--spot-price-ratio", "0"), ("--spot-price-ratio", "1.5"), ("--spot-price-ratio", "cheap"),
+    ("--interruptions-per-hour", "-1"), ("--interruptions-per-hour", "nan"), ("--seed", "-1"), ("--seed", "1.5"),
+    ("--warm-start-seconds", "-5"), ("--warm-start-seconds", "inf"),
+])
+def test_a_bad_value_is_an_argparse_error_naming_the_flag(spot_pipeline, trace, capsys, flag, value):
+    with pytest.raises(SystemExit) as stopped:
+        run(["cost", "simulate", str(spot_pipeline), "--trace", str(trace), flag, value])
+    assert stopped.value.code == 2
+    assert f"argument {flag}:" in capsys.readouterr().err
+
+
+def test_spot_flags_on_an_on_demand_pipeline_are_refused(trace):
+    with pytest.raises(NcapError, match=r"--spot-price-ratio: the pipeline's workers are on-demand"):
+        run(["cost", "simulate", str(DEMO), "--trace", str(trace), "--spot-price-ratio", "0.3"])

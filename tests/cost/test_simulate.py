@@ -9,6 +9,7 @@ import itertools
 
 import pytest
 
+from ncap_iac.cost.fleet import Spot, WarmPool
 from ncap_iac.cost.policy import Policy
 from ncap_iac.cost.simulate import simulate
 from ncap_iac.cost.trace import Job
@@ -206,3 +207,152 @@ def test_on_ncaps_trace_the_ledger_adds_up_to_the_bill_within_one_percent():
     assert set(dict(result.ledger_by_lab)) == {job.lab for job in trace}
     as_json = result.as_json()
     assert as_json["billed_usd"] == round(result.billed_usd, 4) and as_json["ledger_usd"] == round(result.ledger_usd, 4)
+
+
+# --- Spot and warm pools -----------------------------------------------------------------------------
+
+ON_DEMAND = Policy(max_size=10, request_on_submit=True, idle_exit_seconds=30.0)
+ALWAYS = 1000.0  # interruptions per instance-hour: a Spot run of 1000 s is interrupted (mean 3.6 s) for any seed
+
+
+def spot(ratio: float = 0.3, per_hour: float = 0.0, **settings) -> Spot:
+    return Spot(price_ratio=ratio, interruptions_per_hour=per_hour, **settings)
+
+
+def runs_of(result, job: int) -> list:
+    return [run for run in result.runs if run.job == job]
+
+
+def test_without_interruptions_spot_pays_the_ratio_of_the_same_runs_on_demand():
+    trace = ncap_trace(seed=3, days=7)
+    on_demand = simulate(trace, ON_SUBMIT, B)
+    on_spot = simulate(trace, ON_SUBMIT, B, spot(0.3))
+    assert on_spot.runs == on_demand.runs and on_spot.waits == on_demand.waits
+    assert on_spot.cost_usd == pytest.approx(0.3 * on_demand.cost_usd)
+    assert on_spot.idle_usd == pytest.approx(0.3 * on_demand.idle_usd)
+    assert on_spot.lower_bound_usd == on_demand.lower_bound_usd  # the on-demand floor, Spot or not
+    assert on_spot.capacity.interruptions == on_spot.capacity.jobs_lost == 0
+
+
+def test_a_job_interrupted_max_interruptions_times_runs_next_on_the_on_demand_group():
+    result = simulate(jobs(1000.0), ON_DEMAND, 0.0, spot(per_hour=ALWAYS, max_interruptions=2))
+    spans = {s.id: s for s in result.instances}
+    first, second, third = runs_of(result, 0)
+    assert first.interrupted and second.interrupted and not third.interrupted
+    assert spans[first.instance].rate == spans[second.instance].rate == 0.3  # Spot
+    assert spans[third.instance].rate == 1.0 and third.end - third.start == 1000.0  # on-demand, run whole
+    figures = result.capacity
+    assert (figures.on_demand_fallbacks, figures.most_interruptions, figures.jobs_lost) == (1, 2, 0)
+    assert dict(figures.finished_on) == {"spot": 0, "on-demand": 1} and figures.fallen_back_on_spot == 0
+
+
+def test_max_interruptions_zero_sends_a_job_to_on_demand_at_its_first_interruption():
+    result = simulate(jobs(1000.0), ON_DEMAND, 0.0, spot(per_hour=ALWAYS, max_interruptions=0))
+    assert [run.interrupted for run in runs_of(result, 0)] == [True, False]
+    assert result.capacity.on_demand_fallbacks == 1
+
+
+def test_spot_true_queues_interrupted_jobs_on_spot_again_until_they_finish():
+    """No on-demand group: every run is on Spot, the last one whole."""
+    result = simulate(jobs(600.0), ON_DEMAND, 0.0, spot(per_hour=10.0, max_interruptions=None, seed=4))
+    runs, spans = runs_of(result, 0), {s.id: s for s in result.instances}
+    assert all(spans[run.instance].rate == 0.3 for run in runs)
+    assert [run.interrupted for run in runs] == [True] * (len(runs) - 1) + [False]
+    assert result.capacity.most_interruptions == len(runs) - 1 >= 1
+    assert result.capacity.on_demand_fallbacks == 0 and dict(result.capacity.finished_on)["spot"] == 1
+
+
+def test_an_interrupted_job_goes_to_the_back_of_the_queue_as_a_new_message():
+    """One instance at most: job 0 is interrupted first and queued behind jobs 1 and 2."""
+    policy = Policy(max_size=1, request_on_submit=True, idle_exit_seconds=30.0)
+    result = simulate(jobs(1000.0, 1000.0, 1000.0), policy, 0.0, spot(per_hour=ALWAYS, max_interruptions=5))
+    order = [run.job for run in sorted(result.runs, key=lambda r: r.start)]
+    assert order[:4] == [0, 1, 2, 0]
+
+
+def test_the_group_replaces_an_interrupted_instance_at_the_notice_and_bills_it_to_the_notices_end():
+    result = simulate(jobs(1000.0), ON_DEMAND, 0.0, spot(per_hour=ALWAYS, max_interruptions=2))
+    first = runs_of(result, 0)[0]
+    interrupted = next(s for s in result.instances if s.id == first.instance)
+    assert interrupted.until == pytest.approx(first.end + 120.0)  # the two-minute notice
+    assert any(s.launched == first.end and s.rate == 0.3 for s in result.instances)  # its replacement
+    assert interrupted.free and interrupted.billed_s == 0.0  # EC2 interrupted it in its first hour: no charge
+
+
+def test_interrupted_instances_are_free_only_in_their_first_hour():
+    result = simulate(ncap_trace(seed=3, days=7), ON_SUBMIT, B, spot(per_hour=0.5, max_interruptions=2, seed=1))
+    spans = {s.id: s for s in result.instances}
+    interrupted = [spans[run.instance] for run in result.runs if run.interrupted]
+    early = [s for s in interrupted if s.until - s.launched < 3600.0]
+    late = [s for s in interrupted if s.until - s.launched >= 3600.0]
+    assert early and late  # this seed has both
+    assert all(s.free and s.billed_s == 0.0 for s in early)
+    assert all(not s.free and s.billed_s == s.until - s.launched for s in late)
+    assert result.cost_usd == pytest.approx(sum(s.billed_s * s.rate for s in spans.values()) * PRICE / 3600)
+    assert result.capacity.jobs_lost == 0 and len([r for r in result.runs if not r.interrupted]) == result.jobs
+
+
+def test_on_demand_base_capacity_makes_the_first_instances_on_demand_and_uninterrupted():
+    result = simulate(jobs(1000.0, 1000.0), ON_DEMAND, 0.0, spot(per_hour=ALWAYS, max_interruptions=2,
+                                                                  on_demand_base=1))
+    spans = {s.id: s for s in result.instances}
+    whole = [run for run in result.runs if not run.interrupted]
+    assert len(whole) == 2 and any(spans[run.instance].rate == 1.0 and spans[run.instance].id == 0 for run in whole)
+    assert spans[0].rate == 1.0 and not spans[0].free
+
+
+def test_the_same_seed_gives_the_same_result_and_another_seed_other_interruptions():
+    trace = ncap_trace(seed=7)
+    once = simulate(trace, ON_SUBMIT, B, spot(per_hour=0.05, seed=0))
+    assert once == simulate(trace, ON_SUBMIT, B, spot(per_hour=0.05, seed=0))
+    assert once.capacity.interruptions != simulate(trace, ON_SUBMIT, B, spot(per_hour=0.05, seed=1)).capacity.interruptions
+
+
+def test_a_warm_pool_start_takes_the_warm_start_seconds_not_a_boot():
+    pool = WarmPool(size=2, warm_start_s=40.0, volume_gib=100, gb_month_usd=0.08)
+    result = simulate(jobs(1000.0, 1000.0, 1000.0, at=1000.0), ON_DEMAND, B, warm_pool=pool)
+    assert sorted(result.waits) == pytest.approx([L + 40.0, L + 40.0, L + B])  # two from the pool, one booted
+    taken = [s for s in result.instances if s.stints]
+    assert len(taken) == 4  # the two taken and the two launched into the pool to refill it
+    for s in taken[:2]:  # initialised at 0 for a boot, stopped, then in service from the take
+        assert s.stints[0] == (0.0, B) and s.stints[1][0] == pytest.approx(1000.0 + L)
+    refills = [s for s in taken if s.stints[0][0] > 0]
+    assert [s.stints for s in refills] == [((1000.0 + L, 1000.0 + L + B),)] * 2
+
+
+def test_a_warm_pools_volumes_cost_size_times_gib_times_price_over_the_span():
+    pool = WarmPool(size=4, volume_gib=100, gb_month_usd=0.08)
+    result = simulate(ncap_trace(seed=3, days=7), ON_SUBMIT, B, warm_pool=pool)
+    figures = result.capacity
+    assert figures.span_s >= max(run.end for run in result.runs)
+    assert figures.warm_pool_volume_usd == pytest.approx(4 * 100 * 0.08 * figures.span_s / (30 * 86400))
+    instances = sum(s.billed_s * s.rate for s in result.instances) * PRICE / 3600
+    assert result.cost_usd == pytest.approx(instances + figures.warm_pool_volume_usd)
+
+
+def test_with_spot_over_types_the_warm_pool_belongs_to_the_on_demand_group():
+    pool = WarmPool(size=1, volume_gib=100, gb_month_usd=0.08)
+    result = simulate(jobs(1000.0, at=1000.0), ON_DEMAND, 0.0, spot(per_hour=ALWAYS, max_interruptions=1), pool)
+    first, second = runs_of(result, 0)
+    spans = {s.id: s for s in result.instances}
+    assert spans[first.instance].rate == 0.3 and not spans[first.instance].stints  # Spot: never from the pool
+    assert spans[second.instance].rate == 1.0 and spans[second.instance].stints  # on-demand, from the pool
+    assert second.start == pytest.approx(first.end + 40.0)  # the warm start
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"spot": Spot(0.3, max_interruptions=None), "warm_pool": WarmPool(1)}, "no warm pool for a group of Spot"),
+    ({"spot": Spot(0.3)}, "queue-driven group only"),
+])
+def test_spot_true_with_a_warm_pool_and_spot_with_per_job_launches_are_refused(settings, message):
+    policy = PER_JOB if "queue-driven" in message else ON_SUBMIT
+    with pytest.raises(NcapError, match=message):
+        simulate(jobs(1.0), policy, B, **settings)
+
+
+def test_without_spot_or_a_warm_pool_the_figures_are_those_of_the_cost_table():
+    """docs/cost.md's default row (benchmarks/scaling.py): 313 jobs, 1.088x, p95 182 s, lower bound $188.34."""
+    result = simulate(ncap_trace(7), Policy(max_size=100, request_on_submit=True, idle_exit_seconds=30.0), B)
+    assert result.capacity is None and "interruptions" not in result.as_json()
+    assert (result.jobs, round(result.cost_ratio, 3), result.wait_p95_s) == (313, 1.088, L + B)
+    assert round(result.lower_bound_usd, 2) == 188.34

@@ -5,6 +5,6 @@ deterministic model of the worker group: the queue, the CloudWatch alarms, EC2 A
 scaling, the submit function's capacity requests, idle workers leaving, boot time and per-second
 billing. The result is set against the lower bound (every job's run time at the instance's price)
 so that policies can be compared side by side. trace reads job traces, workload makes synthetic
-ones, policy holds the scaling settings, simulate plays a trace (with group, alarms and result),
-plot draws it, and commands adds `ncap cost simulate`.
+ones, policy holds the scaling settings, fleet the Spot group and warm pool, simulate plays a trace
+(with group, alarms and result), plot draws it, and commands adds `ncap cost simulate`.
 """

@@ -31,6 +31,29 @@ ENDPOINT_HELP = ("send every AWS call to this endpoint, e.g. an emulator http://
 BOOT_HELP = "seconds from an instance's launch until it can take a job (default 180)"
 PRICE_HELP = ("the instance type's hourly price in USD (default: Workers.HourlyPriceUSD, else the price table's "
               "on-demand price for the type in the region)")
+CAPACITY = (
+    " With Workers.Spot the group is Spot: billed at --spot-price-ratio of the on-demand price, interrupted "
+    "--interruptions-per-hour times per Spot instance-hour (a Poisson process drawn from --seed: the same seed "
+    "gives the same figures), each interrupted job queued again and, with Spot as an object, sent to the stage's "
+    "on-demand group after MaxInterruptions; with Scaling.WarmPool a scale-out takes stopped pool instances first, "
+    "which take a job --warm-start-seconds after, and the pool's volumes are paid. --json then also gives "
+    "spot_price_ratio, interruptions, on_demand_fallbacks, jobs_lost, interrupted_jobs_finished_on, "
+    "most_interruptions_of_a_job, fallen_back_jobs_finished_on_spot and warm_pool_volume_usd. lower_bound_usd "
+    "stays every job's run time at the on-demand price.")
+
+
+def add_capacity_flags(add) -> None:
+    """The Spot and warm-pool flags of `simulate` and `estimate`."""
+    add("--spot-price-ratio", type=bounded(float, 0, 1, above=True), metavar="R",
+        help="Spot price as a share of the on-demand price, above 0 and at most 1 (default: the price table's Spot "
+             "estimate for the workers' first type over its on-demand price; 1 when the table has none). Needs "
+             "Workers.Spot")
+    add("--interruptions-per-hour", type=bounded(float, 0, 10), default=0.0, metavar="N",
+        help="Spot interruptions per Spot instance-hour, 0 to 10 (default 0). Needs Workers.Spot")
+    add("--seed", type=bounded(int, 0, 2**32 - 1), default=0, metavar="N",
+        help="seed of the interruptions' random draws (default 0): the same seed, the same figures")
+    add("--warm-start-seconds", type=bounded(float, 0, 3600), default=40.0, metavar="S",
+        help="seconds from taking a warm-pool instance until it can take a job (default 40). Needs Scaling.WarmPool")
 
 
 def bounded(kind, low: float, high: float, above: bool = False):
@@ -67,13 +90,14 @@ def register(commands, common) -> dict:
 
 
 def _simulate_parser(actions, common) -> None:
-    simulate = actions.add_parser("simulate", parents=[common], description=SIMULATE,
+    simulate = actions.add_parser("simulate", parents=[common], description=SIMULATE + CAPACITY,
                                   help="play a job trace through the pipeline's scaling")
     add = simulate.add_argument
     add("pipeline", metavar="PIPELINE_DIR|CONFIG", type=Path, help="a pipeline folder or its stack_config.json")
     add("--trace", required=True, type=Path, metavar="FILE", help="job trace CSV: submit_s,lab,duration_s")
     add("--boot-seconds", type=bounded(float, 0, 3600), default=180.0, metavar="S", help=BOOT_HELP)
     add("--hourly-price", type=bounded(float, 0, 1000, above=True), metavar="USD", help=PRICE_HELP)
+    add_capacity_flags(add)
     add("--json", action="store_true", help="print the figures as one JSON object")
     add("--plot", type=Path, metavar="FILE.png",
         help="also draw instances and queued jobs over time (needs matplotlib)")
@@ -81,7 +105,7 @@ def _simulate_parser(actions, common) -> None:
 
 def _estimate_parser(actions, common) -> None:
     estimate = actions.add_parser("estimate", parents=[common], help="a month's cost for a simple workload",
-                                  description=ESTIMATE)
+                                  description=ESTIMATE + CAPACITY)
     add = estimate.add_argument
     add("pipeline", metavar="PIPELINE_DIR|CONFIG", type=Path, help="a pipeline folder or its stack_config.json")
     add("--jobs-per-month", required=True, type=bounded(int, 1, 20000), metavar="N", help="jobs (datasets) a month")
@@ -91,7 +115,22 @@ def _estimate_parser(actions, common) -> None:
         help="jobs submitted together, as one submission's datasets (default 1)")
     add("--boot-seconds", type=bounded(float, 0, 3600), default=180.0, metavar="S", help=BOOT_HELP)
     add("--hourly-price", type=bounded(float, 0, 1000, above=True), metavar="USD", help=PRICE_HELP)
+    add_capacity_flags(add)
     add("--json", action="store_true", help="print the figures as one JSON object")
+
+
+def capacity(config, args: argparse.Namespace):
+    """The config's Spot group and warm pool with the flags' figures; a flag the config has no use for is refused."""
+    from ..errors import NcapError
+    from .fleet import capacity_from_config
+
+    if not config.workers.spot:
+        for flag, given in (("--spot-price-ratio", args.spot_price_ratio is not None),
+                            ("--interruptions-per-hour", args.interruptions_per_hour != 0)):
+            if given:
+                raise NcapError(f"{flag}: the pipeline's workers are on-demand (Workers.Spot is not set)")
+    return capacity_from_config(config, args.spot_price_ratio, args.interruptions_per_hour, args.seed,
+                                args.warm_start_seconds)
 
 
 def load_config(path: Path):
@@ -112,11 +151,13 @@ def _simulate(args: argparse.Namespace) -> int:
     from .trace import read_trace
 
     config = load_config(args.pipeline)
-    result = simulate(read_trace(args.trace), policy_from_config(config, args.hourly_price), args.boot_seconds)
+    fleet = capacity(config, args)
+    result = simulate(read_trace(args.trace), policy_from_config(config, args.hourly_price), args.boot_seconds,
+                      fleet.spot, fleet.warm_pool)
     if args.json:
         print(json.dumps(result.as_json(), sort_keys=True))
     else:
-        print(report(config.pipeline_name, args, result))
+        print(report(config.pipeline_name, args, result, fleet))
     if args.plot:
         from .plot import plot
 
@@ -130,14 +171,17 @@ def _estimate(args: argparse.Namespace) -> int:
 
     config = load_config(args.pipeline)
     workload = Workload(args.jobs_per_month, args.minutes, args.batch, args.boot_seconds)
-    found = estimate(config, workload, args.hourly_price)
+    found = estimate(config, workload, args.hourly_price, capacity(config, args))
     print(json.dumps(found.as_json(), sort_keys=True) if args.json else "\n".join(estimate_lines(found)))
     return 0
 
 
-def report(pipeline: str, args: argparse.Namespace, result) -> str:
-    """The figures, one per line, labelled for a reader."""
+def report(pipeline: str, args: argparse.Namespace, result, fleet=None) -> str:
+    """The figures, one per line, labelled for a reader; with Spot or a warm pool, lines on them after."""
+    from .fleet import capacity_lines
+
     idle_share = f" ({result.idle_share:.0%} of the cost)" if result.cost_usd else ""
+    extra = capacity_lines(fleet, result) if fleet is not None else []
     return "\n".join([
         (f"{pipeline}: {result.jobs} jobs from {args.trace}, boot {args.boot_seconds:g} s, "
          f"${result.hourly_price_usd:g} per instance-hour"),
@@ -148,4 +192,5 @@ def report(pipeline: str, args: argparse.Namespace, result) -> str:
         f"wait p50:          {result.wait_p50_s:.0f} s",
         f"wait p95:          {result.wait_p95_s:.0f} s",
         f"lower bound:       ${result.lower_bound_usd:.2f}",
+        *extra,
     ])

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config.model import StackConfig
+from .fleet import Capacity, capacity_lines
 from .policy import policy_from_config
 from .result import Result
 from .simulate import simulate
@@ -33,6 +34,7 @@ class Estimate:
     result: Result
     budget_usd: float | None  # the labs' monthly total, when every lab has a budget
     max_size: int
+    capacity: Capacity | None = None  # Spot and the warm pool, as simulated
 
     @property
     def fits_the_month(self) -> bool:
@@ -48,11 +50,14 @@ class Estimate:
                 "fits_the_month": self.fits_the_month}
 
 
-def estimate(config: StackConfig, workload: Workload, hourly_price_usd: float | None = None) -> Estimate:
+def estimate(config: StackConfig, workload: Workload, hourly_price_usd: float | None = None,
+             capacity: Capacity | None = None) -> Estimate:
+    """capacity: the config's Spot group and warm pool (fleet.capacity_from_config); None plays on-demand workers."""
     trace = even_trace(workload.jobs_per_month, workload.minutes, workload.batch, DAYS)
-    result = simulate(trace, policy_from_config(config, hourly_price_usd), workload.boot_seconds)
+    spot, pool = (capacity.spot, capacity.warm_pool) if capacity else (None, None)
+    result = simulate(trace, policy_from_config(config, hourly_price_usd), workload.boot_seconds, spot, pool)
     return Estimate(config.pipeline_name, config.workers.instance_type, workload, result,
-                    config.pipeline_budget_usd, config.workers.max_size)
+                    config.pipeline_budget_usd, config.workers.max_size, capacity)
 
 
 def estimate_lines(found: Estimate) -> list[str]:
@@ -73,6 +78,8 @@ def estimate_lines(found: Estimate) -> list[str]:
     if found.budget_usd is not None:
         share = f" ({r.cost_usd / found.budget_usd:.0%} of it)" if found.budget_usd else ""
         lines.append(f"labs' budgets:     ${found.budget_usd:.2f} a month{share}")
+    if found.capacity is not None:
+        lines += capacity_lines(found.capacity, r)
     lines.append("method:            the cost simulator (as `ncap cost simulate`) over a synthetic month")
     if not found.fits_the_month:
         lines.append(f"warning: {found.max_size} instances at most (Workers.MaxSize) cannot run "

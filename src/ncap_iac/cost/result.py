@@ -9,6 +9,15 @@ each lab's run time on it (its boot, idle time and the minimum included); an ins
 job is in the bill and in no lab's ledger. `billed_usd` and `ledger_usd` are the two sums.
 Percentiles use the nearest-rank method: the p-th percentile of n waits is the ceil(p * n / 100)-th
 smallest, always one of the waits that happened.
+
+With Spot (fleet.Spot) an instance's seconds are billed at its `rate`, the fraction of the on-demand
+price it pays (the Spot price ratio, 1 for on-demand); an instance EC2 interrupted within an hour of
+its launch is not billed at all (`free`, see simulate.py). A warm-pool instance is billed for each
+stretch it ran (`stints`: its initialisation before it was stopped into the pool, then its service),
+each with the 60 s minimum, as EC2 bills every start of a stopped instance; while stopped only its
+volume is billed, and the pool's volumes (`warm_pool_volume_usd`) are in the cost and the bill but
+in no lab's ledger (no job ran on them). A job's wait is its time queued: upload to its first start,
+plus, after each interruption, from being queued again to its next start.
 """
 from __future__ import annotations
 
@@ -21,6 +30,9 @@ from .trace import Job
 MINIMUM_BILLED_S = 60.0
 SUMMARY_KEYS = ("jobs", "hourly_price_usd", "cost_usd", "lower_bound_usd", "idle_usd", "instance_hours",
                 "max_instances", "wait_p50_s", "wait_p95_s", "billed_usd", "ledger_usd")
+# Added to the summary only when Spot or a warm pool is in play, so that other outputs stay as they were.
+SPOT_KEYS = ("spot_price_ratio", "interruptions", "on_demand_fallbacks", "jobs_lost", "interrupted_jobs_finished_on",
+             "most_interruptions_of_a_job", "fallen_back_jobs_finished_on_spot", "warm_pool_volume_usd")
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,7 @@ class Run:
     instance: int
     start: float
     end: float
+    interrupted: bool = False  # Spot took the instance back at `end`: the run's work was lost
 
 
 @dataclass(frozen=True)
@@ -40,10 +53,15 @@ class Span:
     id: int
     launched: float
     until: float
+    rate: float = 1.0  # the share of the on-demand price it pays: the Spot price ratio, or 1
+    free: bool = False  # interrupted by EC2 in its first hour: no charge
+    stints: tuple[tuple[float, float], ...] = ()  # a warm-pool instance's running stretches; () means launched..until
 
     @property
     def billed_s(self) -> float:
-        return max(MINIMUM_BILLED_S, self.until - self.launched)
+        if self.free:
+            return 0.0
+        return sum(max(MINIMUM_BILLED_S, end - start) for start, end in self.stints or ((self.launched, self.until),))
 
 
 @dataclass(frozen=True)
@@ -53,6 +71,36 @@ class Sample:
     t: float
     instances: int
     queued: int
+
+
+@dataclass(frozen=True)
+class CapacityFigures:
+    """What Spot and a warm pool did in one simulation.
+
+    interruptions: Spot interruptions of running instances (busy or not); on_demand_fallbacks: jobs
+    sent to the on-demand group after their max_interruptions-th interruption; jobs_lost: jobs not
+    finished when the simulation ended. finished_on: of the jobs interrupted at least once, how many
+    finished on Spot and how many on on-demand capacity (the on-demand group, or the Spot group's
+    on-demand base); fallen_back_on_spot counts the jobs interrupted max_interruptions times that
+    still finished on Spot, which the fallback makes 0."""
+
+    spot_price_ratio: float | None
+    interruptions: int
+    on_demand_fallbacks: int
+    jobs_lost: int
+    finished_on: tuple[tuple[str, int], ...]
+    most_interruptions: int
+    fallen_back_on_spot: int
+    warm_pool_volume_usd: float
+    span_s: float  # the simulated span: time 0 to the end, over which the pool's volumes are billed
+
+    def as_json(self) -> dict:
+        return {"spot_price_ratio": None if self.spot_price_ratio is None else round(self.spot_price_ratio, 4),
+                "interruptions": self.interruptions, "on_demand_fallbacks": self.on_demand_fallbacks,
+                "jobs_lost": self.jobs_lost, "interrupted_jobs_finished_on": dict(self.finished_on),
+                "most_interruptions_of_a_job": self.most_interruptions,
+                "fallen_back_jobs_finished_on_spot": self.fallen_back_on_spot,
+                "warm_pool_volume_usd": round(self.warm_pool_volume_usd, 4)}
 
 
 @dataclass(frozen=True)
@@ -74,6 +122,7 @@ class Result:
     instances: tuple[Span, ...]
     series: tuple[Sample, ...]
     ledger_by_lab: tuple[tuple[str, float], ...] = ()  # (lab, USD) the ledger attributes to each lab
+    capacity: CapacityFigures | None = None  # what Spot and the warm pool did; None when neither was in play
 
     @property
     def billed_usd(self) -> float:
@@ -94,8 +143,10 @@ class Result:
         return self.idle_usd / self.cost_usd if self.cost_usd else 0.0
 
     def as_json(self) -> dict:
-        """The summary figures, rounded to what they mean (cents to 4 places, seconds to 0.1)."""
-        return {"jobs": self.jobs, "hourly_price_usd": self.hourly_price_usd,
+        """The summary figures, rounded to what they mean (cents to 4 places, seconds to 0.1); with Spot or
+        a warm pool, also SPOT_KEYS."""
+        extra = self.capacity.as_json() if self.capacity else {}
+        return {**extra, "jobs": self.jobs, "hourly_price_usd": self.hourly_price_usd,
                 "cost_usd": round(self.cost_usd, 4), "lower_bound_usd": round(self.lower_bound_usd, 4),
                 "idle_usd": round(self.idle_usd, 4), "instance_hours": round(self.instance_hours, 3),
                 "max_instances": self.max_instances, "wait_p50_s": round(self.wait_p50_s, 1),
@@ -111,21 +162,31 @@ def nearest_rank(values: list[float] | tuple[float, ...], percent: int) -> float
     return sorted(values)[rank - 1]
 
 
-def build(jobs: tuple[Job, ...], policy: Policy, waits: list[float], runs: list[Run],
-          instances: list[Instance], series: list[Sample], end: float) -> Result:
+def build(jobs: tuple[Job, ...], policy: Policy, waits: list[float], runs: list[Run], instances: list[Instance],
+          series: list[Sample], end: float, capacity: CapacityFigures | None = None) -> Result:
     """Add up a finished simulation."""
     per_second = policy.hourly_price_usd / 3600
-    spans = tuple(Span(i.id, i.launched, end if i.terminated is None else i.terminated) for i in instances)
-    billed = sum(span.billed_s for span in spans)
-    busy = sum(i.busy_s for i in instances)
+    spans = tuple(billing_span(i, end) for i in instances)
+    billed = sum(s.billed_s * s.rate for s in spans)
+    busy = sum(i.busy_s * s.rate for i, s in zip(instances, spans, strict=True) if not s.free)
+    volumes = capacity.warm_pool_volume_usd if capacity else 0.0
     return Result(
-        jobs=len(jobs), hourly_price_usd=policy.hourly_price_usd, cost_usd=billed * per_second,
+        jobs=len(jobs), hourly_price_usd=policy.hourly_price_usd, cost_usd=billed * per_second + volumes,
         lower_bound_usd=sum(job.duration_s for job in jobs) * per_second / policy.concurrency,
-        idle_usd=(billed - busy) * per_second, instance_hours=billed / 3600,
+        idle_usd=max(0.0, billed - busy) * per_second, instance_hours=sum(s.billed_s for s in spans) / 3600,
         max_instances=max((s.instances for s in series), default=0),
         wait_p50_s=nearest_rank(waits, 50), wait_p95_s=nearest_rank(waits, 95),
-        waits=tuple(waits), runs=tuple(sorted(runs, key=lambda r: r.job)), instances=spans, series=tuple(series),
-        ledger_by_lab=ledger(jobs, runs, spans, per_second))
+        waits=tuple(waits), runs=tuple(sorted(runs, key=lambda r: (r.job, r.start))), instances=spans,
+        series=tuple(series), ledger_by_lab=ledger(jobs, runs, spans, per_second), capacity=capacity)
+
+
+def billing_span(instance: Instance, end: float) -> Span:
+    """An instance's billing: launch (or its stints) to termination, or to the end of the simulation."""
+    until = end if instance.terminated is None else instance.terminated
+    if not instance.stints:
+        return Span(instance.id, instance.launched, until, instance.rate, instance.free)
+    stints = tuple(instance.stints) + (((instance.launched, until),) if instance.in_service else ())
+    return Span(instance.id, stints[0][0], stints[-1][1], instance.rate, instance.free, stints)
 
 
 def ledger(jobs: tuple[Job, ...], runs: list[Run], spans: tuple[Span, ...], per_second: float) -> tuple:
@@ -136,6 +197,8 @@ def ledger(jobs: tuple[Job, ...], runs: list[Run], spans: tuple[Span, ...], per_
         mine = [run for run in runs if run.instance == span.id]
         total = sum(run.end - run.start for run in mine)
         for run in mine:
-            share = span.billed_s * (run.end - run.start) / total if total else span.billed_s / len(mine)
+            # (billed x rate) first: with rate 1 this is the same float arithmetic as before Spot was modelled
+            billed = span.billed_s * span.rate
+            share = billed * (run.end - run.start) / total if total else billed / len(mine)
             by_lab[jobs[run.job].lab] = by_lab.get(jobs[run.job].lab, 0.0) + share * per_second
     return tuple(sorted(by_lab.items()))

@@ -35,6 +35,9 @@ SCALE_IN_POLICY = "ScaleInPolicy"
 SCALE_OUT_ALARM = "QueueBacklogAlarm"
 IDLE_ALARM = "QueueIdleAlarm"
 DEAD_LETTER_ALARM = "DeadLetterAlarm"
+WARM_POOL = "WorkerWarmPool"
+LAUNCHING_HOOK = "WorkerLaunchingHook"  # a group with a warm pool: the agent says when it is ready
+ON_DEMAND = "OnDemand"  # prefix of a Spot stage's on-demand group and queue: "OnDemandJobQueue"
 TOPIC = "NotificationTopic"
 TOPIC_KEY = "NotificationTopicKey"
 TOPIC_KEY_ALIAS = "NotificationTopicKeyAlias"
@@ -58,6 +61,8 @@ QUEUE_OUTPUT = "QueueUrl"
 DEAD_LETTER_OUTPUT = "DeadLetterQueueUrl"
 TOPIC_OUTPUT = "NotificationTopicArn"
 WORKER_GROUP_OUTPUT = "WorkerGroupName"
+ON_DEMAND_GROUP_OUTPUT = "OnDemandWorkerGroupName"
+ON_DEMAND_QUEUE_OUTPUT = "OnDemandQueueUrl"
 USER_SECRETS_OUTPUT = "UserSecretsPrefix"
 
 # Suffixes of the Lambda function names: "<PipelineName><suffix>".
@@ -150,9 +155,11 @@ def group_name(pipeline: str, affiliate: str) -> str:
     return f"{pipeline}-{affiliate}"
 
 
-def queue_name(pipeline: str, fifo: bool, dead_letter: bool = False, stage: str | None = None) -> str:
+def queue_name(pipeline: str, fifo: bool, dead_letter: bool = False, stage: str | None = None,
+               on_demand: bool = False) -> str:
     base = f"{pipeline}-{stage.lower()}" if stage else pipeline
-    return f"{base}-jobs{'-dead' if dead_letter else ''}{'.fifo' if fifo else ''}"
+    kind = "on-demand-jobs" if on_demand else "jobs"
+    return f"{base}-{kind}{'-dead' if dead_letter else ''}{'.fifo' if fifo else ''}"
 
 
 def trigger_dead_letter_queue_name(pipeline: str) -> str:
@@ -206,8 +213,16 @@ def lab_template(affiliate: str) -> str:
     return f"labs/{affiliate}.json"
 
 
-def worker_group_name(pipeline: str, stage: str | None = None) -> str:
-    return f"{pipeline}-{stage.lower()}-workers" if stage else f"{pipeline}-workers"
+def worker_group_name(pipeline: str, stage: str | None = None, on_demand: bool = False) -> str:
+    """The stage's group; `on_demand`: a Spot stage's on-demand group, for the datasets Spot
+    interrupted too often."""
+    kind = "on-demand-workers" if on_demand else "workers"
+    return f"{pipeline}-{stage.lower()}-{kind}" if stage else f"{pipeline}-{kind}"
+
+
+def on_demand(logical_id: str) -> str:
+    """'JobQueue' -> 'OnDemandJobQueue': the same part of a Spot stage's on-demand capacity."""
+    return ON_DEMAND + logical_id
 
 
 def in_stage(logical_id: str, stage: str | None) -> str:

@@ -45,8 +45,24 @@ def test_every_type_moto_skips_has_a_provisioner():
     assert set(SKIPPED_TYPES) == {
         "AWS::IAM::Group", "AWS::AutoScaling::ScalingPolicy", "AWS::CloudWatch::Alarm",
         "AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy", "AWS::SNS::Subscription",
-        "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient"}
+        "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::AutoScaling::WarmPool"}
     assert set(COMPLETERS) == {"AWS::S3::Bucket", "AWS::KMS::Key"}
+
+
+def test_a_warm_pool_is_kept_beside_its_group_and_removed(aws):
+    autoscaling = aws.client("autoscaling")
+    image = aws.client("ec2").describe_images()["Images"][0]["ImageId"]
+    autoscaling.create_launch_configuration(LaunchConfigurationName="workers", ImageId=image, InstanceType="t3.micro")
+    autoscaling.create_auto_scaling_group(AutoScalingGroupName="workers", LaunchConfigurationName="workers",
+                                          MinSize=0, MaxSize=4, AvailabilityZones=["us-east-1a"])
+    props = {"AutoScalingGroupName": "workers", "MinSize": 2, "MaxGroupPreparedCapacity": 2, "PoolState": "Stopped",
+             "InstanceReusePolicy": {"ReuseOnScaleIn": True}}
+    pools = provisioner("AWS::AutoScaling::WarmPool")
+    pools.create("WorkerWarmPool", props, aws, "stack")
+    found = autoscaling.describe_warm_pool(AutoScalingGroupName="workers")["WarmPoolConfiguration"]
+    assert (found["MinSize"], found["MaxGroupPreparedCapacity"], found["PoolState"]) == (2, 2, "Stopped")
+    pools.delete("WorkerWarmPool", props, aws, "stack")
+    assert "WarmPoolConfiguration" not in autoscaling.describe_warm_pool(AutoScalingGroupName="workers")
 
 
 def test_a_user_pool_and_its_client_are_made_found_changed_and_removed(aws):

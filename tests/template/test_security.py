@@ -276,7 +276,8 @@ def test_every_publisher_may_use_the_topic_key_and_only_publishers_may(name):
 def test_workers_require_imdsv2_and_encrypt_their_volume(name):
     resources = TEMPLATES[name].template["Resources"]
     launches = [r for r in resources.values() if r["Type"] == "AWS::EC2::LaunchTemplate"]
-    assert len(launches) == len(TEMPLATES[name].config.worker_stages)
+    stages = TEMPLATES[name].config.worker_stages  # and a Spot stage's on-demand group has one of its own
+    assert len(launches) == len(stages) + sum(s.workers.on_demand_fallback for s in stages)
     for launch in launches:
         data = launch["Properties"]["LaunchTemplateData"]
         assert data["MetadataOptions"]["HttpTokens"] == "required"
@@ -286,8 +287,10 @@ def test_workers_require_imdsv2_and_encrypt_their_volume(name):
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
 def test_queues_are_encrypted(name):
     queues = [r for r in TEMPLATES[name].template["Resources"].values() if r["Type"] == "AWS::SQS::Queue"]
-    stages = len(TEMPLATES[name].config.worker_stages)  # a job queue and its dead-letter queue each
-    assert len(queues) == 2 * stages + 1 and all(q["Properties"]["SqsManagedSseEnabled"] for q in queues)
+    stages = TEMPLATES[name].config.worker_stages  # a job queue and its dead-letter queue each
+    fallbacks = sum(s.workers.on_demand_fallback for s in stages)  # and the on-demand group's queue
+    assert len(queues) == 2 * len(stages) + fallbacks + 1
+    assert all(q["Properties"]["SqsManagedSseEnabled"] for q in queues)
 
 
 def test_user_data_quotes_the_command(compile_doc):

@@ -71,6 +71,7 @@ def placeholder_values(**given) -> dict:
     values = {"AWS::Region": REGION, "AWS::Partition": "aws", "AWS::AccountId": ACCOUNT,
               "JobQueue": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/jobs",
               "NextQueue": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/next",
+              "OnDemandQueue": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/on-demand",
               "Topic": f"arn:aws:sns:{REGION}:{ACCOUNT}:topic", "JobRoles": f"arn:aws:iam::{ACCOUNT}:role/ncap/p/jobs/",
               names.ARTIFACT_BUCKET_PARAMETER: ARTIFACTS, names.AGENT_BUNDLE_PARAMETER: "ncap/agent/" + "0" * 64 + ".zip"}
     return {**values, **given}
@@ -129,6 +130,7 @@ def boot(world, script_text: str, instance_id: str, root: Path, path: str | None
     script.chmod(0o700)
     env = {"PATH": path or f"{world['stand_ins']}:{os.environ['PATH']}", "HOME": str(root.parent),
            "NCAP_ROOT": str(root), "AWS_ENDPOINT_URL": world["endpoint"], "NCAP_LOCAL_CLOUD": "1",
+           "NCAP_BOOT_SCRIPTS": str(root.parent / "per-boot"),
            "AWS_EC2_METADATA_SERVICE_ENDPOINT": world["metadata"].endpoint(instance_id), **AGENT_TIMINGS}
     log = (root.parent / f"{instance_id}.log").open("wb")
     return subprocess.Popen([str(script)], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -162,7 +164,7 @@ def test_the_user_data_boots_and_starts_the_agent_from_the_artifact_bucket(name,
     world, template = instance_world, name.split(":")[0]
     config = TEMPLATES[template].config
     queue = world["queues"][config.region, config.queue.fifo]
-    values = placeholder_values(JobQueue=queue, NextQueue=queue, **world["parameters"])
+    values = placeholder_values(JobQueue=queue, NextQueue=queue, OnDemandQueue=queue, **world["parameters"])
     root = tmp_path / "root"
     process = boot(world, render(SCRIPTS[name], values), "i-0abc", root)
     try:
@@ -193,6 +195,39 @@ def test_a_cached_agent_and_code_are_not_downloaded_again(instance_world, tmp_pa
             switch_off(process)
     second = (tmp_path / "i-second.log").read_text()
     assert "installed from" not in second and second.count("is on this image already") == 2
+
+
+@pytest.mark.slow
+def test_with_a_warm_pool_every_boot_fences_the_job_user_and_starts_the_agent(instance_world, tmp_path):
+    """An instance of a warm pool is stopped after its first boot and started again later, and EC2
+    runs user data at the first boot only: the script puts itself among cloud-init's per-boot
+    scripts, and that copy, run at the next boot, fences the jobs' user again (firewall rules do not
+    survive a stop) and starts the agent, installing nothing twice."""
+    world = instance_world
+    text = SCRIPTS["fixture-spot-types-warm-pool:OnDemandWorkerLaunchTemplate"]
+    values = placeholder_values(OnDemandQueue=world["queues"][REGION, False], **world["parameters"])
+    root = tmp_path / "root"
+    process = boot(world, render(text, values), "i-warm", root)
+    try:
+        wait_started(process, tmp_path / "i-warm.log")
+    finally:
+        switch_off(process)
+    copy = tmp_path / "per-boot" / "ncap-worker"
+    assert copy.read_text() == render(text, values) and copy.stat().st_mode & 0o777 == 0o700
+    again = boot(world, copy.read_text(), "i-warm-again", root)  # the next boot: cloud-init runs the copy
+    try:
+        second = wait_started(again, tmp_path / "i-warm-again.log")
+    finally:
+        switch_off(again)
+    assert "stand-in: iptables -I OUTPUT -d 169.254.169.254" in second and "installed from" not in second
+    started = json.loads(next(line for line in second.splitlines() if '"decision": "started"' in line))
+    assert started["queue_url"] == values["OnDemandQueue"]
+
+
+def test_without_a_warm_pool_the_user_data_leaves_the_per_boot_scripts_alone():
+    for name, text in SCRIPTS.items():
+        has_pool = name.startswith("fixture-spot-types-warm-pool:OnDemand")
+        assert ("per-boot" in text) == has_pool, name
 
 
 def test_without_python3_the_instance_says_so_and_starts_no_agent(instance_world, tmp_path):

@@ -230,7 +230,11 @@ def test_options_that_cannot_work_are_clean_errors(tmp_path):
              ("--command", "true", "--run-as", "no-such-user-here"): "--run-as: no user 'no-such-user-here'",
              ("--command", "true", "--run-as", "root"): "--run-as: 'root' must be another, unprivileged user",
              ("--command", "true", "--run-as", "nobody", "--concurrency", "2"): "--run-as: runs one job at a time",
-             ("--command", "true", "--instance-id", "i-1"): "--lifecycle-hook and --instance-id need --group"}
+             ("--command", "true", "--instance-id", "i-1"): "--lifecycle-hook, --launching-hook and --instance-id "
+                                                            "need --group",
+             ("--command", "true", "--max-interruptions", "-1"): "--max-interruptions: must be at least 0, got -1",
+             ("--command", "true", "--hourly-prices", "g5.xlarge=cheap"): "--hourly-prices: 'g5.xlarge=cheap' is not "
+                                                                          "TYPE=USD or TYPE=USD:SPOT_USD"}
     for extra, message in cases.items():
         result = subprocess.run([*base, *extra], capture_output=True, text=True, timeout=60)
         assert result.returncode == 1 and len(result.stderr.splitlines()) == 1, result.stderr

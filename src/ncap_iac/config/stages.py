@@ -45,6 +45,8 @@ def check_stage_names(doc: dict) -> Iterator[Issue]:
                                                     "(names are compared without hyphens and case)")
         seen.setdefault(key, name)
         longest = names.queue_name(pipeline, True, dead_letter=True, stage=name)
+        if isinstance(obj(stage_document(doc, entry).get("Workers")).get("Spot"), dict):
+            longest = max(longest, names.queue_name(pipeline, True, stage=name, on_demand=True), key=len)
         if len(longest) > QUEUE_NAME_MAX:
             yield Issue(f"Stages[{position}].Name", f"'{name}' makes the queue name '{longest}' longer than "
                                                     f"SQS allows ({QUEUE_NAME_MAX}); shorten it or PipelineName")

@@ -2,7 +2,8 @@
 the same (translated) template: one provisioner per resource type, with create, update and delete.
 
 moto's CloudFormation skips groups, group memberships, bucket and queue policies, scaling
-policies, alarms, secrets, subscriptions and Cognito user pools and clients, and ignores some
+policies, warm pools (moto keeps their settings only: no instance starts into a pool), alarms,
+secrets, subscriptions and Cognito user pools and clients, and ignores some
 properties of the users and buckets it does make (group membership, login profiles; versioning,
 public access block, ownership, lifecycle, access logging) or keeps them in a form its own APIs
 cannot read (key policies). Provisioners take resolved properties and an `Aws` of the emulator;
@@ -171,6 +172,18 @@ def _find_alarm(logical_id: str, props: dict, aws: Any, stack: str) -> str | Non
     return alarm_name(props, logical_id, stack)
 
 
+def _put_warm_pool(logical_id: str, props: dict, aws: Any, stack: str) -> str:
+    fields = {k: props[k] for k in ("MinSize", "MaxGroupPreparedCapacity", "PoolState", "InstanceReusePolicy")
+              if k in props}
+    aws.autoscaling.put_warm_pool(AutoScalingGroupName=props["AutoScalingGroupName"], **fields)
+    return f"{props['AutoScalingGroupName']}-warm-pool"
+
+
+def _delete_warm_pool(logical_id: str, props: dict, aws: Any, stack: str) -> None:
+    ignore_gone(lambda: aws.autoscaling.delete_warm_pool(AutoScalingGroupName=props["AutoScalingGroupName"],
+                                                         ForceDelete=True))
+
+
 # In the order CloudFormation's dependencies need them when several are made at once.
 PROVISIONERS: dict[str, Provisioner] = {
     "AWS::IAM::Group": Provisioner(iam.create_group, iam.update_group, iam.delete_group, iam.find_group),
@@ -179,6 +192,7 @@ PROVISIONERS: dict[str, Provisioner] = {
     "AWS::AutoScaling::ScalingPolicy": Provisioner(_put_scaling_policy, None, _delete_scaling_policy,
                                                    _find_scaling_policy),
     "AWS::CloudWatch::Alarm": Provisioner(_put_alarm, None, _delete_alarm, _find_alarm),
+    "AWS::AutoScaling::WarmPool": Provisioner(_put_warm_pool, None, _delete_warm_pool),
     "AWS::SNS::Subscription": Provisioner(_subscribe, _resubscribe, _unsubscribe),
     "AWS::Cognito::UserPool": Provisioner(user_pools.create_pool, user_pools.update_pool, user_pools.delete_pool,
                                           user_pools.find_pool),

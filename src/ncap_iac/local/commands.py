@@ -1,4 +1,4 @@
-"""`ncap local up|down|submit|status|mail`: the embedded local cloud from the command line."""
+"""`ncap local up|down|submit|status|mail|interrupt`: the embedded local cloud from the command line."""
 from __future__ import annotations
 
 import argparse
@@ -27,6 +27,16 @@ def register(commands, common) -> dict:
     mail.add_argument("--to", metavar="EMAIL", help="only the emails to this address")
     mail.add_argument("--json", action="store_true", help="one JSON document per line")
     mail.add_argument("--state-dir")
+    interrupt = actions.add_parser(
+        "interrupt", parents=[common], help="give a Spot worker instance the interruption notice",
+        description="A Spot interruption, as EC2 gives it: the instance's metadata serves the notice, its agent "
+                    "returns the running job to the queue (a dataset interrupted Workers.Spot.MaxInterruptions "
+                    "times goes to the on-demand group's queue) and stops, and the group replaces the instance. "
+                    "Waits until the instance is gone.")
+    interrupt.add_argument("pipeline_dir", type=Path, help="the pipeline folder of a running local cloud")
+    interrupt.add_argument("--instance", metavar="ID",
+                           help="the instance (default: one of the Spot groups' that runs a job, else any)")
+    interrupt.add_argument("--state-dir")
     return {"local": _run}
 
 
@@ -103,6 +113,10 @@ def _run(args) -> int:
         from .cloud import down
 
         return down(args.pipeline_dir, args.state_dir, _say)
+    if args.action == "interrupt":
+        from .interrupt import interrupt
+
+        return interrupt(args.pipeline_dir, args.instance, args.state_dir, _say)
     if args.action == "mail":
         from .mail import show
 

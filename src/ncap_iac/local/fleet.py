@@ -5,7 +5,9 @@ stopped when its instance leaves the group (the agent's own idle exit terminates
 would too). An agent killed by a signal (the machine's OOM killer, a test that kills workers mid-job)
 is an instance that died: its instance is terminated without lowering the desired capacity, so that
 the group replaces it and a new agent starts, as on AWS. An agent that exits by itself while its
-instance is still in service has failed: `up` stops."""
+instance is still in service has failed: `up` stops, unless Spot interrupted the instance (`ncap
+local interrupt`): the agent returned its job and stopped, and EC2 reclaims the instance, so it is
+terminated without lowering the desired capacity and the group replaces it (capacity rebalance)."""
 from __future__ import annotations
 
 import signal
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..aws.clients import Aws
+from .instances import interrupted, interruption_marker
 
 Start = Callable[[str, int], subprocess.Popen]  # (instance id, worker number) -> the agent's process
 
@@ -33,7 +36,7 @@ class Fleet:
     group: str
     most: int
     start: Start
-    logs: Path  # the workers' log files are here
+    logs: Path  # the workers' log files are here (the state folder: interruptions/ too)
     prefix: str = "worker-"  # worker N logs into PREFIX + N + ".log"
     workers: list[Worker] = field(default_factory=list)
     started: int = 0
@@ -57,7 +60,10 @@ class Fleet:
                     worker.stopped = True
                 continue
             self.workers.remove(worker)
-            if worker.instance in instances and code < 0 and not worker.stopped:
+            if worker.instance in instances and interrupted(self.logs, worker.instance):
+                self.reclaim(worker)
+                instances.discard(worker.instance)
+            elif worker.instance in instances and code < 0 and not worker.stopped:
                 self.replace(worker, -code)
             elif worker.instance in instances and code != 0:
                 return f"worker {worker.number} exited (code {code}; see {self.log(worker.number)}); shutting down"
@@ -76,6 +82,14 @@ class Fleet:
                       f"{worker.instance} is replaced\n")
         self.aws.client("autoscaling").terminate_instance_in_auto_scaling_group(
             InstanceId=worker.instance, ShouldDecrementDesiredCapacity=False)
+
+    def reclaim(self, worker: Worker) -> None:
+        """A Spot instance whose agent stopped at the interruption notice: EC2 takes it back."""
+        with self.log(worker.number).open("a", encoding="utf-8") as log:
+            log.write(f"ncap local: Spot reclaims instance {worker.instance}; the group replaces it\n")
+        self.aws.client("autoscaling").terminate_instance_in_auto_scaling_group(
+            InstanceId=worker.instance, ShouldDecrementDesiredCapacity=False)
+        interruption_marker(self.logs, worker.instance).unlink(missing_ok=True)
 
     @property
     def pids(self) -> list[int]:

@@ -9,13 +9,19 @@ its AWS endpoint. The script is the same one AWS runs; what differs is said here
 - each instance's /opt/ncap is a folder of its own under the local cloud's state folder
   (NCAP_ROOT), and its home and temporary folders too;
 - the agent's heartbeat, long poll and grace are short (NCAP_AGENT_*), so that a stopped or killed
-  worker's job comes back within seconds."""
+  worker's job comes back within seconds;
+- cloud-init's per-boot scripts (where a warm pool's user data puts itself) are a folder of the
+  instance's own (NCAP_BOOT_SCRIPTS);
+- an instance of a Spot group is "spot" in its metadata, and `ncap local interrupt` gives it the
+  Spot interruption notice (a marker file in the state folder's interruptions/, read by the
+  metadata service; interrupted() tells the fleet, which then lets the group replace it)."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ..aws.clients import Aws
@@ -46,6 +52,33 @@ def user_data(aws: Aws, group: str) -> str:
     return base64.b64decode(data["UserData"]).decode("utf-8")
 
 
+def interruption_marker(folder: Path, instance_id: str) -> Path:
+    return folder / "interruptions" / instance_id
+
+
+def interrupt(folder: Path, instance_id: str) -> None:
+    """Give the instance the Spot interruption notice (`ncap local interrupt`)."""
+    marker = interruption_marker(folder, instance_id)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), encoding="utf-8")
+
+
+def interrupted(folder: Path, instance_id: str) -> bool:
+    return interruption_marker(folder, instance_id).exists()
+
+
+def interruption_notice(folder: Path, instance_id: str) -> str | None:
+    """The instance-action document EC2 serves once it has decided to reclaim a Spot instance: the
+    action and the time it happens, two minutes after the notice."""
+    marker = interruption_marker(folder, instance_id)
+    try:
+        noticed = datetime.strptime(marker.read_text(encoding="utf-8").strip(), "%Y-%m-%dT%H:%M:%SZ")
+    except (OSError, ValueError):
+        return None
+    when = (noticed + timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return json.dumps({"action": "terminate", "time": when})
+
+
 def write_stand_ins(folder: Path) -> Path:
     """The stand-in tools, in `folder`/stand-ins (first on the instances' PATH)."""
     tools = folder / "stand-ins"
@@ -61,9 +94,10 @@ class Booter:
     """Boots instances of one stage's group: each a process running the user data."""
 
     def __init__(self, aws: Aws, identities: Identities, metadata: MetadataService, folder: Path, group: str,
-                 role_arn: str, instance_type: str):
+                 role_arn: str, instance_type: str, life_cycle: str = "on-demand"):
         self.aws, self.identities, self.metadata, self.folder = aws, identities, metadata, folder.resolve()
         self.group, self.role_arn, self.instance_type = group, role_arn, instance_type
+        self.life_cycle = life_cycle
         self.stand_ins = write_stand_ins(self.folder)
 
     def boot(self, instance_id: str, log: Path) -> subprocess.Popen:
@@ -76,7 +110,8 @@ class Booter:
         script.chmod(0o700)
         self.metadata.add(Instance(instance_id, self.instance_type, self.role_arn.rsplit("/", 1)[1],
                                    lambda: self._credentials(instance_id), lambda: self._lifecycle(instance_id),
-                                   lambda: self._launched(instance_id)))
+                                   lambda: self._launched(instance_id), self.life_cycle,
+                                   interruption=lambda: interruption_notice(self.folder, instance_id)))
         return subprocess.Popen([str(script)], cwd=home, env=self._environment(instance_id, home),
                                 stdin=subprocess.DEVNULL, stdout=log.open("ab"), stderr=subprocess.STDOUT,
                                 start_new_session=True)  # Ctrl-C reaches `up`, which stops them in order
@@ -85,6 +120,7 @@ class Booter:
         kept = {name: os.environ[name] for name in KEPT if name in os.environ}
         return {**kept, "PATH": f"{self.stand_ins}{os.pathsep}{kept.get('PATH', os.defpath)}",
                 "HOME": str(home / "home"), "TMPDIR": str(home / "tmp"), "NCAP_ROOT": str(home / "root"),
+                "NCAP_BOOT_SCRIPTS": str(home / "boot-scripts"),
                 "AWS_EC2_METADATA_SERVICE_ENDPOINT": self.metadata.endpoint(instance_id),
                 "AWS_ENDPOINT_URL": self.aws.endpoint or "", "NCAP_LOCAL_CLOUD": "1", **AGENT_TIMINGS}
 

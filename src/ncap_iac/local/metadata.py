@@ -8,8 +8,9 @@ As IMDSv2 with HttpTokens required (the launch templates' setting): a token from
 profile's role credentials (assumed as EC2 assumes them: a session named after the instance,
 renewed before they expire), the group's target lifecycle state, the identity document (with the
 launch time the group's record gives, the start of the instance's bill), its life cycle
-("on-demand": the local cloud has no Spot market; a test may serve "spot"). No Spot interruption is
-ever pending here (404)."""
+("spot" for the instances of a Spot group, which `ncap local interrupt` can interrupt: the Spot
+interruption notice is then served, as EC2 serves it two minutes before it reclaims the instance;
+else 404)."""
 from __future__ import annotations
 
 import json
@@ -34,6 +35,7 @@ class Instance:
     lifecycle: Callable[[], str]  # -> the group's target lifecycle state of the instance
     launched: Callable[[], str] | None = None  # -> when it was launched, as the identity document's pendingTime
     life_cycle: str = "on-demand"  # instance-life-cycle: "on-demand" or "spot"
+    interruption: Callable[[], str | None] | None = None  # -> the Spot instance-action document, or None
     kept: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -96,6 +98,8 @@ class MetadataService:
             return _credentials_document(instance.role_keys())
         if path == "/latest/meta-data/autoscaling/target-lifecycle-state":
             return instance.lifecycle()
+        if path == "/latest/meta-data/spot/instance-action" and instance.interruption is not None:
+            return instance.interruption()
         return None
 
 

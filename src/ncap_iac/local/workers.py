@@ -1,5 +1,7 @@
 """The local cloud's worker agents: a fleet per stage (local/fleet.py), each agent an instance of
-its stage's group, booted by the group's own user data (local/instances.py)."""
+its stage's group, booted by the group's own user data (local/instances.py); a Spot stage with an
+on-demand fallback has a second fleet, of its on-demand group, which starts from zero and grows
+when a Spot agent asks it for capacity."""
 from __future__ import annotations
 
 import subprocess
@@ -40,38 +42,52 @@ def start_fleets(config, stack: LocalStack, aws: Aws, folder: Path, identities: 
         start = most if start_instances is None else start_instances
         if start > most:
             raise NcapError(f"--start-instances {start}: more than the {most} workers of {_stage_label(stage)}")
-        group = stack.outputs[names.in_stage(names.WORKER_GROUP_OUTPUT, stage.name)]
-        instances(aws, group, start)
-        starter = _worker_starter(config, stack, folder, identities, metadata, stage)
-        fleet = Fleet(aws, group, most, starter, folder, _log_prefix(stage))
-        fleets.append(fleet)
-        problem = fleet.sync()
-        if problem:
-            raise NcapError(problem)
+        for on_demand in ((False, True) if stage.workers.on_demand_fallback else (False,)):
+            group = stack.outputs[names.in_stage(_output(names.WORKER_GROUP_OUTPUT, on_demand), stage.name)]
+            instances(aws, group, 0 if on_demand else start)
+            starter = _worker_starter(config, stack, folder, identities, metadata, stage, group, on_demand)
+            fleet = Fleet(aws, group, most, starter, folder, _log_prefix(stage, on_demand))
+            fleets.append(fleet)
+            problem = fleet.sync()
+            if problem:
+                raise NcapError(problem)
     _check_workers_started(fleets)
-    for fleet, stage in zip(fleets, stages):
-        queue = stack.outputs[names.in_stage(names.QUEUE_OUTPUT, stage.name)]
-        say(f"{len(fleet.workers)} worker agent(s) of {_stage_label(stage)} polling {queue}, each an instance "
-            f"of {fleet.group} with the worker role; the workers follow the group (at most {fleet.most})")
+    queues = [stack.outputs[names.in_stage(_output(names.QUEUE_OUTPUT, on_demand), stage.name)]
+              for stage in stages for on_demand in ((False, True) if stage.workers.on_demand_fallback else (False,))]
+    for fleet, queue in zip(fleets, queues):
+        say(f"{len(fleet.workers)} worker agent(s) polling {queue}, each an instance of {fleet.group} with the "
+            f"worker role; the workers follow the group (at most {fleet.most})")
     return fleets
+
+
+def _output(name: str, on_demand: bool) -> str:
+    """A stage's output, or its on-demand group's (OnDemandWorkerGroupName, OnDemandQueueUrl)."""
+    if not on_demand:
+        return name
+    return {names.WORKER_GROUP_OUTPUT: names.ON_DEMAND_GROUP_OUTPUT,
+            names.QUEUE_OUTPUT: names.ON_DEMAND_QUEUE_OUTPUT}[name]
 
 
 def _stage_label(stage) -> str:
     return f"stage {stage.name}" if stage.name else "the pipeline"
 
 
-def _log_prefix(stage) -> str:
-    """worker-N.log, or worker-STAGE-N.log for a stage's workers."""
-    return f"worker-{stage.name}-" if stage.name else "worker-"
+def _log_prefix(stage, on_demand: bool = False) -> str:
+    """worker-N.log, or worker-STAGE-N.log for a stage's workers; worker-[STAGE-]on-demand-N.log for
+    its on-demand group's."""
+    kind = "on-demand-" if on_demand else ""
+    return f"worker-{stage.name}-{kind}" if stage.name else f"worker-{kind}"
 
 
 def _worker_starter(config, stack: LocalStack, folder: Path, identities: Identities, metadata: MetadataService,
-                    stage):
-    """Boots an instance of `stage`'s group by its launch template's user data (instances.py)."""
+                    stage, group: str, on_demand: bool):
+    """Boots an instance of `group` (the stage's, or its on-demand group) by its launch template's
+    user data (instances.py); a Spot group's instances are Spot in their metadata."""
     role = identities.role_arn(stack.context.physical_ids[names.INSTANCE_ROLE])
-    group = stack.outputs[names.in_stage(names.WORKER_GROUP_OUTPUT, stage.name)]
-    booter = Booter(identities.aws, identities, metadata, folder, group, role, stage.workers.instance_type)
-    prefix = _log_prefix(stage)
+    life_cycle = "spot" if stage.workers.spot and not on_demand else "on-demand"
+    booter = Booter(identities.aws, identities, metadata, folder, group, role, stage.workers.instance_type,
+                    life_cycle)
+    prefix = _log_prefix(stage, on_demand)
 
     def start(instance: str, n: int) -> subprocess.Popen:
         return booter.boot(instance, folder / f"{prefix}{n}.log")

@@ -12,14 +12,17 @@ from __future__ import annotations
 from troposphere import AWSObject, GetAtt, GetAZs, Output, Parameter, Ref, Sub
 from troposphere.autoscaling import (
     AutoScalingGroup,
+    InstanceReusePolicy,
     InstancesDistribution,
     LaunchTemplate,
+    LaunchTemplateOverrides,
     LaunchTemplateSpecification,
     LifecycleHookSpecification,
     MixedInstancesPolicy,
     ScalingPolicy,
     StepAdjustments,
     Tags,
+    WarmPool,
 )
 from troposphere.cloudwatch import Alarm, MetricDimension
 from troposphere.ec2 import (
@@ -33,7 +36,7 @@ from troposphere.ec2 import (
 from troposphere.iam import InstanceProfile
 
 from .. import names
-from ..config.model import StackConfig, Stage
+from ..config.model import SpotTypes, StackConfig, Stage
 from ..images import default_image
 from ..lambda_repo.ncap_lambda.ledger import LEDGER_PREFIX
 from ..lambda_repo.ncap_lambda.roles import job_role_name, job_role_path
@@ -42,31 +45,51 @@ from .image import image_id as built_image_id
 from .monitoring import queue_metric, sum_of_queues_alarm, topic_key_statement
 from .queue import job_queue_arn
 from .tags import pipeline_tags
-from .user_data import stage_code_key, user_data
+from .user_data import has_warm_pool, stage_code_key, user_data
 
 
 def resources(config: StackConfig) -> list[AWSObject]:
     """One instance role and profile for the pipeline, and the job role its agents assume for each
-    lab; a launch template, group and scaling per stage."""
+    lab; a launch template, group and scaling per stage, and per Spot stage with a fallback the
+    same again for its on-demand group."""
     stages = config.worker_stages
     return [_role(config), InstanceProfile(names.INSTANCE_PROFILE, Roles=[Ref(names.INSTANCE_ROLE)]),
             jobs.job_role(config, GetAtt(names.INSTANCE_ROLE, "Arn")),
-            *[part for position, stage in enumerate(stages) for part in (
-                _launch_template(config, stage, stages[position + 1] if position + 1 < len(stages) else None),
-                _group(config, stage), *_scale_out(stage), *_scale_in(stage))]]
+            *[part for position, stage in enumerate(stages) for on_demand in _capacities(stage) for part in (
+                _launch_template(config, stage, stages[position + 1] if position + 1 < len(stages) else None,
+                                 on_demand),
+                _group(config, stage, on_demand), *_warm_pool(stage, on_demand),
+                *_scale_out(stage, on_demand), *_scale_in(stage, on_demand))]]
+
+
+def _capacities(stage: Stage) -> tuple[bool, ...]:
+    """The stage's groups: (False,) its own; (False, True) with its on-demand group too."""
+    return (False, True) if stage.workers.on_demand_fallback else (False,)
+
+
+def _id(logical_id: str, stage: Stage, on_demand: bool) -> str:
+    """A stage's resource, or the same resource of its on-demand group."""
+    found = names.in_stage(logical_id, stage.name)
+    return names.on_demand(found) if on_demand else found
+
+
 
 
 def outputs(config: StackConfig) -> list[Output]:
     first = " (of the first stage)" if config.stages else ""
     found = [Output(names.WORKER_GROUP_OUTPUT, Description=f"The auto scaling group of workers{first}",
                     Value=Ref(names.in_stage(names.WORKER_GROUP, config.worker_stages[0].name)))]
-    return found + [Output(names.in_stage(names.WORKER_GROUP_OUTPUT, stage.name),
-                           Description=f"The auto scaling group of stage {stage.name}",
-                           Value=Ref(names.in_stage(names.WORKER_GROUP, stage.name))) for stage in config.stages]
+    found += [Output(names.in_stage(names.WORKER_GROUP_OUTPUT, stage.name),
+                     Description=f"The auto scaling group of stage {stage.name}",
+                     Value=Ref(names.in_stage(names.WORKER_GROUP, stage.name))) for stage in config.stages]
+    return found + [Output(names.in_stage(names.ON_DEMAND_GROUP_OUTPUT, stage.name),
+                           Description=f"The on-demand group{_of(stage)}: datasets Spot interrupted too often",
+                           Value=Ref(_id(names.WORKER_GROUP, stage, True)))
+                    for stage in config.worker_stages if stage.workers.on_demand_fallback]
 
 
-def group_arn(config: StackConfig, stage: Stage):
-    name = names.worker_group_name(config.pipeline_name, stage.name)
+def group_arn(config: StackConfig, stage: Stage, on_demand: bool = False):
+    name = names.worker_group_name(config.pipeline_name, stage.name, on_demand)
     return Sub("arn:${AWS::Partition}:autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*:"
                f"autoScalingGroupName/{name}")
 
@@ -75,14 +98,15 @@ def _role(config: StackConfig):
     """The instance role of every stage's workers: each takes jobs from a stage's queue (and hands
     a dataset on to the next stage's), and none reaches lab data."""
     pipeline, stages = config.pipeline_name, config.worker_stages
-    groups = [group_arn(config, stage) for stage in stages]
+    groups = [group_arn(config, stage, on_demand) for stage in stages for on_demand in _capacities(stage)]
     return iam.service_role(names.INSTANCE_ROLE, "ec2.amazonaws.com", "worker", [
         # the job role, each session tagged with the lab it is for (its trust policy requires the tag)
         iam.statement("AssumeJobRole", ["sts:AssumeRole", "sts:TagSession"],
                       [iam.iam_arn(f"role{job_role_path(pipeline)}{job_role_name(pipeline)}")]),
         iam.statement("ConsumeJobs", ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
                                       "sqs:GetQueueAttributes", "sqs:SendMessage"],
-                      [job_queue_arn(config, stage) for stage in stages]),
+                      [job_queue_arn(config, stage, on_demand) for stage in stages
+                       for on_demand in _capacities(stage)]),
         iam.statement("NotifyLabs", ["sns:Publish"], [Ref(names.TOPIC)]),
         topic_key_statement(),
         iam.statement("ProtectRunningJobs", ["autoscaling:CompleteLifecycleAction",
@@ -139,12 +163,16 @@ def _artifacts_statement(config: StackConfig) -> dict:
 
 
 def _hand_off_statements(config: StackConfig) -> list[dict]:
-    """A stage's worker asks the next stage's group for capacity when it hands a dataset on."""
-    later = config.worker_stages[1:]
-    if not later:
+    """A stage's worker asks the next stage's group for capacity when it hands a dataset on, and a
+    Spot worker asks its stage's on-demand group when it queues a dataset there."""
+    later = [group_arn(config, stage) for stage in config.worker_stages[1:]]
+    fallbacks = [group_arn(config, stage, True) for stage in config.worker_stages if stage.workers.on_demand_fallback]
+    if not later and not fallbacks:
         return []
-    return [iam.statement("RequestNextStageCapacity", ["autoscaling:SetDesiredCapacity"],
-                          [group_arn(config, stage) for stage in later]),
+    asked = [iam.statement("RequestNextStageCapacity", ["autoscaling:SetDesiredCapacity"], later)] if later else []
+    if fallbacks:
+        asked.append(iam.statement("RequestOnDemandCapacity", ["autoscaling:SetDesiredCapacity"], fallbacks))
+    return [*asked,
             # DescribeAutoScalingGroups takes no resource-level permission either.
             iam.statement("ReadNextStageCapacity", ["autoscaling:DescribeAutoScalingGroups"], ["*"])]
 
@@ -156,7 +184,7 @@ def _ledger_statements(config: StackConfig) -> list[dict]:
     return [iam.statement("RecordSpend", ["s3:PutObject"], [iam.object_arn(config.pipeline_name, LEDGER_PREFIX + "*")])]
 
 
-def _launch_template(config: StackConfig, stage: Stage, next_stage: Stage | None) -> AWSObject:
+def _launch_template(config: StackConfig, stage: Stage, next_stage: Stage | None, on_demand: bool) -> AWSObject:
     from troposphere.ec2 import LaunchTemplate as Ec2LaunchTemplate
 
     w = stage.workers
@@ -170,12 +198,12 @@ def _launch_template(config: StackConfig, stage: Stage, next_stage: Stage | None
         InstanceInitiatedShutdownBehavior=w.shutdown_behavior,
         TagSpecifications=[TagSpecifications(ResourceType=kind, Tags=pipeline_tags(config))
                            for kind in ("instance", "volume")],
-        UserData=user_data(config, stage, next_stage))
+        UserData=user_data(config, stage, next_stage, on_demand))
     if w.key_name:
         data.KeyName = w.key_name
     _security_groups(data, w.security_groups)
-    return Ec2LaunchTemplate(names.in_stage(names.LAUNCH_TEMPLATE, stage.name), LaunchTemplateData=data,
-                             LaunchTemplateName=names.worker_group_name(config.pipeline_name, stage.name))
+    return Ec2LaunchTemplate(_id(names.LAUNCH_TEMPLATE, stage, on_demand), LaunchTemplateData=data,
+                             LaunchTemplateName=names.worker_group_name(config.pipeline_name, stage.name, on_demand))
 
 
 def image_id(w) -> str:
@@ -202,37 +230,70 @@ def _security_groups(data: LaunchTemplateData, groups: tuple[str, ...]) -> None:
 TERMINATING_HOOK_SECONDS = 180
 
 
-def _group(config: StackConfig, stage: Stage) -> AutoScalingGroup:
-    w, launch_template = stage.workers, names.in_stage(names.LAUNCH_TEMPLATE, stage.name)
-    name = names.worker_group_name(config.pipeline_name, stage.name)
+# How long an instance may take from launch to its agent being ready, with a warm pool (the agent
+# completes the launching lifecycle action; an instance that never does is abandoned: terminated).
+LAUNCHING_HOOK_SECONDS = 900
+
+
+def _group(config: StackConfig, stage: Stage, on_demand: bool) -> AutoScalingGroup:
+    """The stage's group (on Spot when the config says so), or its on-demand group, from zero."""
+    w, launch_template = stage.workers, _id(names.LAUNCH_TEMPLATE, stage, on_demand)
+    name = names.worker_group_name(config.pipeline_name, stage.name, on_demand)
     template = LaunchTemplateSpecification(LaunchTemplateId=Ref(launch_template),
                                            Version=GetAtt(launch_template, "LatestVersionNumber"))
+    hooks = [LifecycleHookSpecification(
+        LifecycleHookName=names.TERMINATING_HOOK, LifecycleTransition="autoscaling:EC2_INSTANCE_TERMINATING",
+        HeartbeatTimeout=TERMINATING_HOOK_SECONDS, DefaultResult="CONTINUE")]
+    if has_warm_pool(stage, on_demand):
+        hooks.append(LifecycleHookSpecification(
+            LifecycleHookName=names.LAUNCHING_HOOK, LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING",
+            HeartbeatTimeout=LAUNCHING_HOOK_SECONDS, DefaultResult="ABANDON"))
     group = AutoScalingGroup(
-        names.in_stage(names.WORKER_GROUP, stage.name), AutoScalingGroupName=name,
-        MinSize=str(w.min_size), MaxSize=str(w.max_size),
-        LifecycleHookSpecificationList=[LifecycleHookSpecification(
-            LifecycleHookName=names.TERMINATING_HOOK, LifecycleTransition="autoscaling:EC2_INSTANCE_TERMINATING",
-            HeartbeatTimeout=TERMINATING_HOOK_SECONDS, DefaultResult="CONTINUE")],
+        _id(names.WORKER_GROUP, stage, on_demand), AutoScalingGroupName=name,
+        MinSize="0" if on_demand else str(w.min_size), MaxSize=str(w.max_size),
+        LifecycleHookSpecificationList=hooks,
         Tags=Tags(Name=name, NcapPipeline=config.pipeline_name,
                   **{names.PIPELINE_TAG: config.pipeline_name}))
     if w.subnets:
         group.VPCZoneIdentifier = list(w.subnets)
     else:
         group.AvailabilityZones = GetAZs("")
-    if w.spot:
-        group.CapacityRebalance = True  # a replacement starts when Spot signals a raised risk
-        group.MixedInstancesPolicy = MixedInstancesPolicy(
-            LaunchTemplate=LaunchTemplate(LaunchTemplateSpecification=template),
-            InstancesDistribution=InstancesDistribution(
-                OnDemandBaseCapacity=0, OnDemandPercentageAboveBaseCapacity=0,
-                SpotAllocationStrategy="price-capacity-optimized"))
+    if w.spot and not on_demand:
+        _on_spot(group, template, w.spot_types)
     else:
         group.LaunchTemplate = template
     return group
 
 
-def _scale_out(stage: Stage) -> list[AWSObject]:
-    s, queue, group = stage.scaling, *_queue_and_group(stage)
+def _on_spot(group: AutoScalingGroup, template: LaunchTemplateSpecification, spot: SpotTypes | None) -> None:
+    """Spot capacity, price-capacity-optimized over the instance types (one launch template for all),
+    replaced early when Spot signals a raised risk of interruption."""
+    group.CapacityRebalance = True
+    launch = LaunchTemplate(LaunchTemplateSpecification=template)
+    if spot is not None:
+        launch.Overrides = [LaunchTemplateOverrides(InstanceType=kind) for kind in spot.instance_types]
+    group.MixedInstancesPolicy = MixedInstancesPolicy(
+        LaunchTemplate=launch,
+        InstancesDistribution=InstancesDistribution(
+            OnDemandBaseCapacity=spot.on_demand_base if spot else 0, OnDemandPercentageAboveBaseCapacity=0,
+            SpotAllocationStrategy="price-capacity-optimized"))
+
+
+def _warm_pool(stage: Stage, on_demand: bool) -> list[AWSObject]:
+    """Scaling.WarmPool beside the group AWS allows one: exactly Size instances kept stopped (or
+    hibernated; MinSize equal to MaxGroupPreparedCapacity fixes the pool's size), and an instance the
+    group scales in goes back to the pool while it has room."""
+    pool = stage.scaling.warm_pool
+    if pool is None or not has_warm_pool(stage, on_demand):
+        return []
+    return [WarmPool(_id(names.WARM_POOL, stage, on_demand), AutoScalingGroupName=Ref(_id(names.WORKER_GROUP, stage,
+                                                                                            on_demand)),
+                     MinSize=pool.size, MaxGroupPreparedCapacity=pool.size, PoolState=pool.state,
+                     InstanceReusePolicy=InstanceReusePolicy(ReuseOnScaleIn=True))]
+
+
+def _scale_out(stage: Stage, on_demand: bool = False) -> list[AWSObject]:
+    s, queue, group = stage.scaling, *_queue_and_group(stage, on_demand)
     base = s.scale_out[0].queued_jobs
     steps = []
     for position, step in enumerate(s.scale_out):
@@ -241,12 +302,12 @@ def _scale_out(stage: Stage) -> list[AWSObject]:
         if position + 1 < len(s.scale_out):
             adjustment.MetricIntervalUpperBound = s.scale_out[position + 1].queued_jobs - base
         steps.append(adjustment)
-    policy = ScalingPolicy(names.in_stage(names.SCALE_OUT_POLICY, stage.name), AutoScalingGroupName=Ref(group),
+    policy = ScalingPolicy(_id(names.SCALE_OUT_POLICY, stage, on_demand), AutoScalingGroupName=Ref(group),
                            PolicyType="StepScaling", AdjustmentType="ChangeInCapacity",
                            MetricAggregationType="Maximum", EstimatedInstanceWarmup=s.warmup_seconds,
                            StepAdjustments=steps)
-    alarm = Alarm(names.in_stage(names.SCALE_OUT_ALARM, stage.name),
-                  AlarmDescription=f"{base} or more jobs queued{_of(stage)}: add workers",
+    alarm = Alarm(_id(names.SCALE_OUT_ALARM, stage, on_demand),
+                  AlarmDescription=f"{base} or more jobs queued{_of(stage, on_demand)}: add workers",
                   Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible",
                   Dimensions=[MetricDimension(Name="QueueName", Value=GetAtt(queue, "QueueName"))],
                   Statistic="Maximum", Period=s.period_seconds, EvaluationPeriods=s.evaluation_periods,
@@ -255,27 +316,30 @@ def _scale_out(stage: Stage) -> list[AWSObject]:
     return [policy, alarm]
 
 
-def _scale_in(stage: Stage) -> list[AWSObject]:
-    s, queue, group = stage.scaling, *_queue_and_group(stage)
-    policy = ScalingPolicy(names.in_stage(names.SCALE_IN_POLICY, stage.name), AutoScalingGroupName=Ref(group),
+def _scale_in(stage: Stage, on_demand: bool = False) -> list[AWSObject]:
+    s, queue, group = stage.scaling, *_queue_and_group(stage, on_demand)
+    floor = 0 if on_demand else stage.workers.min_size
+    policy = ScalingPolicy(_id(names.SCALE_IN_POLICY, stage, on_demand), AutoScalingGroupName=Ref(group),
                            PolicyType="StepScaling", AdjustmentType="ExactCapacity",
                            MetricAggregationType="Maximum", StepAdjustments=[StepAdjustments(
-                               MetricIntervalUpperBound=0, ScalingAdjustment=stage.workers.min_size)])
+                               MetricIntervalUpperBound=0, ScalingAdjustment=floor)])
     periods = s.scale_in_after_idle_minutes * 60 // s.period_seconds
     metrics = [queue_metric("visible", queue, "ApproximateNumberOfMessagesVisible", s.period_seconds),
                queue_metric("running", queue, "ApproximateNumberOfMessagesNotVisible", s.period_seconds)]
     alarm = sum_of_queues_alarm(
-        names.in_stage(names.IDLE_ALARM, stage.name),
-        f"No job queued or running{_of(stage)} for {s.scale_in_after_idle_minutes} minutes: "
-        f"scale workers back to {stage.workers.min_size}",
+        _id(names.IDLE_ALARM, stage, on_demand),
+        f"No job queued or running{_of(stage, on_demand)} for {s.scale_in_after_idle_minutes} minutes: "
+        f"scale workers back to {floor}",
         metrics, comparison="LessThanOrEqualToThreshold", periods=periods, missing="breaching",
         actions=[Ref(policy)])
     return [policy, alarm]
 
 
-def _queue_and_group(stage: Stage) -> tuple[str, str]:
-    return names.in_stage(names.JOB_QUEUE, stage.name), names.in_stage(names.WORKER_GROUP, stage.name)
+def _queue_and_group(stage: Stage, on_demand: bool = False) -> tuple[str, str]:
+    return _id(names.JOB_QUEUE, stage, on_demand), _id(names.WORKER_GROUP, stage, on_demand)
 
 
-def _of(stage: Stage) -> str:
+def _of(stage: Stage, on_demand: bool = False) -> str:
+    if on_demand:
+        return " for the on-demand group" + (f" of stage {stage.name}" if stage.name else "")
     return f" for stage {stage.name}" if stage.name else ""

@@ -24,18 +24,27 @@ def resources(config: StackConfig) -> list[AWSObject]:
 
 
 def _stage_queues(config: StackConfig, stage: Stage, tags) -> list[Queue]:
+    """The stage's job queue and dead-letter queue; a Spot stage with an on-demand fallback also
+    has the on-demand group's job queue, whose failures go to the same dead-letter queue."""
     fifo, pipeline = stage.queue.fifo, config.pipeline_name
+    fallback = stage.workers.on_demand_fallback
+    sources = [job_queue_arn(config, stage)] + ([job_queue_arn(config, stage, on_demand=True)] if fallback else [])
     dead = _queue(names.in_stage(names.DEAD_LETTER_QUEUE, stage.name),
                   names.queue_name(pipeline, fifo, dead_letter=True, stage=stage.name), fifo, Tags=tags,
-                  RedriveAllowPolicy={"redrivePermission": "byQueue",
-                                      "sourceQueueArns": [job_queue_arn(config, stage)]})
-    jobs = _queue(names.in_stage(names.JOB_QUEUE, stage.name), names.queue_name(pipeline, fifo, stage=stage.name),
-                  fifo, Tags=tags, VisibilityTimeout=stage.queue.visibility_timeout,
+                  RedriveAllowPolicy={"redrivePermission": "byQueue", "sourceQueueArns": sources})
+    kinds = (False, True) if fallback else (False,)
+    return [*(_job_queue(config, stage, dead, tags, on_demand) for on_demand in kinds), dead]
+
+
+def _job_queue(config: StackConfig, stage: Stage, dead: Queue, tags, on_demand: bool) -> Queue:
+    logical_id = names.in_stage(names.JOB_QUEUE, stage.name)
+    return _queue(names.on_demand(logical_id) if on_demand else logical_id,
+                  names.queue_name(config.pipeline_name, stage.queue.fifo, stage=stage.name, on_demand=on_demand),
+                  stage.queue.fifo, Tags=tags, VisibilityTimeout=stage.queue.visibility_timeout,
                   MessageRetentionPeriod=stage.queue.message_retention,
                   ReceiveMessageWaitTimeSeconds=LONG_POLL_SECONDS,
                   RedrivePolicy=RedrivePolicy(deadLetterTargetArn=GetAtt(dead, "Arn"),
                                               maxReceiveCount=stage.queue.max_receive_count))
-    return [jobs, dead]
 
 
 def outputs(config: StackConfig) -> list[Output]:
@@ -51,14 +60,21 @@ def outputs(config: StackConfig) -> list[Output]:
                   Output(names.in_stage(names.DEAD_LETTER_OUTPUT, stage.name),
                          Description=f"Jobs of stage {stage.name} that failed every allowed attempt",
                          Value=Ref(names.in_stage(names.DEAD_LETTER_QUEUE, stage.name)))]
+    for stage in config.worker_stages:
+        if stage.workers.on_demand_fallback:
+            of = f" of stage {stage.name}" if stage.name else ""
+            found.append(Output(names.in_stage(names.ON_DEMAND_QUEUE_OUTPUT, stage.name),
+                                Description=f"The on-demand group's job queue{of}: datasets Spot interrupted too often",
+                                Value=Ref(names.on_demand(names.in_stage(names.JOB_QUEUE, stage.name)))))
     return found
 
 
-def job_queue_arn(config: StackConfig, stage: Stage | None = None):
+def job_queue_arn(config: StackConfig, stage: Stage | None = None, on_demand: bool = False):
     """Built from the queue's name, so that policies can name it without a circular reference;
     the first stage's when no stage is given."""
     stage = stage or config.worker_stages[0]
-    return iam.service_arn("sqs", names.queue_name(config.pipeline_name, stage.queue.fifo, stage=stage.name))
+    return iam.service_arn("sqs", names.queue_name(config.pipeline_name, stage.queue.fifo, stage=stage.name,
+                                                   on_demand=on_demand))
 
 
 def _queue(logical_id: str, name: str, fifo: bool, **properties) -> Queue:

@@ -83,44 +83,74 @@ def stage_code_key(stage: Stage) -> str | None:
     return code_key(code_sha256(code.path, code.under)) if code else None
 
 
-def script(config: StackConfig, stage: Stage, next_stage: Stage | None) -> str:
+# With a warm pool an instance is stopped after its first boot and started again when the group
+# needs it, and EC2 runs the user data at the first boot only: the script copies itself to
+# cloud-init's per-boot scripts, so that every later boot fences the jobs' user again (the firewall
+# rules do not survive a stop) and starts the agent. Every step is safe to run again.
+PER_BOOT = """\
+boot_scripts=${!NCAP_BOOT_SCRIPTS:-/var/lib/cloud/scripts/per-boot}
+if [ "$0" != "$boot_scripts/ncap-worker" ]; then
+  mkdir -p "$boot_scripts"
+  install -m 0700 "$0" "$boot_scripts/ncap-worker"
+fi
+"""
+
+
+def script(config: StackConfig, stage: Stage, next_stage: Stage | None, on_demand: bool = False) -> str:
     """The user data's text, with the Fn::Sub names ${JobQueue}, ${Topic}, ${JobRoles},
-    ${NextQueue}, ${ArtifactBucket}, ${AgentBundle} and ${AWS::Region} in it."""
+    ${NextQueue}, ${OnDemandQueue}, ${ArtifactBucket}, ${AgentBundle} and ${AWS::Region} in it.
+    `on_demand`: for the instances of a Spot stage's on-demand group."""
     key = stage_code_key(stage)
     which = f" stage {stage.name}" if stage.name else ""
+    group = ", its on-demand group" if on_demand else ""
     return ("#!/bin/bash\n"
-            f"# Boots an instance of the ncap worker agent of pipeline {config.pipeline_name}{which}: the jobs'\n"
+            f"# Boots an instance of the ncap worker agent of pipeline {config.pipeline_name}{which}{group}: "
+            "the jobs'\n"
             "# user fenced off the instance metadata service, the agent and the analysis installed from the\n"
             "# artifact bucket (each checked against its SHA-256), then the agent.\n"
             "set -eu\n"
             f"root=${{!NCAP_ROOT:-{ROOT}}}\n"
+            f"{PER_BOOT if has_warm_pool(stage, on_demand) else ''}"
             f"{FIND_PYTHON}{JOB_USER_SETUP}"
             f'"$python" - "$root" "${{AWS::Region}}" "${{{names.ARTIFACT_BUCKET_PARAMETER}}}" '
             f'"${{{names.AGENT_BUNDLE_PARAMETER}}}" {shlex.quote(key or "")} <<\'NCAP_BOOT\'\n'
             f"{boot_program()}NCAP_BOOT\n"
             f'PATH="$root/agent/$(basename "${{{names.AGENT_BUNDLE_PARAMETER}}}" .zip)/bin:$PATH"\n'
             "export PATH\n"
-            f"exec {_agent_line(config, stage, next_stage, key)}\n")
+            f"exec {_agent_line(config, stage, next_stage, key, on_demand)}\n")
 
 
-def _agent_line(config: StackConfig, stage: Stage, next_stage: Stage | None, key: str | None) -> str:
+def _agent_line(config: StackConfig, stage: Stage, next_stage: Stage | None, key: str | None,
+                on_demand: bool) -> str:
     argv = [stage.workers.agent_command,
-            *agent_arguments(config, "@QUEUE@", "@TOPIC@", "@ROLES@", stage, next_stage, "@NEXT@")]
+            *agent_arguments(config, "@QUEUE@", "@TOPIC@", "@ROLES@", stage, next_stage, "@NEXT@", on_demand,
+                             "@ON_DEMAND@", has_warm_pool(stage, on_demand))]
     line = " ".join(shlex.quote(a) for a in argv).replace("${", "${!")
-    line = line.replace("@QUEUE@", "${JobQueue}").replace("@TOPIC@", "${Topic}").replace("@ROLES@", "${JobRoles}")
-    line = line.replace("@NEXT@", "${NextQueue}")
+    line = line.replace("@QUEUE@", "${OnDemandQueue}" if on_demand else "${JobQueue}")
+    line = line.replace("@TOPIC@", "${Topic}").replace("@ROLES@", "${JobRoles}")
+    line = line.replace("@NEXT@", "${NextQueue}").replace("@ON_DEMAND@", "${OnDemandQueue}")
     line = line.replace(PRICE_AT_DEPLOY, f"${{{names.price_parameter(stage.workers.instance_type)}}}")
     if key:  # ncap/code/SHA.zip is unpacked into $root/code/SHA
         line += f' --command-dir "$root/code/{key.rsplit("/", 1)[1].removesuffix(".zip")}"'
     return f"{line} --run-as {JOB_USER}"
 
 
-def user_data(config: StackConfig, stage: Stage, next_stage: Stage | None) -> Base64:
+def user_data(config: StackConfig, stage: Stage, next_stage: Stage | None, on_demand: bool = False) -> Base64:
     values = {"JobQueue": Ref(names.in_stage(names.JOB_QUEUE, stage.name)), "Topic": Ref(names.TOPIC),
               "JobRoles": Sub(job_roles_prefix() + job_role_path(config.pipeline_name))}
     if next_stage is not None:
         values["NextQueue"] = Ref(names.in_stage(names.JOB_QUEUE, next_stage.name))
-    return Base64(Sub(script(config, stage, next_stage), **values))
+    if stage.workers.on_demand_fallback:
+        values["OnDemandQueue"] = Ref(names.on_demand(names.in_stage(names.JOB_QUEUE, stage.name)))
+    if on_demand:
+        del values["JobQueue"]
+    return Base64(Sub(script(config, stage, next_stage, on_demand), **values))
+
+
+def has_warm_pool(stage: Stage, on_demand: bool) -> bool:
+    """AWS keeps a warm pool only beside a group with no Spot instances: a Spot stage's pool is its
+    on-demand group's."""
+    return stage.scaling.warm_pool is not None and on_demand == stage.workers.on_demand_fallback
 
 
 def job_roles_prefix() -> str:

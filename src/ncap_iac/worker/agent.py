@@ -23,7 +23,8 @@ from .aws import describe, make_clients
 from .context import Context, worker_name
 from .credentials import JobRoles
 from .endpoint import Endpoint
-from .instance import Instance, Metadata, group_notice, launch_time, metadata_notice, spot_zone
+from .instance import Instance, Metadata, group_notice, launch_time, metadata_notice, metadata_target_state, spot_zone
+from .instance import instance_type as metadata_instance_type
 from .job import handle
 from .log import decision, to_stderr
 from .messages import BadMessage, parse
@@ -49,6 +50,11 @@ class Agent:
         self.left_group = False  # the agent itself terminated its instance (idle exit)
 
     def run(self) -> int:
+        instance = self.ctx.instance
+        if instance is not None and not instance.wait_in_service(self.stopping, self.ctx.settings.watch_seconds):
+            self.leave()
+            decision("stopped", worker=self.ctx.worker, handled=0, why="stopped before the instance was in service")
+            return 0
         slots = [threading.Thread(target=self.slot, name=f"slot-{n}", daemon=True)
                  for n in range(self.ctx.settings.concurrency)]
         for thread in slots:
@@ -246,13 +252,19 @@ def connect(settings: Settings) -> tuple[Context, bool]:
 
 def prices_of(settings: Settings, clients, instance: Instance | None) -> Prices | None:
     """What an hour of this instance costs: the given on-demand price, or on a Spot instance EC2's
-    Spot price history for its type and zone."""
+    Spot price history for its type and zone. In a group of several types (--hourly-prices) the
+    instance's own type is priced."""
     if settings.hourly_price_usd is None or settings.instance_type is None:
         return None
+    kind, on_demand, estimate = settings.instance_type, settings.hourly_price_usd, None
+    own = instance.instance_type if instance is not None and settings.hourly_prices else None
+    if own and own in settings.hourly_prices:
+        kind, on_demand = own, settings.hourly_prices[own].on_demand_usd
+        estimate = settings.hourly_prices[own].spot_estimate_usd
     if instance is None or instance.spot_zone is None:
-        return Prices(settings.hourly_price_usd)
-    return Prices(settings.hourly_price_usd, history_reader(clients.credentials, settings.region,
-                                                            settings.instance_type, instance.spot_zone))
+        return Prices(on_demand, instance_type=kind)
+    return Prices(on_demand, history_reader(clients.credentials, settings.region, kind, instance.spot_zone),
+                  estimate, kind)
 
 
 def in_group(settings: Settings, clients) -> Instance | None:
@@ -276,7 +288,8 @@ def in_group(settings: Settings, clients) -> Instance | None:
         def notice():
             return metadata_notice(metadata)
         return Instance(clients.autoscaling, instance_id, group, settings.lifecycle_hook, notice, launch_time(metadata),
-                        spot_zone(metadata))
+                        spot_zone(metadata), metadata_instance_type(metadata), settings.launching_hook,
+                        metadata_target_state(metadata))
     return Instance(clients.autoscaling, instance_id, group, settings.lifecycle_hook, notice)
 
 

@@ -61,6 +61,16 @@ def register(commands, common) -> dict:
     add("--instance-id", metavar="ID",
         help="this instance's id (default: NCAP_INSTANCE_ID, else the instance metadata service)")
     add("--lifecycle-hook", metavar="NAME", help="the group's terminating lifecycle hook, continued once jobs are back")
+    add("--launching-hook", metavar="NAME",
+        help="the group's launching lifecycle hook (a group with a warm pool): continued once the agent is ready; "
+             "while the instance's target lifecycle state is a warm pool's (Warmed:*) the agent takes no job")
+    add("--on-demand-queue-url", metavar="URL",
+        help="a Spot group's fallback: a dataset interrupted --max-interruptions times is queued here, for the "
+             "stage's on-demand group, instead of on --queue-url")
+    add("--on-demand-group", metavar="NAME",
+        help="the on-demand group, asked for capacity when a dataset is queued on --on-demand-queue-url")
+    add("--max-interruptions", type=int, metavar="N",
+        help="interruptions a dataset may have on Spot before it goes to --on-demand-queue-url (default 2)")
     add("--watch-seconds", type=float, default=_tuned("WATCH_SECONDS", 5.0), metavar="SECONDS",
         help="how often interruption notices, and a running job's cancel request, are looked for "
              "(default 5, or NCAP_AGENT_WATCH_SECONDS)")
@@ -72,6 +82,10 @@ def register(commands, common) -> dict:
     add("--hourly-price-usd", type=float, metavar="USD",
         help="this instance's hourly price: each attempt's cost goes into the pipeline's ledger "
              "(ledger/MONTH/LAB/...), which the labs' budgets are checked against")
+    add("--hourly-prices", metavar="TYPE=USD[:SPOT_USD],...",
+        help="a group of several instance types: each type's on-demand price (and the price table's Spot "
+             "estimate, used when EC2's Spot price history cannot be read); the instance's own type is read "
+             "from the instance metadata service")
     add("--stage", metavar="NAME", help="the pipeline stage this agent runs (messages for another are refused)")
     add("--next-stage", metavar="NAME",
         help="the stage after this one: a dataset that succeeds here has its outputs stored under "

@@ -11,7 +11,13 @@
   Terminating).
 - The launch time (the identity document's pendingTime), from which the ledger books the
   instance's bill when it goes; whether it is a Spot instance (instance-life-cycle) and its zone,
-  which price its time (spot_price.py)."""
+  which price its time (spot_price.py), and its type (a group of several types).
+- A group with a warm pool (--launching-hook): an instance starts into the pool first. The agent
+  takes no job while the instance's target lifecycle state is the pool's (Warmed:*); it continues
+  the launching lifecycle action once it is ready, both on the way into the pool and on the way
+  out of it into service (the group runs the hook each time), then serves. An instance sent back
+  to the pool is a notice like a termination: the agent stops taking jobs and returns any running
+  one (scale-in protection means there is none), and starts again at the instance's next boot."""
 from __future__ import annotations
 
 import json
@@ -28,6 +34,7 @@ from .aws import describe
 from .log import decision
 
 IMDS = "http://169.254.169.254"
+WARMED = "Warmed:"  # the target lifecycle states of a warm pool's instances: Warmed:Stopped, ...
 IMDS_TIMEOUT = 2.0
 TOKEN_SECONDS = 21600
 
@@ -87,11 +94,29 @@ def spot_zone(metadata: Metadata) -> str | None:
 
 
 def metadata_notice(metadata: Metadata) -> str | None:
-    """"spot" (an interruption notice), "terminating" (the group is terminating the instance) or None."""
+    """"spot" (an interruption notice), "warm-pool" (going back to the group's warm pool),
+    "terminating" (the group is terminating the instance) or None."""
     if metadata.get("/latest/meta-data/spot/instance-action") is not None:
         return "spot"
-    state = metadata.get("/latest/meta-data/autoscaling/target-lifecycle-state")
-    return "terminating" if state and state.strip() not in ("InService", "Standby") else None
+    state = (metadata.get("/latest/meta-data/autoscaling/target-lifecycle-state") or "").strip()
+    if state.startswith(WARMED):
+        return "warm-pool"
+    return "terminating" if state and state not in ("InService", "Standby") else None
+
+
+def instance_type(metadata: Metadata) -> str | None:
+    """This instance's type (a group of several types launches any of them); None unknown."""
+    try:
+        return (metadata.get("/latest/meta-data/instance-type") or "").strip() or None
+    except OSError as error:
+        decision("instance-type-unknown", logging.WARNING, error=describe(error))
+        return None
+
+
+def metadata_target_state(metadata: Metadata) -> Callable[[], str]:
+    def read() -> str:
+        return (metadata.get("/latest/meta-data/autoscaling/target-lifecycle-state") or "").strip()
+    return read
 
 
 def group_notice(autoscaling, instance_id: str, group: str) -> str | None:
@@ -108,10 +133,13 @@ class Instance:
 
     def __init__(self, autoscaling, instance_id: str, group: str, lifecycle_hook: str | None,
                  notice: Callable[[], str | None], launched: datetime | None = None,
-                 spot_zone: str | None = None):
+                 spot_zone: str | None = None, instance_type: str | None = None,
+                 launching_hook: str | None = None, target_state: Callable[[], str] | None = None):
         self.autoscaling, self.instance_id, self.group = autoscaling, instance_id, group
         self.launched = launched  # when EC2 launched the instance (its bill starts): None unknown
         self.spot_zone = spot_zone  # a Spot instance's availability zone; None: on demand (or unknown)
+        self.instance_type = instance_type  # as the metadata service says; None: unknown
+        self.launching_hook, self._target_state = launching_hook, target_state
         self.lifecycle_hook, self._notice = lifecycle_hook, notice
         self._wanted: bool | None = None
         self._applied: bool | None = None
@@ -153,6 +181,38 @@ class Instance:
                     decision("termination-not-continued", logging.INFO, error=describe(error))
                 else:
                     time.sleep(1.0)
+
+    def wait_in_service(self, stopping: threading.Event, poll_seconds: float) -> bool:
+        """With a launching hook: continue it once ready, and wait while the instance is headed for
+        the warm pool (its target lifecycle state Warmed:*), so that no job starts there. True once
+        the instance is headed for service; False when the agent is stopped first."""
+        if not self.launching_hook or self._target_state is None:
+            return True
+        continued = None
+        while not stopping.is_set():
+            try:
+                state = self._target_state()
+            except Exception as error:  # a blip: ask again
+                decision("lifecycle-state-unread", logging.WARNING, error=describe(error))
+                state = ""
+            if state and state != continued:
+                self._continue_launch(state)
+                continued = state
+            if state == "InService":
+                return True
+            if state.startswith(WARMED) and continued == state:
+                decision("warm-pool-waiting", instance=self.instance_id, state=state)
+            stopping.wait(poll_seconds)
+        return False
+
+    def _continue_launch(self, state: str) -> None:
+        try:
+            self.autoscaling.complete_lifecycle_action(
+                LifecycleHookName=self.launching_hook, AutoScalingGroupName=self.group,
+                InstanceId=self.instance_id, LifecycleActionResult="CONTINUE")
+            decision("launch-continued", instance=self.instance_id, hook=self.launching_hook, state=state)
+        except Exception as error:  # no launch waiting on the hook (already continued)
+            decision("launch-not-continued", logging.INFO, state=state, error=describe(error))
 
     def leave_group(self) -> bool:
         """Idle: terminate this instance and lower the group's desired capacity by one, so that

@@ -18,10 +18,11 @@ import logging
 import time
 from dataclasses import replace
 
-from ..lambda_repo.ncap_lambda import contract
+from ..lambda_repo.ncap_lambda import capacity, contract
 from . import background, handoff, ledger, queue, status_store, workspace
 from .attempt import Attempt, execute, log_key
 from .aws import describe
+from .handoff import NextStage
 from .heartbeat import Heartbeat
 from .log import decision
 from .messages import BadMessage, Task, parse
@@ -84,7 +85,18 @@ def begin(ctx, s3, delivery, task: Task) -> status_store.Written:
         return status_store.Written(written.snapshot, False, written.before)
     return status_store.update(s3, task, {
         "status": contract.RUNNING, "attempt": delivery.receive_count, "worker": ctx.worker,
-        "started": contract.now()}, current)
+        "started": contract.now(), **where_it_runs(ctx)}, current)
+
+
+def where_it_runs(ctx) -> dict:
+    """Where this attempt runs, for the status: Spot or on-demand capacity, and the instance type."""
+    instance = ctx.instance
+    if instance is None:
+        return {}
+    found = {"capacity": "spot" if instance.spot_zone else "on-demand"}
+    if instance.instance_type:
+        found["instance_type"] = instance.instance_type
+    return found
 
 
 def acknowledge(ctx, delivery, task, beat, snapshot, started: float, fields: dict) -> str:
@@ -160,13 +172,20 @@ def requeue(ctx, s3, delivery, task, beat, result: Attempt, key, known, started,
     if task.stage and isinstance(entry, dict):
         entry = (entry.get("stages") or {}).get(task.stage)
     count = int((entry or {}).get("interruptions") or 0) + 1
+    s = ctx.settings
+    on_demand = s.on_demand_queue_url is not None and count >= s.max_interruptions
+    where = "for on-demand capacity" if on_demand else "again"
     status_store.update(s3, task, {
         "status": contract.RUNNING, "log_key": key, "interruptions": count,
-        "last_error": f"interrupted: {result.reason}; queued again"}, known)
+        "last_error": f"interrupted: {result.reason}; queued {where}"}, known)
     beat.stop()
-    queue.requeue(ctx.clients.sqs, ctx.settings.queue_url, delivery, task.affiliate if ctx.fifo else None, **fields)
-    return done(fields, "requeued", started, logging.WARNING, reason=result.reason,
-                command_seconds=result.command_seconds, interruptions=count)
+    target = s.on_demand_queue_url if on_demand and s.on_demand_queue_url else s.queue_url
+    queue.requeue(ctx.clients.sqs, s.queue_url, delivery, task.affiliate if ctx.fifo else None, target=target,
+                  **fields)
+    if on_demand and s.on_demand_group:  # as the submit function asks for the Spot group's
+        capacity.request(ctx.clients.autoscaling, ctx.clients.sqs, NextStage(target, s.on_demand_group), 1)
+    return done(fields, "requeued-on-demand" if on_demand else "requeued", started, logging.WARNING,
+                reason=result.reason, command_seconds=result.command_seconds, interruptions=count)
 
 
 def release(ctx, delivery, beat, seconds, fields, outcome, started, result, **extra) -> str:

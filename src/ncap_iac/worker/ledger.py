@@ -29,7 +29,8 @@ def record(ctx, task, delivery, seconds: float) -> None:
     price, finished = ctx.prices.at(now - timedelta(seconds=seconds)), now.strftime("%Y-%m-%dT%H:%M:%SZ")
     key = ledger_key(task.affiliate, task.job_id, task.dataname, finished, delivery.receive_count,
                      delivery.message_id)
-    entry = ledger_entry(task.affiliate, task.job_id, task.dataname, s.instance_type, price.hourly_usd,
+    entry = ledger_entry(task.affiliate, task.job_id, task.dataname, ctx.prices.instance_type or s.instance_type,
+                         price.hourly_usd,
                          seconds, finished, delivery.receive_count, price.source)
     ctx.spend.add(task.affiliate, seconds)
     background.submit("ledger", _put, ctx.clients.s3, s.bucket, key, entry)
@@ -57,7 +58,8 @@ def close_instance(ctx) -> None:
     if ctx.prices is None or s.instance_type is None or instance is None or instance.launched is None:
         return
     ended, price = datetime.now(timezone.utc), ctx.prices.at(instance.launched)
-    entries = instance_entries(instance.instance_id, s.instance_type, price.hourly_usd, instance.launched, ended,
+    entries = instance_entries(instance.instance_id, ctx.prices.instance_type or s.instance_type, price.hourly_usd,
+                               instance.launched, ended,
                                ctx.spend.snapshot(), price.source)
     for lab, entry in sorted(entries.items()):
         _put(ctx.clients.s3, s.bucket, instance_key(lab, instance.instance_id, entry["finished"]), entry)

@@ -60,14 +60,16 @@ def set_visibility(sqs, queue_url: str, delivery: Delivery, seconds: int, **fiel
         return False
 
 
-def requeue(sqs, queue_url: str, delivery: Delivery, group: str | None, **fields) -> None:
-    """Queue the message again as a new one (its receive count starts over), then delete this
-    one. `group`: the FIFO message group (the lab), None on a standard queue. Sent before the
-    deletion: a failure in between leaves a duplicate, which the status check acknowledges."""
+def requeue(sqs, queue_url: str, delivery: Delivery, group: str | None, target: str | None = None,
+            **fields) -> None:
+    """Queue the message again as a new one (its receive count starts over), on `target` (default:
+    the same queue), then delete this one. `group`: the FIFO message group (the lab), None on a
+    standard queue. Sent before the deletion: a failure in between leaves a duplicate, which the
+    status check acknowledges."""
     extra = {}
     if group is not None:  # a deduplication id of its own: the same body within 5 minutes is no duplicate
         extra = {"MessageGroupId": group, "MessageDeduplicationId": f"{delivery.message_id}-requeued"}
-    sqs.send_message(QueueUrl=queue_url, MessageBody=delivery.body, **extra)
+    sqs.send_message(QueueUrl=target or queue_url, MessageBody=delivery.body, **extra)
     delete(sqs, queue_url, delivery, **fields)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import NcapError
@@ -16,6 +16,7 @@ QUEUE_URL_REGION = re.compile(r"^https://sqs[.-]([a-z0-9-]+)\.amazonaws\.com(\.c
 MAX_VISIBILITY = 43200  # SQS: 12 hours
 MAX_POLL = 20  # SQS long polling: at most 20 seconds
 ROLE_PREFIX = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/(?:[\w+=,.@-]+/)*$")
+INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")  # a POSIX account name
 # Set by the local cloud in its instances' environment: the user data's job user (made by useradd,
 # fenced by iptables: stand-ins there) does not exist on the developer's machine, so jobs run as
@@ -55,6 +56,34 @@ class Settings:
     next_queue_url: str | None = None
     next_group: str | None = None  # the next stage's group, asked for capacity at a hand-off
     run_as_stand_in: str | None = None  # --run-as on a local cloud instance: the user jobs would run as
+    launching_hook: str | None = None  # a group with a warm pool: continued once the agent is ready
+    on_demand_queue_url: str | None = None  # a Spot group's fallback for datasets interrupted too often
+    on_demand_group: str | None = None  # asked for capacity when a dataset is queued for it
+    max_interruptions: int = 2
+    hourly_prices: dict[str, TypePrice] = field(default_factory=dict)  # --hourly-prices: type -> prices
+
+
+@dataclass(frozen=True)
+class TypePrice:
+    """One instance type's on-demand price, and the price table's Spot estimate (None: none)."""
+    on_demand_usd: float
+    spot_estimate_usd: float | None = None
+
+
+def hourly_prices_of(text: str | None) -> dict[str, TypePrice]:
+    """--hourly-prices "g4dn.xlarge=0.526:0.21,g5.xlarge=1.006" -> {type: TypePrice}."""
+    found: dict[str, TypePrice] = {}
+    for part in filter(None, (text or "").split(",")):
+        kind, _, prices = part.partition("=")
+        on_demand, _, spot = prices.partition(":")
+        try:
+            price = TypePrice(float(on_demand), float(spot) if spot else None)
+        except ValueError:
+            raise NcapError(f"--hourly-prices: {part!r} is not TYPE=USD or TYPE=USD:SPOT_USD") from None
+        if not INSTANCE_TYPE.match(kind) or price.on_demand_usd < 0 or (price.spot_estimate_usd or 0) < 0:
+            raise NcapError(f"--hourly-prices: {part!r} is not TYPE=USD or TYPE=USD:SPOT_USD")
+        found[kind] = price
+    return found
 
 
 def region_of(given: str | None, queue_url: str) -> str:
@@ -93,7 +122,11 @@ def from_args(args) -> Settings:
         log_seconds=args.log_seconds,
         instance_type=args.instance_type or None, hourly_price_usd=args.hourly_price_usd,
         stage=args.stage or None, next_stage=args.next_stage or None, next_queue_url=args.next_queue_url or None,
-        next_group=args.next_group or None, run_as_stand_in=stand_in)
+        next_group=args.next_group or None, run_as_stand_in=stand_in,
+        launching_hook=args.launching_hook or None, on_demand_queue_url=args.on_demand_queue_url or None,
+        on_demand_group=args.on_demand_group or None,
+        max_interruptions=2 if args.max_interruptions is None else args.max_interruptions,
+        hourly_prices=hourly_prices_of(args.hourly_prices))
     check(settings)
     return settings
 
@@ -110,7 +143,7 @@ BOUNDS = (("job-timeout", "job_timeout", 0, None), ("concurrency", "concurrency"
           ("heartbeat", "heartbeat", 2, MAX_VISIBILITY), ("grace", "grace", 0, None),
           ("poll-seconds", "poll_seconds", 1, MAX_POLL), ("max-jobs", "max_jobs", 1, None),
           ("idle-exit", "idle_exit", 0.001, None), ("watch-seconds", "watch_seconds", 0.1, None),
-          ("log-seconds", "log_seconds", 0.1, None))
+          ("log-seconds", "log_seconds", 0.1, None), ("max-interruptions", "max_interruptions", 0, None))
 
 
 def problems(s: Settings) -> list[str]:
@@ -130,8 +163,8 @@ def problems(s: Settings) -> list[str]:
 
 def bound_problems(s: Settings) -> list[str]:
     found = []
-    for option, field, low, high in BOUNDS:
-        value = getattr(s, field)
+    for option, name, low, high in BOUNDS:
+        value = getattr(s, name)
         if value is not None and value < low:
             found.append(f"--{option}: must be at least {low}, got {value}")
         elif value is not None and high is not None and value > high:
@@ -155,8 +188,8 @@ def identity_problems(s: Settings) -> list[str]:
         found.append("--instance-type and --hourly-price-usd go together (the ledger records both)")
     if s.hourly_price_usd is not None and s.hourly_price_usd < 0:
         found.append(f"--hourly-price-usd: must be at least 0, got {s.hourly_price_usd}")
-    if (s.lifecycle_hook or s.instance_id) and not s.group:
-        found.append("--lifecycle-hook and --instance-id need --group")
+    if (s.lifecycle_hook or s.instance_id or s.launching_hook) and not s.group:
+        found.append("--lifecycle-hook, --launching-hook and --instance-id need --group")
     return found
 
 
@@ -164,6 +197,8 @@ def stage_problems(s: Settings) -> list[str]:
     found = [f"--{option}: {value!r} is not a stage name (letters, digits and single hyphens)"
              for option, value in (("stage", s.stage), ("next-stage", s.next_stage))
              if value is not None and not STAGE.fullmatch(value)]
+    if s.on_demand_group and not s.on_demand_queue_url:
+        found.append("--on-demand-group needs --on-demand-queue-url")
     if (s.next_stage is None) != (s.next_queue_url is None):
         found.append("--next-stage and --next-queue-url go together")
     if (s.next_stage or s.next_group) and s.stage is None:

@@ -28,6 +28,7 @@ from .log import decision
 ON_DEMAND = "on-demand list price"
 SPOT_HISTORY = "EC2 Spot price history"
 SPOT_UNREAD = "on-demand list price (the Spot price history could not be read)"
+SPOT_ESTIMATE = "the price table's Spot estimate (the Spot price history could not be read)"
 EC2_API_VERSION = "2016-11-15"
 PRODUCTS = ("Linux/UNIX", "Linux/UNIX (Amazon VPC)")
 TIMEOUT_SECONDS = 10
@@ -43,8 +44,11 @@ class Prices:
     """This instance's hourly price at a given time. `spot_history(moment)` gives the Spot price in
     effect then (None: an on-demand instance)."""
 
-    def __init__(self, on_demand_usd: float, spot_history: Callable[[datetime], float] | None = None):
+    def __init__(self, on_demand_usd: float, spot_history: Callable[[datetime], float] | None = None,
+                 spot_estimate_usd: float | None = None, instance_type: str | None = None):
         self.on_demand_usd, self.spot_history = float(on_demand_usd), spot_history
+        self.spot_estimate_usd = spot_estimate_usd  # used when the history cannot be read
+        self.instance_type = instance_type  # the instance's own type, when it is one of several
         self._lock = threading.Lock()
         self._hours: dict[str, Price] = {}
 
@@ -60,8 +64,10 @@ class Prices:
     def _read(self, spot_history: Callable[[datetime], float], moment: datetime) -> Price:
         try:
             return Price(spot_history(moment), SPOT_HISTORY)
-        except Exception as error:  # priced at the upper bound, said in the entry
+        except Exception as error:  # priced at the table's estimate, else the upper bound, said in the entry
             decision("spot-price-unread", logging.WARNING, error=describe(error))
+            if self.spot_estimate_usd is not None:
+                return Price(self.spot_estimate_usd, SPOT_ESTIMATE)
             return Price(self.on_demand_usd, SPOT_UNREAD)
 
 

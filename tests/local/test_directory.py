@@ -4,7 +4,7 @@ logins (a temporary password changed at the first), then the journey with short-
 credentials: a 200 MB upload killed half way and resumed, same-named configs each used by their
 own job, a log followed before its job ends, results checked, a cancel within 15 s. Then what a
 person's credentials reach, tried call by call against the emulator's IAM: their lab's folders as a
-lab group has them, and nothing else."""
+lab group has them and their lab's ledger to read, and nothing else."""
 import hashlib
 import json
 import os
@@ -216,6 +216,10 @@ def check_reach(cloud, people) -> None:
     admin.create_bucket(Bucket=other)
     admin.put_object(Bucket=other, Key="lab-a/inputs/theirs.csv", Body=b"theirs")
     admin.put_object(Bucket=cloud.bucket, Key="lab-b/inputs/b-only.csv", Body=b"lab b")
+    month = time.strftime("%Y-%m", time.gmtime())
+    for lab in ("lab-a", "lab-b"):  # a ledger entry of each lab, as a worker writes them
+        admin.put_object(Bucket=cloud.bucket, Key=f"ledger/{month}/{lab}/job-1/0123456789abcdef-1.json",
+                         Body=json.dumps({"lab": lab, "job_id": "job-1", "cost_usd": 0.01}).encode())
     info, endpoint = cloud.info, cloud.info["endpoint_url"]
     job_role = f"arn:aws:iam::123456789012:role/ncap/{PIPELINE}/jobs/{PIPELINE}-jobs"
 
@@ -244,6 +248,9 @@ def check_reach(cloud, people) -> None:
             "upload an input": lambda: s3.put_object(Bucket=bucket, Key=f"{lab}/inputs/mine.csv", Body=b"1"),
             "upload a config": lambda: s3.put_object(Bucket=bucket, Key=f"{lab}/configs/mine.json", Body=b"{}"),
             "read own input": lambda: s3.get_object(Bucket=bucket, Key=f"{lab}/inputs/x.csv"),
+            "list own ledger": lambda: s3.list_objects_v2(Bucket=bucket, Prefix=f"ledger/{month}/{lab}/"),
+            "read own ledger": lambda: s3.get_object(Bucket=bucket,
+                                                     Key=f"ledger/{month}/{lab}/job-1/0123456789abcdef-1.json"),
         }
         may_not = {
             "list the other lab": lambda: s3.list_objects_v2(Bucket=bucket, Prefix=f"{away}/"),
@@ -253,6 +260,14 @@ def check_reach(cloud, people) -> None:
             "write the other lab": lambda: s3.put_object(Bucket=bucket, Key=f"{away}/inputs/x.csv", Body=b"2"),
             "write own results": lambda: s3.put_object(Bucket=bucket, Key=f"{lab}/results/job_x/a.txt", Body=b"3"),
             "delete own input": lambda: s3.delete_object(Bucket=bucket, Key=f"{lab}/inputs/x.csv"),
+            "read the other lab's ledger": lambda: s3.get_object(
+                Bucket=bucket, Key=f"ledger/{month}/{away}/job-1/0123456789abcdef-1.json"),
+            "list the other lab's ledger": lambda: s3.list_objects_v2(Bucket=bucket, Prefix=f"ledger/{month}/{away}/"),
+            "list the month's ledger": lambda: s3.list_objects_v2(Bucket=bucket, Prefix=f"ledger/{month}/"),
+            "write own ledger": lambda: s3.put_object(Bucket=bucket, Key=f"ledger/{month}/{lab}/job-1/forged.json",
+                                                      Body=b'{"cost_usd": 0}'),
+            "delete own ledger": lambda: s3.delete_object(Bucket=bucket,
+                                                          Key=f"ledger/{month}/{lab}/job-1/0123456789abcdef-1.json"),
             "another pipeline": lambda: s3.get_object(Bucket=other, Key="lab-a/inputs/theirs.csv"),
             "list another pipeline": lambda: s3.list_objects_v2(Bucket=other, Prefix=f"{lab}/"),
             "the queue": lambda: sqs.send_message(QueueUrl=info["queue_url"], MessageBody="{}"),

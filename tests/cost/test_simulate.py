@@ -9,6 +9,7 @@ import itertools
 
 import pytest
 
+from ncap_iac.cost import simulate as simulate_module
 from ncap_iac.cost.fleet import Spot, WarmPool
 from ncap_iac.cost.policy import Policy
 from ncap_iac.cost.simulate import simulate
@@ -356,3 +357,14 @@ def test_without_spot_or_a_warm_pool_the_figures_are_those_of_the_cost_table():
     assert result.capacity is None and "interruptions" not in result.as_json()
     assert (result.jobs, round(result.cost_ratio, 3), result.wait_p95_s) == (313, 1.088, L + B)
     assert round(result.lower_bound_usd, 2) == 188.34
+
+
+def test_a_job_spot_never_lets_finish_is_counted_lost_when_the_simulation_stops(monkeypatch):
+    """Spot true, interrupted every few seconds, a 1000 s job: it never finishes; with the horizon an hour
+    after the last submission, the simulation stops there and says so."""
+    monkeypatch.setattr(simulate_module, "HORIZON_S", 3600.0)
+    result = simulate(jobs(1000.0, 10.0), ON_DEMAND, 0.0, spot(per_hour=ALWAYS, max_interruptions=None))
+    figures = result.capacity
+    assert figures.jobs_lost == 1 and dict(figures.finished_on) == {"spot": 1, "on-demand": 0}  # the 10 s job did
+    assert figures.span_s == 3600.0 and figures.interruptions > 100
+    assert max(run.end for run in result.runs) == 3600.0  # the lost job's last run, cut where the simulation stopped

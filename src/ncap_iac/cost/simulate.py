@@ -169,6 +169,8 @@ class _Simulation:
             for lane in self.lanes:
                 lane.metrics.observe(len(lane.queue), lane.group.running_jobs())
             self._sample(now)
+        for _, run in self.current.values():  # stopped at the horizon: runs still going end there, unfinished
+            self.runs[run] = replace(self.runs[run], end=min(self.runs[run].end, now))
         instances = sorted((i for lane in self.lanes for i in lane.group.all), key=lambda i: i.id)
         return build(self.jobs, self.policy, self.waits, self.runs, instances, self.series, now, self._figures(now))
 

@@ -68,6 +68,24 @@ def test_update_writes_every_regions_prices_dated_from_recorded_answers(tmp_path
     assert said[0] == "[1/2] us-east-1: 3 instance types" and said[-1].startswith(f"wrote {tmp_path / 'table.json'}")
 
 
+def test_update_keeps_the_spot_estimates_and_volume_prices_it_does_not_fetch(tmp_path):
+    from ncap_iac import prices
+
+    out = tmp_path / "table.json"
+    out.write_text(json.dumps({"regions": {}, "spot": {"us-east-1": {"g5.xlarge": 0.4}},
+                               "ebs": {"gp3_usd_per_gb_month": {"us-east-1": 0.08}}}))
+    client, stub = stubbed(["us-east-1"])
+    with stub:
+        written = update(client, ["us-east-1"], out, lambda line: None)
+    assert written["spot"] == {"us-east-1": {"g5.xlarge": 0.4}} and written["ebs"]["gp3_usd_per_gb_month"]
+    fresh = tmp_path / "new.json"
+    client, stub = stubbed(["us-east-1"])
+    with stub:
+        written = update(client, ["us-east-1"], fresh, lambda line: None)
+    packaged = prices.table()
+    assert written["spot"] == packaged["spot"] and written["ebs"] == packaged["ebs"], "else the packaged table's"
+
+
 def test_update_refuses_an_unknown_region(tmp_path):
     with pytest.raises(NcapError, match="unknown region"):
         update(None, ["mars-north-1"], tmp_path / "t.json", print)

@@ -236,3 +236,56 @@ def test_random_events_are_ignored_or_reach_aws_never_anything_else(event):
         monitor.read_change(event)  # only a well-formed event gets this far
     finally:
         monitor.boto3.client = original
+
+
+# --- a warm pool's stopped time, booked in the ledger -----------------------------------------
+
+RATE = 100 * 0.08 / 720  # a 100 GiB gp3 root volume, per hour
+
+
+def warm_ledger(s3):
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="ledger/").get("Contents", [])
+    return {item["Key"]: json.loads(s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read()) for item in listed}
+
+
+@pytest.fixture
+def pool(s3, monkeypatch):
+    monkeypatch.setenv("WARM_POOLS", json.dumps({GROUP: RATE}))
+
+
+def test_the_time_a_pool_instance_stood_stopped_is_booked_when_it_starts_again(s3, launch, pool, context):
+    instance_id = launch()
+    monitor.handler(ec2_state(instance_id, "stopped", time="2026-01-31T23:00:00Z"), context)
+    assert warm_ledger(s3) == {}, "nothing is booked while it stands stopped"
+    monitor.handler(ec2_state(instance_id, "pending", time="2026-02-01T01:30:00Z"), context)
+    [(key, entry)] = warm_ledger(s3).items()
+    assert key == f"ledger/2026-02/_unattributed/warm-pool/{instance_id}-20260131T230000Z.json"
+    assert entry["kind"] == "warm-pool" and entry["lab"] == "_unattributed" and entry["seconds"] == 9000
+    assert entry["cost_usd"] == pytest.approx(RATE * 2.5)
+    assert not [k for k in records(s3) if "/warm/" in k], "the kept stop time is gone once booked"
+    monitor.handler(ec2_state(instance_id, "pending", time="2026-02-01T01:30:00Z"), context)
+    assert len(warm_ledger(s3)) == 1, "a redelivered start books nothing twice"
+
+
+def test_a_pool_instance_terminated_while_stopped_books_its_stopped_time(s3, launch, pool, context):
+    instance_id = launch()
+    monitor.handler(ec2_state(instance_id, "stopped", time="2026-03-01T10:00:00Z"), context)
+    monitor.handler(ec2_state(instance_id, "shutting-down", time="2026-03-01T10:10:00Z"), context)
+    [entry] = warm_ledger(s3).values()
+    assert entry["seconds"] == 600
+
+
+def test_groups_without_a_pool_book_nothing(s3, launch, context, monkeypatch):
+    monkeypatch.setenv("WARM_POOLS", json.dumps({"another-group": RATE}))
+    instance_id = launch()
+    monitor.handler(ec2_state(instance_id, "stopped", time="2026-03-01T10:00:00Z"), context)
+    monitor.handler(ec2_state(instance_id, "pending", time="2026-03-01T11:00:00Z"), context)
+    assert warm_ledger(s3) == {} and not [k for k in records(s3) if "/warm/" in k]
+
+
+def test_an_unreadable_kept_stop_time_is_dropped_without_booking(s3, launch, pool, context, decisions):
+    instance_id = launch()
+    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}warm/{instance_id}.json", Body=b"[not a record")
+    result = monitor.handler(ec2_state(instance_id, "pending", time="2026-03-01T11:00:00Z"), context)
+    assert result["outcome"] == "recorded" and warm_ledger(s3) == {}
+    assert not [k for k in records(s3) if "/warm/" in k]

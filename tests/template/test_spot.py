@@ -71,7 +71,8 @@ def test_spot_agents_send_a_dataset_interrupted_twice_to_the_on_demand_group_who
     spot = agent_line(resources, "WorkerLaunchTemplate")
     assert "--queue-url ${JobQueue}" in spot and "--on-demand-queue-url ${OnDemandQueue}" in spot
     assert "--max-interruptions 2" in spot and "--on-demand-group spot-types-warm-pool-on-demand-workers" in spot
-    assert "--hourly-prices g4dn.xlarge=0.526,g5.xlarge=1.006" in spot, "each type books its own price"
+    assert "--hourly-prices g4dn.xlarge=0.526:0.2039,g5.xlarge=1.006:0.436" in spot, \
+        "each type books its own price, the table's Spot estimate when EC2's history cannot be read"
     on_demand = agent_line(resources, "OnDemandWorkerLaunchTemplate")
     assert "--queue-url ${OnDemandQueue}" in on_demand and "--on-demand-queue-url" not in on_demand
     assert "--group spot-types-warm-pool-on-demand-workers" in on_demand
@@ -112,3 +113,22 @@ def test_the_spot_and_warm_pool_config_is_clean_for_cfn_lint():
     from ncap_iac.lint import lint_template
 
     assert lint_template(compile_config(load(FIXTURE), REPO).template, "us-east-1") == []
+
+
+def test_the_budget_and_the_ledger_count_the_warm_pools_volumes():
+    resources = compiled()
+    limit = resources["PipelineBudget"]["Properties"]["Budget"]["BudgetLimit"]["Amount"]
+    assert limit == 200 + 2 * 100 * 0.08, "the labs' budget and two stopped 100 GiB gp3 volumes a month"
+    monitor = resources["MonitorFunction"]["Properties"]
+    env = monitor["Environment"]["Variables"]
+    assert env["WORKER_GROUP"] == "spot-types-warm-pool-workers,spot-types-warm-pool-on-demand-workers"
+    assert json.loads(env["WARM_POOLS"]) == {"spot-types-warm-pool-on-demand-workers": 100 * 0.08 / 720}
+    statements = {s["Sid"]: s for policy in resources["MonitorFunctionRole"]["Properties"]["Policies"]
+                  for s in policy["PolicyDocument"]["Statement"] if "Sid" in s}
+    assert statements["BookWarmPoolTime"]["Action"] == ["s3:PutObject"]
+    assert json.dumps(statements["BookWarmPoolTime"]["Resource"]).endswith('/ledger/*/_unattributed/warm-pool/*"}]')
+
+
+def test_without_a_warm_pool_the_monitor_books_nothing_of_the_kind():
+    env = compiled(minimal_config())["MonitorFunction"]["Properties"]["Environment"]["Variables"]
+    assert "WARM_POOLS" not in env

@@ -109,3 +109,41 @@ def test_the_agent_reads_whether_its_instance_is_spot_from_the_metadata_service(
         assert spot_zone(Metadata(service.endpoint("i-0abc"))) == zone
     finally:
         service.stop()
+
+
+def test_a_history_that_cannot_be_read_books_the_tables_spot_estimate_when_there_is_one(decisions):
+    from ncap_iac.worker.spot_price import SPOT_ESTIMATE
+
+    def refused(moment):
+        raise PermissionError("denied")
+
+    price = Prices(0.526, refused, spot_estimate_usd=0.2039).at(datetime.now(UTC))
+    assert (price.hourly_usd, price.source) == (0.2039, SPOT_ESTIMATE)
+    assert "estimate" in SPOT_ESTIMATE and "could not be read" in SPOT_ESTIMATE
+
+
+class _Instance:
+    def __init__(self, instance_type, spot_zone):
+        self.instance_type, self.spot_zone = instance_type, spot_zone
+
+
+@pytest.mark.parametrize("own, zone, expected", [
+    ("g5.xlarge", None, ("g5.xlarge", 1.006, None)),  # on demand: its own type's list price
+    ("g5.xlarge", "us-east-1a", ("g5.xlarge", 1.006, 0.436)),  # Spot: its own type's history, then estimate
+    ("g6.xlarge", None, ("g4dn.xlarge", 0.526, None)),  # a type not listed: the workers' type, as before
+])
+def test_an_instance_of_a_group_of_several_types_books_its_own_type(own, zone, expected):
+    from ncap_iac.worker.agent import prices_of
+    from ncap_iac.worker.settings import Settings, hourly_prices_of
+
+    settings = Settings(queue_url="q", bucket="b", region="us-east-1", command="true",
+                        job_roles="arn:aws:iam::123456789012:role/x/", instance_type="g4dn.xlarge",
+                        hourly_price_usd=0.526, hourly_prices=hourly_prices_of("g4dn.xlarge=0.526:0.2039,"
+                                                                               "g5.xlarge=1.006:0.436"))
+
+    class Clients:
+        credentials = None
+
+    prices = prices_of(settings, Clients(), _Instance(own, zone))
+    assert (prices.instance_type, prices.on_demand_usd, prices.spot_estimate_usd) == expected
+    assert (prices.spot_history is not None) == (zone is not None)

@@ -33,12 +33,25 @@ def update(pricing, regions: list[str], out: Path, say) -> dict:
     kept = {region: found[region] for region in sorted(found) if found[region]}
     table = {"as_of": today.strftime("%Y-%m"), "written": today.strftime("%Y-%m-%d"), "source": SOURCE,
              "notes": {"all": f"Rebuilt by `ncap prices update` from {SOURCE} on {today:%Y-%m-%d}."},
-             "regions": kept}
+             "regions": kept, **carried_over(out)}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     prices.table.cache_clear()
     say(f"wrote {out}: {sum(len(t) for t in kept.values())} prices in {len(kept)} regions, as of {table['as_of']}")
     return table
+
+
+CARRIED = ("spot", "ebs")  # sections the on-demand Price List query does not rebuild: kept as they were
+
+
+def carried_over(out: Path) -> dict:
+    """The table's Spot estimates and volume prices, from the file being replaced (else the
+    packaged table), which the update does not fetch."""
+    try:
+        previous = json.loads(out.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        previous = prices.table()
+    return {key: previous[key] for key in CARRIED if isinstance(previous, dict) and key in previous}
 
 
 def default_out() -> Path:

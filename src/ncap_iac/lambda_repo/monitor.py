@@ -11,9 +11,18 @@ A record is one JSON line, stored as its own object (S3 cannot append) at
 time as 20260115T140509Z. The key depends on the event only, so a redelivered event overwrites
 its own record. Malformed events are logged and ignored; AWS errors raise, so that Lambda retries.
 
+A group with a warm pool (WARM_POOLS: {group: its instances' volumes in USD per hour}) keeps
+stopped instances that pay for their volumes only. When one stops, its stop time is kept at
+`<prefix>warm/<instance-id>.json`; when it starts again (pending: the group takes it out of the
+pool) or goes (shutting-down, terminated), the stopped time is booked in the ledger, priced at
+the volumes' rate, under `ledger/<month>/_unattributed/warm-pool/<instance-id>-<stopped>.json`
+(the month the stop ended in; no lab's: the pool serves them all), and the kept time removed.
+
 Environment: BUCKET_NAME, WORKER_GROUP (the auto scaling groups' names, comma-separated: one per
-stage), INSTANCE_LOG_PREFIX.
-Permissions used: ec2:DescribeInstances, s3:PutObject on `logs/instances/*`.
+stage, and a Spot stage's on-demand group), INSTANCE_LOG_PREFIX, WARM_POOLS (JSON, optional).
+Permissions used: ec2:DescribeInstances, s3:PutObject on `logs/instances/*`; with warm pools
+s3:GetObject and s3:DeleteObject on `logs/instances/warm/*` and s3:PutObject on the pool's
+ledger entries.
 """
 import json
 import logging
@@ -25,6 +34,8 @@ from datetime import UTC, datetime
 import boto3
 
 from ncap_lambda.aws_errors import is_error
+from ncap_lambda.contract import MISSING
+from ncap_lambda.ledger import LEDGER_VERSION, UNATTRIBUTED, ledger_prefix
 from ncap_lambda.log import get_logger, log_decision
 
 LOG = get_logger("monitor")
@@ -137,7 +148,62 @@ def handler(event, context):
         return {"outcome": "not-ours", "instance_id": change.instance_id}
     bucket = os.environ["BUCKET_NAME"]
     key = record_key(os.environ.get("INSTANCE_LOG_PREFIX", DEFAULT_PREFIX), change)
-    store(boto3.client("s3"), bucket, key, record_line(change, instance))
+    s3 = boto3.client("s3")
+    store(s3, bucket, key, record_line(change, instance))
     log_decision(LOG, "record-instance-state", instance_id=change.instance_id, state=change.state,
                  instance_type=instance.instance_type, bucket=bucket, key=key)
+    pools = warm_pools(os.environ.get("WARM_POOLS"))
+    if instance.group in pools:
+        book_warm_time(s3, bucket, os.environ.get("INSTANCE_LOG_PREFIX", DEFAULT_PREFIX), change, instance,
+                       pools[instance.group])
     return {"outcome": "recorded", "bucket": bucket, "key": key}
+
+
+def warm_pools(text):
+    """WARM_POOLS: {group: USD per hour of a pool instance's volumes}; {} when unset or unusable."""
+    try:
+        found = json.loads(text or "{}")
+    except ValueError:
+        log_decision(LOG, "warm-pools-unreadable", logging.WARNING)
+        return {}
+    return {group: float(rate) for group, rate in found.items() if isinstance(rate, (int, float))} \
+        if isinstance(found, dict) else {}
+
+
+def warm_key(prefix, instance_id):
+    return f"{prefix.rstrip('/')}/warm/{instance_id}.json"
+
+
+def book_warm_time(s3, bucket, prefix, change, instance, usd_per_hour):
+    """A pool instance stopped: keep when. Started again, or gone: book the time it stood stopped."""
+    key = warm_key(prefix, change.instance_id)
+    if change.state == "stopped":
+        store(s3, bucket, key, json.dumps({"stopped": change.time}) + "\n")
+        return
+    if change.state not in ("pending", "shutting-down", "terminated"):
+        return
+    try:
+        reply = s3.get_object(Bucket=bucket, Key=key)
+    except Exception as error:
+        if is_error(error, *MISSING):
+            return  # it never stood stopped (or was booked already)
+        raise
+    with reply["Body"] as body:
+        text = body.read()
+    try:
+        stopped = parse_time(json.loads(text).get("stopped"))
+    except (ValueError, AttributeError) as error:  # not a record this function wrote: drop it
+        log_decision(LOG, "warm-time-unreadable", logging.WARNING, instance_id=change.instance_id, error=str(error))
+        s3.delete_object(Bucket=bucket, Key=key)
+        return
+    seconds = max(0.0, (change.moment - stopped).total_seconds())
+    entry = {"version": LEDGER_VERSION, "kind": "warm-pool", "lab": UNATTRIBUTED, "instance_id": change.instance_id,
+             "instance_type": instance.instance_type, "group": instance.group,
+             "stopped": f"{stopped:%Y-%m-%dT%H:%M:%SZ}",
+             "finished": change.time, "seconds": seconds, "volume_usd_per_hour": usd_per_hour,
+             "cost_usd": usd_per_hour * seconds / 3600.0}
+    booked = (f"{ledger_prefix(f'{change.moment:%Y-%m}', UNATTRIBUTED)}warm-pool/"
+              f"{change.instance_id}-{stopped:%Y%m%dT%H%M%SZ}.json")
+    store(s3, bucket, booked, json.dumps(entry, sort_keys=True))
+    s3.delete_object(Bucket=bucket, Key=key)
+    log_decision(LOG, "warm-time-booked", instance_id=change.instance_id, seconds=seconds, key=booked)

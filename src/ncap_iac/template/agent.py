@@ -70,11 +70,16 @@ def _ledger(stage: Stage, region: str) -> list[str]:
 
 
 def _type_prices(w, region: str) -> list[str]:
-    """Spot over several types: each type's on-demand price from the price table (the workers' own
-    type at its given price), so that an instance of any of them books its own type's price."""
-    if w.spot_types is None or len(w.spot_types.instance_types) < 2:
+    """Spot over types: each type's on-demand price from the price table (the workers' own type at
+    its given price), so that an instance of any of them books its own type's price, and the
+    table's Spot estimate, booked (and said so) when EC2's Spot price history cannot be read."""
+    if w.spot_types is None:
         return []
     priced = {kind: prices.hourly_price(kind, region) for kind in w.spot_types.instance_types}
     priced[w.instance_type] = w.hourly_price_usd
-    listed = [f"{kind}={price:g}" for kind, price in priced.items() if price is not None]
+    listed = []
+    for kind, price in priced.items():
+        if price is not None:
+            spot = prices.spot_estimate(kind, region)
+            listed.append(f"{kind}={price:g}" + (f":{spot:g}" if spot is not None else ""))
     return ["--hourly-prices", ",".join(listed)]

@@ -8,6 +8,8 @@ publishes to the topic needs kms:GenerateDataKey and kms:Decrypt on that key
 (`topic_key_statement`)."""
 from __future__ import annotations
 
+import json
+
 from troposphere import AWSObject, GetAtt, Output, Ref
 from troposphere.cloudwatch import Alarm, Metric, MetricDataQuery, MetricDimension, MetricStat
 from troposphere.kms import Alias, Key
@@ -15,9 +17,10 @@ from troposphere.serverless import EventBridgeRuleEvent
 from troposphere.sns import SubscriptionResource as Subscription
 from troposphere.sns import Topic
 
-from .. import names
+from .. import names, prices
 from ..config.model import Affiliate, StackConfig
 from ..lambda_repo.ncap_lambda.contract import NOTICE_ATTRIBUTE
+from ..lambda_repo.ncap_lambda.ledger import LEDGER_PREFIX
 from . import iam
 from .functions import FunctionSpec, lambda_function
 from .tags import pipeline_tags
@@ -77,9 +80,11 @@ def _monitor(config: StackConfig) -> list[AWSObject]:
                         "Records the worker instances' state changes under logs/instances/",
                         _monitor_statements(config), timeout=30, environment={
                             "BUCKET_NAME": config.pipeline_name,
-                            "WORKER_GROUP": ",".join(names.worker_group_name(config.pipeline_name, stage.name)
-                                                     for stage in config.worker_stages),
-                            "INSTANCE_LOG_PREFIX": INSTANCE_LOG_PREFIX},
+                            "WORKER_GROUP": ",".join(names.worker_group_name(config.pipeline_name, stage.name,
+                                                                             on_demand)
+                                                     for stage in config.worker_stages
+                                                     for on_demand in _capacities(stage)),
+                            "INSTANCE_LOG_PREFIX": INSTANCE_LOG_PREFIX, **_warm_pools(config)},
                         events={names.INSTANCE_STATE_EVENT: EventBridgeRuleEvent(names.INSTANCE_STATE_EVENT, Pattern={
                             "source": ["aws.ec2"],
                             "detail-type": ["EC2 Instance State-change Notification"]})})
@@ -119,13 +124,39 @@ def _dead_letter_alarm(config: StackConfig) -> Alarm:
                                actions=[Ref(names.TOPIC)])
 
 
+def _capacities(stage) -> tuple[bool, ...]:
+    return (False, True) if stage.workers.on_demand_fallback else (False,)
+
+
+def warm_pool_rates(config: StackConfig) -> dict[str, float]:
+    """{group: USD per hour of one pool instance's root volume} of the groups with a warm pool whose
+    volume price the price table knows (gp3, billed per second over a 30-day month)."""
+    price = prices.gp3_gb_month(config.region)
+    if price is None:
+        return {}
+    return {names.worker_group_name(config.pipeline_name, stage.name, stage.workers.on_demand_fallback):
+            stage.workers.volume_size_gib * price / (30 * 24)
+            for stage in config.worker_stages if stage.scaling.warm_pool is not None}
+
+
+def _warm_pools(config: StackConfig) -> dict[str, str]:
+    rates = warm_pool_rates(config)
+    return {"WARM_POOLS": json.dumps(rates, sort_keys=True)} if rates else {}
+
+
 def _monitor_statements(config: StackConfig) -> list[dict]:
-    return [
+    found = [
         # ec2:DescribeInstances has no resource-level permissions: "*" is the only resource it takes.
         iam.statement("ReadInstanceType", ["ec2:DescribeInstances"], ["*"]),
         iam.statement("RecordInstanceStates", ["s3:PutObject"],
                       [iam.object_arn(config.pipeline_name, INSTANCE_LOG_PREFIX + "*")]),
     ]
+    if warm_pool_rates(config):
+        found += [iam.statement("KeepWarmPoolStops", ["s3:GetObject", "s3:DeleteObject"],
+                                [iam.object_arn(config.pipeline_name, INSTANCE_LOG_PREFIX + "warm/*")]),
+                  iam.statement("BookWarmPoolTime", ["s3:PutObject"],
+                                [iam.object_arn(config.pipeline_name, f"{LEDGER_PREFIX}*/_unattributed/warm-pool/*")])]
+    return found
 
 
 def queue_metric(query_id: str, queue_id: str, metric: str, period: int) -> MetricDataQuery:

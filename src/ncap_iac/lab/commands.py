@@ -202,7 +202,7 @@ def _status(lab, args) -> int:
         row = jobs.summary({"job_id": args.job_id, **document})
         text = f"{args.job_id} {row['status']}" + (f" ({row['stage']})" if row["stage"] else "") + \
             (f": {row['reason']}" if row["reason"] else "")
-        _print({"job_id": args.job_id, **document}, args.json, text)
+        _print({"job_id": args.job_id, **document}, args.json, "\n".join([text, *jobs.capacity_lines(document)]))
 
     if not args.watch:
         show(jobs.status(lab, args.job_id))

@@ -80,6 +80,24 @@ def _version(lab: Lab, key: str) -> str | None:
     return None if version in (None, "null") else version
 
 
+def capacity_lines(document: dict) -> list[str]:
+    """A line per dataset that Spot interrupted or that ran on a known capacity: how often it was
+    interrupted, and where its latest attempt ran ("  x.csv: interrupted 2 times; on-demand g4dn.xlarge")."""
+    lines = []
+    for name, entry in sorted((document.get("datasets") or {}).items()):
+        if not isinstance(entry, dict):
+            continue
+        parts = []
+        count = entry.get("interruptions")
+        if isinstance(count, int) and count > 0:
+            parts.append(f"interrupted {count} time{'s' if count > 1 else ''}")
+        if isinstance(entry.get("capacity"), str):
+            parts.append(" ".join(str(p) for p in (entry["capacity"], entry.get("instance_type")) if p))
+        if parts:
+            lines.append(f"  {name}: {'; '.join(parts)}")
+    return lines
+
+
 def status(lab: Lab, job_id: str) -> dict:
     try:
         reply = lab.s3.get_object(Bucket=lab.bucket, Key=lab.status_key(job_id))

@@ -84,6 +84,8 @@ bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/local_cloud.py
 	$(BIN)/python benchmarks/local_scale.py
 	$(BIN)/python benchmarks/stages.py
+	$(BIN)/python benchmarks/scaling.py
+	$(BIN)/python benchmarks/warm_pool.py
 
 # The documentation site in site/: the references written from the schema and the parsers, then
 # mkdocs (make test checks both: tests/test_docs.py).

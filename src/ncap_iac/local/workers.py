@@ -52,11 +52,13 @@ def start_fleets(config, stack: LocalStack, aws: Aws, folder: Path, identities: 
             if problem:
                 raise NcapError(problem)
     _check_workers_started(fleets)
-    queues = [stack.outputs[names.in_stage(_output(names.QUEUE_OUTPUT, on_demand), stage.name)]
-              for stage in stages for on_demand in ((False, True) if stage.workers.on_demand_fallback else (False,))]
-    for fleet, queue in zip(fleets, queues):
-        say(f"{len(fleet.workers)} worker agent(s) polling {queue}, each an instance of {fleet.group} with the "
-            f"worker role; the workers follow the group (at most {fleet.most})")
+    served = [(stage, on_demand) for stage in stages
+              for on_demand in ((False, True) if stage.workers.on_demand_fallback else (False,))]
+    for fleet, (stage, on_demand) in zip(fleets, served):
+        queue = stack.outputs[names.in_stage(_output(names.QUEUE_OUTPUT, on_demand), stage.name)]
+        what = f"the on-demand group of {_stage_label(stage)}" if on_demand else _stage_label(stage)
+        say(f"{len(fleet.workers)} worker agent(s) of {what} polling {queue}, each an instance of {fleet.group} "
+            f"with the worker role; the workers follow the group (at most {fleet.most})")
     return fleets
 
 

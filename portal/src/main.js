@@ -3,7 +3,8 @@
 // tab's sessionStorage) and short-lived credentials for the lab chosen (memory only); IAM confines
 // them to that lab's folders. Each page has a URL (#/...), and every control a label.
 
-import { Bucket, cognito, directory } from "./aws.js";
+import { Bucket, S3Error, cognito, directory } from "./aws.js";
+import { ConfigError, checkConfig } from "./config.js";
 import { Upload } from "./upload.js";
 
 const FINAL = ["SUCCESS", "FAILED", "REJECTED", "CANCELLED"];
@@ -108,8 +109,9 @@ async function bucket() {
       Date.parse(lastCreds.expiration) - 300000 < Date.now()) {
     lastCreds = await directory(settings, await token(), "credentials", { lab, pipeline });
   }
-  return { s3: new Bucket(settings, lastCreds), lab, folders: { inputs: "inputs", configs: "configs",
-    submissions: "submissions", results: "results", logs: "logs", ...(lastCreds.folders || {}) } };
+  return { s3: new Bucket(settings, lastCreds), lab, pipeline, budget: lastCreds.budget_usd,
+    folders: { inputs: "inputs", configs: "configs", submissions: "submissions", results: "results", logs: "logs",
+      ...(lastCreds.folders || {}) } };
 }
 
 // --- pages ------------------------------------------------------------------------------------
@@ -300,8 +302,13 @@ async function upload() {
     <label for="overall">Overall</label><progress id="overall" max="1" value="0"></progress>
     <ul id="progress" aria-live="polite"></ul>
     <h2>Write a config</h2>
-    <form id="config"><label for="name">Config name</label><input id="name" name="name" value="config.json" required>
-      <label for="text">Config text (JSON)</label><textarea id="text" name="text" rows="6">{}</textarea>
+    <p id="config-help">Write it in JSON or YAML: it is checked before it is saved. A name ending in .yaml or .yml
+      saves it as you wrote it; a name ending in .json saves it as JSON (YAML written for it is converted to JSON).
+      Your analysis gets the file under this name.</p>
+    <form id="config"><label for="name">Config name</label><input id="name" name="name" value="config.json" required
+        aria-describedby="config-help">
+      <label for="text">Config text (JSON or YAML)</label><textarea id="text" name="text" rows="8" spellcheck="false"
+        aria-describedby="config-help">{}</textarea>
       <button type="button" id="write">Save config</button></form>`,
   async (data) => {
     const picked = [...document.getElementById("files").files, ...document.getElementById("folder").files, ...dropped];
@@ -319,18 +326,29 @@ async function upload() {
   document.getElementById("pause").addEventListener("click", () => {
     for (const job of uploads.values()) job.pause();
   });
+  const textArea = document.getElementById("text");
+  textArea.addEventListener("input", () => textArea.removeAttribute("aria-invalid"));
   document.getElementById("write").addEventListener("click", async () => {
     const name = document.getElementById("name").value.trim();
-    const textValue = document.getElementById("text").value;
+    let checked;
     try {
-      JSON.parse(textValue);
+      checked = await checkConfig(name, textArea.value);
     } catch (error) {
-      say(`The config is not JSON: ${error.message}`, "error");
+      if (!(error instanceof ConfigError)) { // the parser's file could not be fetched (the network)
+        say(`The config could not be checked: ${error.message}. Nothing was uploaded.`, "error");
+        return;
+      }
+      say(error.message, "error");
+      if (error.position !== null) {
+        textArea.setAttribute("aria-invalid", "true");
+        textArea.focus();
+        textArea.setSelectionRange(error.position, error.position);
+      }
       return;
     }
     try {
-      await s3.put(`${lab}/${folders.configs}/${name}`, textValue, "application/json");
-      say(`Uploaded ${lab}/${folders.configs}/${name}.`);
+      await s3.put(`${lab}/${folders.configs}/${name}`, checked.body, checked.type);
+      say(`Uploaded ${lab}/${folders.configs}/${name}.` + (checked.converted ? " It was written in YAML and saved as JSON." : ""));
     } catch (error) {
       say(error.message, "error");
     }
@@ -486,19 +504,93 @@ async function results(id) {
   });
 }
 
+// A lab's spend this month, from its ledger (ledger/<YYYY-MM>/<lab>/, what each finished job cost,
+// written by the workers), summed by `ncap cost report`'s rules: every .json object under the
+// prefix whose cost_usd is a finite number of at least 0 counts; any other counts nothing; an
+// entry gone between listing and reading is left out; jobs are the distinct job ids.
+const READERS = 8;
+
+function entryCost(entry) {
+  const cost = entry && typeof entry === "object" && !Array.isArray(entry) ? entry.cost_usd : undefined;
+  return typeof cost === "number" && Number.isFinite(cost) && cost >= 0 ? cost : null;
+}
+
+async function ledgerMonth(s3, lab, month) {
+  const keys = (await s3.list(`ledger/${month}/${lab}/`)).map((o) => o.key).filter((k) => k.endsWith(".json"));
+  const entries = [];
+  let unreadable = 0;
+  const waiting = [...keys];
+  const reader = async () => {
+    while (waiting.length) {
+      const key = waiting.shift();
+      let entry;
+      try {
+        entry = JSON.parse(await s3.getText(key));
+      } catch (error) {
+        if (error instanceof S3Error && (error.status === 404 || error.code === "NoSuchKey")) continue;
+        if (error instanceof S3Error) throw error;
+        entry = null;
+      }
+      if (entryCost(entry) === null) unreadable += 1;
+      else entries.push(entry);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READERS, keys.length) }, reader));
+  return { entries, unreadable };
+}
+
+function usd(amount) {
+  const sign = amount < 0 ? "-" : "";
+  const size = Math.abs(amount);
+  if (size !== 0 && size < 0.01) { // a job of seconds costs millionths: two significant digits
+    return `${sign}$${size.toFixed(Math.min(20, 1 - Math.floor(Math.log10(size))))}`;
+  }
+  return `${sign}$${size.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+}
+
+async function spend() {
+  const { s3, lab, pipeline, budget } = await bucket();
+  const month = new Date().toISOString().slice(0, 7); // UTC, as the ledger's months are
+  let found;
+  try {
+    found = await ledgerMonth(s3, lab, month);
+  } catch (error) {
+    if (error instanceof S3Error && error.status === 403) {
+      throw new Error(`${pipeline} does not let its labs read their spend yet: its operators deploy it again with this version.`);
+    }
+    throw error;
+  }
+  const { entries, unreadable } = found;
+  const spent = entries.reduce((sum, entry) => sum + entryCost(entry), 0);
+  const jobs = new Set(entries.map((e) => e.job_id).filter((id) => id)).size;
+  const figure = (id, amount) => `<data id="${id}" value="${amount}">${esc(usd(amount))}</data>`;
+  const limit = budget === undefined ? "not known (ask the pipeline's operators)"
+    : budget === null ? "no budget" : figure("budget", budget);
+  const left = typeof budget === "number" ? figure("left", budget - spent) : "-";
+  form(`<h1>Spend of ${esc(lab)}</h1>
+    <p>${esc(month)} (UTC) on ${esc(pipeline)}: what the lab's finished jobs cost, from the pipeline's ledger. A job
+      still running is counted when it ends; a submission that would take the lab past its budget is refused.</p>
+    <table><caption>This month</caption><tbody>
+      <tr><th scope="row">Spent</th><td>${figure("spent", spent)}</td></tr>
+      <tr><th scope="row">Budget</th><td>${limit}</td></tr>
+      <tr><th scope="row">Left</th><td>${left}</td></tr>
+      <tr><th scope="row">Jobs</th><td>${jobs}</td></tr>
+    </tbody></table>${unreadable ? `<p>${unreadable} object(s) in the ledger are not entries and count nothing.</p>` : ""}`, null);
+}
+
 // --- the frame --------------------------------------------------------------------------------
 
 function nav() {
   const signedIn = Boolean(login());
   document.getElementById("nav").innerHTML = signedIn
     ? `<a href="#/labs">Labs</a> <a href="#/upload">Upload</a> <a href="#/submit">Submit</a> <a href="#/jobs">Jobs</a>
-       <button type="button" id="signout">Sign out</button>`
+       <a href="#/spend">Spend</a> <button type="button" id="signout">Sign out</button>`
     : `<a href="#/signin">Sign in</a> <a href="#/signup">Sign up</a>`;
   const out = document.getElementById("signout");
   if (out) out.addEventListener("click", signOut);
 }
 
-const PAGES = { signin: signIn, signup: signUp, verify, forgot, labs, members, upload, submit, jobs, job, results };
+const PAGES = { signin: signIn, signup: signUp, verify, forgot, labs, members, upload, submit, jobs, job, results, spend };
 const PUBLIC = new Set(["signin", "signup", "verify", "forgot"]);
 
 async function route() {

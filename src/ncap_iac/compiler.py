@@ -88,7 +88,7 @@ def compile_file(config_path: str | Path, out: str | Path | None = None) -> tupl
     return compiled, target
 
 
-PORTAL_FILES = ("index.html", "app.js", "app.css")
+PORTAL_FILES = ("index.html", "app.js", "yaml.js", "app.css")
 PORTAL_SITE = "portal_site"  # the portal's built files, in the directory function's code folder
 
 

@@ -12,7 +12,7 @@ from typing import Any
 HOST = "127.0.0.1"
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
          ".css": "text/css; charset=utf-8", ".json": "application/json"}
-FILES = ("index.html", "app.js", "app.css")
+FILES = ("index.html", "app.js", "yaml.js", "app.css")
 
 
 def security_headers(connect: list[str]) -> dict[str, str]:

@@ -94,3 +94,18 @@ def test_a_warm_pool_larger_than_the_group_is_refused(tmp_path):
     doc = minimal_config(Scaling={"WarmPool": {"Size": 5}})
     doc["Workers"]["MaxSize"] = 3
     assert "Scaling.WarmPool.Size: 5 is more than Workers.MaxSize 3" in problems(doc, tmp_path)
+
+
+def test_a_stage_name_ending_in_on_demand_is_refused_as_its_resources_would_collide(tmp_path):
+    doc = minimal_config(Stages=[{"Name": "a", "Workers": {"InstanceType": "g5.xlarge", "Spot": {
+        "InstanceTypes": ["g5.xlarge"]}}}, {"Name": "a-On-Demand"}])
+    assert "Stages[1].Name: 'a-On-Demand' ends in -on-demand" in problems(doc, tmp_path)
+
+
+def test_a_warm_pool_beside_spot_over_types_is_warned_about_where_it_serves(tmp_path):
+    doc = spot_config({"InstanceTypes": ["g4dn.xlarge"]})
+    doc["Scaling"] = {"WarmPool": {"Size": 1}}
+    [warning] = [w for w in load_document(doc, tmp_path).warnings if w.path == "Scaling.WarmPool"]
+    assert "the pool is the on-demand group's" in warning.message and "no warm start" in warning.message
+    assert not [w for w in load_document(minimal_config(Scaling={"WarmPool": {"Size": 1}}), tmp_path).warnings
+                if w.path == "Scaling.WarmPool"]

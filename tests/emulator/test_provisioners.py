@@ -46,7 +46,25 @@ def test_every_type_moto_skips_has_a_provisioner():
         "AWS::IAM::Group", "AWS::AutoScaling::ScalingPolicy", "AWS::CloudWatch::Alarm",
         "AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy", "AWS::SNS::Subscription",
         "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::AutoScaling::WarmPool"}
-    assert set(COMPLETERS) == {"AWS::S3::Bucket", "AWS::KMS::Key"}
+    assert set(COMPLETERS) == {"AWS::S3::Bucket", "AWS::KMS::Key", "AWS::AutoScaling::AutoScalingGroup"}
+
+
+def test_a_groups_lifecycle_hooks_are_made_as_it_declares_them(aws):
+    autoscaling = aws.client("autoscaling")
+    image = aws.client("ec2").describe_images()["Images"][0]["ImageId"]
+    autoscaling.create_launch_configuration(LaunchConfigurationName="hooked", ImageId=image, InstanceType="t3.micro")
+    autoscaling.create_auto_scaling_group(AutoScalingGroupName="hooked", LaunchConfigurationName="hooked",
+                                          MinSize=0, MaxSize=1, AvailabilityZones=["us-east-1a"])
+    props = {"AutoScalingGroupName": "hooked", "LifecycleHookSpecificationList": [
+        {"LifecycleHookName": "WorkerTerminatingHook", "LifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING",
+         "HeartbeatTimeout": 180, "DefaultResult": "CONTINUE"},
+        {"LifecycleHookName": "WorkerLaunchingHook", "LifecycleTransition": "autoscaling:EC2_INSTANCE_LAUNCHING",
+         "HeartbeatTimeout": 900, "DefaultResult": "ABANDON"}]}
+    COMPLETERS["AWS::AutoScaling::AutoScalingGroup"].create("WorkerGroup", props, aws, "stack")
+    hooks = autoscaling.describe_lifecycle_hooks(AutoScalingGroupName="hooked")["LifecycleHooks"]
+    assert {(h["LifecycleHookName"], h["LifecycleTransition"], h["HeartbeatTimeout"], h["DefaultResult"])
+            for h in hooks} == {("WorkerTerminatingHook", "autoscaling:EC2_INSTANCE_TERMINATING", 180, "CONTINUE"),
+                                ("WorkerLaunchingHook", "autoscaling:EC2_INSTANCE_LAUNCHING", 900, "ABANDON")}
 
 
 def test_a_warm_pool_is_kept_beside_its_group_and_removed(aws):

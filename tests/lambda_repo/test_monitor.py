@@ -253,8 +253,13 @@ def pool(s3, monkeypatch):
     monkeypatch.setenv("WARM_POOLS", json.dumps({GROUP: RATE}))
 
 
+def stop(instance_id):
+    boto3.client("ec2").stop_instances(InstanceIds=[instance_id])
+
+
 def test_the_time_a_pool_instance_stood_stopped_is_booked_when_it_starts_again(s3, launch, pool, context):
     instance_id = launch()
+    stop(instance_id)
     monitor.handler(ec2_state(instance_id, "stopped", time="2026-01-31T23:00:00Z"), context)
     assert warm_ledger(s3) == {}, "nothing is booked while it stands stopped"
     monitor.handler(ec2_state(instance_id, "pending", time="2026-02-01T01:30:00Z"), context)
@@ -269,6 +274,7 @@ def test_the_time_a_pool_instance_stood_stopped_is_booked_when_it_starts_again(s
 
 def test_a_pool_instance_terminated_while_stopped_books_its_stopped_time(s3, launch, pool, context):
     instance_id = launch()
+    stop(instance_id)
     monitor.handler(ec2_state(instance_id, "stopped", time="2026-03-01T10:00:00Z"), context)
     monitor.handler(ec2_state(instance_id, "shutting-down", time="2026-03-01T10:10:00Z"), context)
     [entry] = warm_ledger(s3).values()
@@ -289,3 +295,13 @@ def test_an_unreadable_kept_stop_time_is_dropped_without_booking(s3, launch, poo
     result = monitor.handler(ec2_state(instance_id, "pending", time="2026-03-01T11:00:00Z"), context)
     assert result["outcome"] == "recorded" and warm_ledger(s3) == {}
     assert not [k for k in records(s3) if "/warm/" in k]
+
+
+def test_a_stop_delivered_after_the_start_that_ended_it_is_not_kept(s3, launch, pool, context):
+    """EventBridge does not keep order: a stop that reaches the monitor while EC2 says the instance
+    runs again is not kept, so that no later start books the time since then."""
+    instance_id = launch()  # running, as EC2 says it is now
+    monitor.handler(ec2_state(instance_id, "stopped", time="2026-03-01T10:00:00Z"), context)
+    assert not [k for k in records(s3) if "/warm/" in k]
+    monitor.handler(ec2_state(instance_id, "pending", time="2026-03-02T10:00:00Z"), context)
+    assert warm_ledger(s3) == {}

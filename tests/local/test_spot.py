@@ -82,7 +82,8 @@ def test_a_job_interrupted_twice_on_spot_finishes_on_the_on_demand_group(tmp_pat
     assert spot_text.count('"outcome": "requeued"') == 1 and spot_text.count('"outcome": "requeued-on-demand"') == 1
     on_demand_text = on_demand_logs[0].read_text(errors="replace")
     assert '"outcome": "success"' in on_demand_text
-    assert '"decision": "launch-continued"' in on_demand_text or '"decision": "launch-not-continued"' in on_demand_text
+    continued = [json.loads(line) for line in on_demand_text.splitlines() if '"decision": "launch-continued"' in line]
+    assert [c["state"] for c in continued] == ["InService"], "the agent continued its group's launching hook"
     assert pool["WarmPoolConfiguration"]["MinSize"] == 1
     [copied] = list((state / "instances").glob("*/boot-scripts/ncap-worker"))
     assert "--queue-url" in copied.read_text(), "the on-demand instance's user data put itself among the per-boot scripts"

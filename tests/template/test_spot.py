@@ -79,16 +79,23 @@ def test_spot_agents_send_a_dataset_interrupted_twice_to_the_on_demand_group_who
     assert f"--launching-hook {names.LAUNCHING_HOOK}" in on_demand and "--launching-hook" not in spot
 
 
+def named(resources: list) -> list[str]:
+    """The last part of each ARN a statement names: queue names, or autoScalingGroupName/NAME."""
+    return sorted(json.dumps(r).rsplit(":", 1)[-1].strip('"}') for r in resources)
+
+
 def test_the_worker_role_reaches_both_queues_and_both_groups_and_no_more():
     statements = {s["Sid"]: s for s in compiled()["WorkerRole"]["Properties"]["Policies"][0]["PolicyDocument"][
         "Statement"]}
-    queues = json.dumps(statements["ConsumeJobs"]["Resource"])
-    assert "spot-types-warm-pool-jobs" in queues and "spot-types-warm-pool-on-demand-jobs" in queues
-    groups = json.dumps(statements["ProtectRunningJobs"]["Resource"])
-    assert "autoScalingGroupName/spot-types-warm-pool-workers" in groups
-    assert "autoScalingGroupName/spot-types-warm-pool-on-demand-workers" in groups
-    asked = json.dumps(statements["RequestOnDemandCapacity"]["Resource"])
-    assert "on-demand-workers" in asked and "autoScalingGroupName/spot-types-warm-pool-workers" not in asked
+    assert named(statements["ConsumeJobs"]["Resource"]) == ["spot-types-warm-pool-jobs",
+                                                            "spot-types-warm-pool-on-demand-jobs"]
+    groups = ["autoScalingGroupName/spot-types-warm-pool-on-demand-workers",
+              "autoScalingGroupName/spot-types-warm-pool-workers"]
+    assert named(statements["ProtectRunningJobs"]["Resource"]) == groups
+    assert named(statements["LeaveWhenIdle"]["Resource"]) == groups
+    assert named(statements["RequestOnDemandCapacity"]["Resource"]) == groups[:1], "only the on-demand group"
+    assert statements["RequestOnDemandCapacity"]["Action"] == ["autoscaling:SetDesiredCapacity"]
+    assert statements["CheckLaunchTemplateVersion"]["Action"] == ["autoscaling:DescribeAutoScalingGroups"]
 
 
 def test_spot_true_keeps_one_group_of_one_type_without_fallback():
@@ -101,12 +108,17 @@ def test_spot_true_keeps_one_group_of_one_type_without_fallback():
     assert "--on-demand-queue-url" not in agent_line(resources, "WorkerLaunchTemplate")
 
 
-def test_a_warm_pool_of_on_demand_workers_is_the_groups_own():
+def test_a_warm_pool_of_on_demand_workers_is_the_groups_own_and_hibernates_if_asked():
     doc = minimal_config(Scaling={"WarmPool": {"Size": 1, "State": "Hibernated"}})
     resources = compiled(doc)
     assert resources["WorkerWarmPool"]["Properties"]["AutoScalingGroupName"] == {"Ref": "WorkerGroup"}
     assert resources["WorkerWarmPool"]["Properties"]["PoolState"] == "Hibernated"
+    data = resources["WorkerLaunchTemplate"]["Properties"]["LaunchTemplateData"]
+    assert data["HibernationOptions"] == {"Configured": True}, "AWS hibernates only instances launched for it"
     assert f"--launching-hook {names.LAUNCHING_HOOK}" in agent_line(resources, "WorkerLaunchTemplate")
+    stopped = compiled(minimal_config(Scaling={"WarmPool": {"Size": 1}}))
+    assert "HibernationOptions" not in stopped["WorkerLaunchTemplate"]["Properties"]["LaunchTemplateData"]
+    assert "HibernationOptions" not in compiled()["OnDemandWorkerLaunchTemplate"]["Properties"]["LaunchTemplateData"]
 
 
 def test_the_spot_and_warm_pool_config_is_clean_for_cfn_lint():
@@ -126,6 +138,8 @@ def test_the_budget_and_the_ledger_count_the_warm_pools_volumes():
     statements = {s["Sid"]: s for policy in resources["MonitorFunctionRole"]["Properties"]["Policies"]
                   for s in policy["PolicyDocument"]["Statement"] if "Sid" in s}
     assert statements["BookWarmPoolTime"]["Action"] == ["s3:PutObject"]
+    assert statements["FindWarmPoolStops"]["Action"] == ["s3:ListBucket"], "else S3 answers a missing key 403"
+    assert statements["FindWarmPoolStops"]["Condition"] == {"StringLike": {"s3:prefix": ["logs/instances/warm/*"]}}
     assert json.dumps(statements["BookWarmPoolTime"]["Resource"]).endswith('/ledger/*/_unattributed/warm-pool/*"}]')
 
 

@@ -24,7 +24,7 @@ from .helpers import (  # noqa: F401
     wait_until,
 )
 from .test_instance import GROUP, instance, protected  # noqa: F401
-from .test_process import slow_job, started
+from .test_process import py, slow_job, started
 
 DATASET = f"{LAB}/inputs/j1.csv"
 
@@ -138,22 +138,84 @@ def test_a_warm_pool_instance_takes_no_job_until_it_is_in_service(cloud, instanc
     assert started(marks) == [DATASET] and cloud.status("j1")["status"] == "SUCCESS"
 
 
-def test_an_instance_sent_back_to_the_pool_returns_its_running_job_and_stops(
+def slow_first_time(marks) -> str:
+    """Sleeps two minutes the first time it runs (a mark per start), then ends at once."""
+    return py(f"import os, time, pathlib; m = pathlib.Path({str(marks)!r}); "
+              "first = not m.exists(); m.open('a').write(os.environ['NCAP_DATANAME'] + chr(10)); "
+              "time.sleep(120 if first else 0); "
+              "(pathlib.Path(os.environ['NCAP_OUTPUT_DIR']) / 'result.txt').write_text('ok')")
+
+
+def test_an_instance_sent_back_to_the_pool_returns_its_job_and_waits_to_serve_again(
         cloud, instance, metadata, tmp_path):
+    """Going back to the pool is a notice: the running job is queued again at once, the group's
+    terminating hook is continued (else the instance waits out its heartbeat), and the agent starts
+    over to wait: a hibernated instance resumes there, and serves once it is in service again."""
     service, state = metadata
+    shared_client("autoscaling").put_lifecycle_hook(
+        LifecycleHookName="terminating", AutoScalingGroupName=GROUP,
+        LifecycleTransition="autoscaling:EC2_INSTANCE_TERMINATING", HeartbeatTimeout=180, DefaultResult="CONTINUE")
     state["target"] = "InService"
     marks = tmp_path / "marks"
     env = {**os.environ, "AWS_EC2_METADATA_SERVICE_ENDPOINT": service.endpoint(instance)}
-    argv = cloud.worker_args(slow_job(marks, 120), tmp_path / "work", group=GROUP, launching_hook="launching",
-                             watch_seconds=0.2)
+    argv = cloud.worker_args(slow_first_time(marks), tmp_path / "work", group=GROUP, launching_hook="launching",
+                             lifecycle_hook="terminating", watch_seconds=0.2)
     process = WorkerProcess(argv, tmp_path / "worker.log", env=env)
     try:
         cloud.submit("j1")
         wait_until(lambda: started(marks), what="the job started")
-        state["target"] = "Warmed:Stopped"
+        state["target"] = "Warmed:Hibernated"
+        process.wait_for("back-to-warm-pool")
+        job = process.wait_for("job")
+        assert job["outcome"] == "requeued", "no job is left behind on an instance going back to the pool"
+        process.wait_for("termination-continued", hook="terminating")
+        process.wait_for("warm-pool-waiting")
+        assert process.process.poll() is None, "the agent waits in the pool instead of ending"
+        assert cloud.counts() == (1, 0) and protected(instance) is False
+        state["target"] = "InService"
+        wait_until(lambda: len(started(marks)) == 2, what="the job ran again once in service")
+        wait_until(lambda: cloud.status("j1")["status"] == "SUCCESS", what="SUCCESS")
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def versioned_group(cloud):
+    """A group of one instance launched from version 1 of its launch template, now at version 2 (a
+    deploy changed the template while the instance stood in the warm pool)."""
+    ec2, autoscaling = shared_client("ec2"), shared_client("autoscaling")
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    template = ec2.create_launch_template(LaunchTemplateName="versioned", LaunchTemplateData={
+        "ImageId": image, "InstanceType": "t3.micro"})["LaunchTemplate"]["LaunchTemplateId"]
+    autoscaling.create_auto_scaling_group(AutoScalingGroupName="versioned", MinSize=0, MaxSize=1, DesiredCapacity=1,
+                                          LaunchTemplate={"LaunchTemplateId": template, "Version": "1"},
+                                          AvailabilityZones=["us-east-1a"])
+    autoscaling.put_lifecycle_hook(LifecycleHookName="launching", AutoScalingGroupName="versioned",
+                                   LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING", HeartbeatTimeout=300)
+    ec2.create_launch_template_version(LaunchTemplateId=template, LaunchTemplateData={
+        "ImageId": image, "InstanceType": "t3.micro"})
+    autoscaling.update_auto_scaling_group(AutoScalingGroupName="versioned",
+                                          LaunchTemplate={"LaunchTemplateId": template, "Version": "2"})
+    [group] = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["versioned"])["AutoScalingGroups"]
+    yield group["Instances"][0]["InstanceId"]
+    autoscaling.delete_auto_scaling_group(AutoScalingGroupName="versioned", ForceDelete=True)
+
+
+def test_an_instance_of_an_older_launch_template_abandons_its_launch_and_takes_no_job(
+        cloud, versioned_group, tmp_path):
+    service = MetadataService("us-east-1", "123456789012")
+    service.add(MetadataInstance(versioned_group, "t3.micro", "worker-role", dict, lambda: "InService"))
+    env = {**os.environ, "AWS_EC2_METADATA_SERVICE_ENDPOINT": service.endpoint(versioned_group)}
+    argv = cloud.worker_args(WRITE_RESULT, tmp_path / "work", group="versioned", launching_hook="launching",
+                             watch_seconds=0.2)
+    process = WorkerProcess(argv, tmp_path / "worker.log", env=env)
+    try:
+        cloud.submit("j1")
         assert process.wait(timeout=30) == 0
     finally:
         process.stop()
-    [job] = [line for line in process.decisions() if line["decision"] == "job"]
-    assert job["outcome"] == "requeued", "no job is left behind on an instance going back to the pool"
-    assert cloud.counts() == (1, 0) and protected(instance) is False
+        service.stop()
+    stale = process.wait_for("stale-instance", timeout=1)
+    assert (stale["launched_version"], stale["group_version"]) == ("1", "2")
+    process.wait_for("launch-abandoned", timeout=1)
+    assert cloud.counts() == (1, 0) and cloud.status("j1")["status"] == "QUEUED"

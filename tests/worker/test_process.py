@@ -232,9 +232,14 @@ def test_options_that_cannot_work_are_clean_errors(tmp_path):
              ("--command", "true", "--run-as", "nobody", "--concurrency", "2"): "--run-as: runs one job at a time",
              ("--command", "true", "--instance-id", "i-1"): "--lifecycle-hook, --launching-hook and --instance-id "
                                                             "need --group",
-             ("--command", "true", "--max-interruptions", "-1"): "--max-interruptions: must be at least 0, got -1",
+             ("--command", "true", "--max-interruptions", "-1", "--on-demand-queue-url", "http://localhost:1/od"):
+                 "--max-interruptions: must be at least 0, got -1",
              ("--command", "true", "--hourly-prices", "g5.xlarge=cheap"): "--hourly-prices: 'g5.xlarge=cheap' is not "
-                                                                          "TYPE=USD or TYPE=USD:SPOT_USD"}
+                                                                          "TYPE=USD or TYPE=USD:SPOT_USD",
+             ("--command", "true", "--hourly-prices", "g5.xlarge=nan"): "--hourly-prices: 'g5.xlarge=nan' is not",
+             ("--command", "true", "--max-interruptions", "1"): "--max-interruptions needs --on-demand-queue-url",
+             ("--command", "true", "--on-demand-queue-url", "http://localhost:1/q.fifo"):
+                 "--on-demand-queue-url: must be a FIFO queue when --queue-url is one"}
     for extra, message in cases.items():
         result = subprocess.run([*base, *extra], capture_output=True, text=True, timeout=60)
         assert result.returncode == 1 and len(result.stderr.splitlines()) == 1, result.stderr

@@ -130,7 +130,7 @@ class _Instance:
 @pytest.mark.parametrize("own, zone, expected", [
     ("g5.xlarge", None, ("g5.xlarge", 1.006, None)),  # on demand: its own type's list price
     ("g5.xlarge", "us-east-1a", ("g5.xlarge", 1.006, 0.436)),  # Spot: its own type's history, then estimate
-    ("g6.xlarge", None, ("g4dn.xlarge", 0.526, None)),  # a type not listed: the workers' type, as before
+    ("g6.xlarge", None, ("g6.xlarge", 0.526, None)),  # a type --hourly-prices lacks: its own name, the workers' price
 ])
 def test_an_instance_of_a_group_of_several_types_books_its_own_type(own, zone, expected):
     from ncap_iac.worker.agent import prices_of

@@ -52,7 +52,8 @@ def validate_document(doc: Any, base_dir: Path) -> tuple[list[Issue], list[Issue
     issues += checks.run_checks(doc)
     issues += code.code_uri_issues(doc, base_dir) + post.issues(doc, base_dir) + worker_code.issues(doc, base_dir)
     issues += image_build.issues(doc, base_dir)
-    return _ordered(issues), ncap_keys.warnings(doc) + budgets.warnings(doc) + images.warnings(doc)
+    return _ordered(issues), ncap_keys.warnings(doc) + budgets.warnings(doc) + images.warnings(doc) + \
+        spot.warnings(doc)
 
 
 def _ordered(issues: list[Issue]) -> list[Issue]:

@@ -20,6 +20,7 @@ from .capacity import configured_max_size
 from .document import integer, lambda_config, obj
 from .model import SpotTypes, WarmPool
 from .schema import schema
+from .stages import stage_document, stage_entries
 
 GPU_FAMILIES = ("p", "g")  # NVIDIA GPU families start p<digit> or g<digit> (G4ad is refused for its AMD GPU)
 
@@ -93,6 +94,20 @@ def check_spot(doc: dict) -> Iterator[Issue]:
             found = default_image(instance_type)
             if isinstance(found, str):
                 yield Issue(where, f"there is no default image for {found}; give Workers.AMI or leave the type out")
+
+
+def warnings(doc: dict) -> list[Issue]:
+    """A warm pool beside Spot over types serves only the on-demand group: the datasets Spot
+    interrupted too often. Said for each stage that has both."""
+    entries = stage_entries(doc)
+    views = [(f"Stages[{i}].", stage_document(doc, entry)) for i, entry in enumerate(entries)] if entries \
+        else [("", doc)]
+    return [Issue(f"{where}Scaling.WarmPool", "with Workers.Spot as an object the pool is the on-demand group's (AWS "
+                                             "keeps none beside Spot instances), which runs only datasets Spot "
+                                             "interrupted MaxInterruptions times: other jobs get no warm start, and "
+                                             "the pool's volumes are paid all month")
+            for where, view in views
+            if spot_object(obj(view.get("Workers"))) and isinstance(obj(view.get("Scaling")).get("WarmPool"), dict)]
 
 
 def check_warm_pool(doc: dict) -> Iterator[Issue]:

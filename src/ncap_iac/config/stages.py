@@ -44,6 +44,9 @@ def check_stage_names(doc: dict) -> Iterator[Issue]:
             yield Issue(f"Stages[{position}].Name", f"'{name}' is the same stage name as '{seen[key]}' "
                                                     "(names are compared without hyphens and case)")
         seen.setdefault(key, name)
+        if name.lower().endswith("-on-demand"):
+            yield Issue(f"Stages[{position}].Name", f"'{name}' ends in -on-demand, which names a Spot stage's "
+                                                    "on-demand group and queue: choose another name")
         longest = names.queue_name(pipeline, True, dead_letter=True, stage=name)
         if isinstance(obj(stage_document(doc, entry).get("Workers")).get("Spot"), dict):
             longest = max(longest, names.queue_name(pipeline, True, stage=name, on_demand=True), key=len)

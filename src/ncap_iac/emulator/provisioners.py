@@ -4,8 +4,9 @@ the same (translated) template: one provisioner per resource type, with create, 
 moto's CloudFormation skips groups, group memberships, bucket and queue policies, scaling
 policies, warm pools (moto keeps their settings only: no instance starts into a pool), alarms,
 secrets, subscriptions and Cognito user pools and clients, and ignores some
-properties of the users and buckets it does make (group membership, login profiles; versioning,
-public access block, ownership, lifecycle, access logging) or keeps them in a form its own APIs
+properties of the users, buckets and auto scaling groups it does make (group membership, login
+profiles; versioning, public access block, ownership, lifecycle, access logging; lifecycle hooks)
+or keeps them in a form its own APIs
 cannot read (key policies). Provisioners take resolved properties and an `Aws` of the emulator;
 each returns the physical id CloudFormation would give the resource."""
 from __future__ import annotations
@@ -172,6 +173,17 @@ def _find_alarm(logical_id: str, props: dict, aws: Any, stack: str) -> str | Non
     return alarm_name(props, logical_id, stack)
 
 
+def _group_hooks(logical_id: str, props: dict, aws: Any, stack: str) -> str:
+    """The lifecycle hooks a group declares (LifecycleHookSpecificationList), which moto's
+    CloudFormation leaves out: made as PutLifecycleHook makes them."""
+    name = props["AutoScalingGroupName"]
+    for hook in props.get("LifecycleHookSpecificationList", []):
+        fields = {k: hook[k] for k in ("HeartbeatTimeout", "DefaultResult", "NotificationMetadata") if k in hook}
+        aws.autoscaling.put_lifecycle_hook(LifecycleHookName=hook["LifecycleHookName"], AutoScalingGroupName=name,
+                                           LifecycleTransition=hook["LifecycleTransition"], **fields)
+    return name
+
+
 def _put_warm_pool(logical_id: str, props: dict, aws: Any, stack: str) -> str:
     fields = {k: props[k] for k in ("MinSize", "MaxGroupPreparedCapacity", "PoolState", "InstanceReusePolicy")
               if k in props}
@@ -203,5 +215,6 @@ PROVISIONERS: dict[str, Provisioner] = {
 COMPLETERS: dict[str, Provisioner] = {
     "AWS::S3::Bucket": Provisioner(_bucket_settings, None, None),
     "AWS::KMS::Key": Provisioner(_key_policy, None, None),
+    "AWS::AutoScaling::AutoScalingGroup": Provisioner(_group_hooks, None, None),
 }
 SKIPPED_TYPES = tuple(PROVISIONERS)

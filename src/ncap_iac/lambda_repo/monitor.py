@@ -60,6 +60,7 @@ class StateChange:
 class Instance:
     instance_type: object  # str, or None when EC2 no longer knows the instance
     group: object
+    state: object = None  # its state as EC2 describes it now (events may arrive out of order)
 
 
 def matching(value, pattern, what):
@@ -103,7 +104,7 @@ def describe(ec2, instance_id):
     if not found:
         return None
     tags = {tag.get("Key"): tag.get("Value") for tag in found[0].get("Tags", [])}
-    return Instance(found[0].get("InstanceType"), tags.get(GROUP_TAG))
+    return Instance(found[0].get("InstanceType"), tags.get(GROUP_TAG), (found[0].get("State") or {}).get("Name"))
 
 
 def record_key(prefix, change):
@@ -178,7 +179,8 @@ def book_warm_time(s3, bucket, prefix, change, instance, usd_per_hour):
     """A pool instance stopped: keep when. Started again, or gone: book the time it stood stopped."""
     key = warm_key(prefix, change.instance_id)
     if change.state == "stopped":
-        store(s3, bucket, key, json.dumps({"stopped": change.time}) + "\n")
+        if instance.state in ("stopping", "stopped"):  # not a stop delivered after the start that ended it
+            store(s3, bucket, key, json.dumps({"stopped": change.time}) + "\n")
         return
     if change.state not in ("pending", "shutting-down", "terminated"):
         return

@@ -57,29 +57,35 @@ def _idle_exit(stage: Stage) -> list[str]:
 PRICE_AT_DEPLOY = "@PRICE@"  # the user data puts the price parameter's value there
 
 
+def _usd(price: float | None) -> str | None:
+    return None if price is None else f"{price:g}"
+
+
 def _ledger(stage: Stage, region: str) -> list[str]:
     """The instance's type and price, for the ledger (none when the price is unknown; a price that
     ncap deploy looks up comes from its template parameter)."""
     w = stage.workers
     if w.price_at_deploy:
-        return ["--instance-type", w.instance_type, "--hourly-price-usd", PRICE_AT_DEPLOY]
+        return ["--instance-type", w.instance_type, "--hourly-price-usd", PRICE_AT_DEPLOY,
+                *_type_prices(w, region, PRICE_AT_DEPLOY)]
     if w.hourly_price_usd is None:
         return []
     return ["--instance-type", w.instance_type, "--hourly-price-usd", f"{w.hourly_price_usd:g}",
             *_type_prices(w, region)]
 
 
-def _type_prices(w, region: str) -> list[str]:
+def _type_prices(w, region: str, own_price: str | None = None) -> list[str]:
     """Spot over types: each type's on-demand price from the price table (the workers' own type at
     its given price), so that an instance of any of them books its own type's price, and the
     table's Spot estimate, booked (and said so) when EC2's Spot price history cannot be read."""
     if w.spot_types is None:
         return []
-    priced = {kind: prices.hourly_price(kind, region) for kind in w.spot_types.instance_types}
-    priced[w.instance_type] = w.hourly_price_usd
+    priced: dict[str, str | None] = {kind: _usd(prices.hourly_price(kind, region))
+                                     for kind in w.spot_types.instance_types}
+    priced[w.instance_type] = own_price or _usd(w.hourly_price_usd)  # ncap deploy's price goes in its place
     listed = []
     for kind, price in priced.items():
         if price is not None:
             spot = prices.spot_estimate(kind, region)
-            listed.append(f"{kind}={price:g}" + (f":{spot:g}" if spot is not None else ""))
+            listed.append(f"{kind}={price}" + (f":{spot:g}" if spot is not None else ""))
     return ["--hourly-prices", ",".join(listed)]

@@ -27,6 +27,7 @@ from troposphere.autoscaling import (
 from troposphere.cloudwatch import Alarm, MetricDimension
 from troposphere.ec2 import (
     EBSBlockDevice,
+    HibernationOptions,
     IamInstanceProfile,
     LaunchTemplateBlockDeviceMapping,
     LaunchTemplateData,
@@ -115,10 +116,20 @@ def _role(config: StackConfig):
         # DescribeAutoScalingInstances takes no resource-level permission: "*" is its only resource.
         iam.statement("WatchOwnInstance", ["autoscaling:DescribeAutoScalingInstances"], ["*"]),
         *_hand_off_statements(config),
+        *_warm_pool_statements(config),
         *_ledger_statements(config),
         *_spot_price_statements(config),
         _artifacts_statement(config),
     ])
+
+
+def _warm_pool_statements(config: StackConfig) -> list[dict]:
+    """An agent of a group with a warm pool compares its instance's launch template version with the
+    group's (an instance that stood in the pool through a deploy abandons its launch).
+    DescribeAutoScalingGroups takes no resource-level permission: "*" is its only resource."""
+    if not any(stage.scaling.warm_pool for stage in config.worker_stages):
+        return []
+    return [iam.statement("CheckLaunchTemplateVersion", ["autoscaling:DescribeAutoScalingGroups"], ["*"])]
 
 
 def _spot_price_statements(config: StackConfig) -> list[dict]:
@@ -201,6 +212,9 @@ def _launch_template(config: StackConfig, stage: Stage, next_stage: Stage | None
         UserData=user_data(config, stage, next_stage, on_demand))
     if w.key_name:
         data.KeyName = w.key_name
+    pool = stage.scaling.warm_pool
+    if pool is not None and pool.state == "Hibernated" and has_warm_pool(stage, on_demand):
+        data.HibernationOptions = HibernationOptions(Configured=True)  # a pool can hibernate only these
     _security_groups(data, w.security_groups)
     return Ec2LaunchTemplate(_id(names.LAUNCH_TEMPLATE, stage, on_demand), LaunchTemplateData=data,
                              LaunchTemplateName=names.worker_group_name(config.pipeline_name, stage.name, on_demand))

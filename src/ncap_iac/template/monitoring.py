@@ -152,8 +152,12 @@ def _monitor_statements(config: StackConfig) -> list[dict]:
                       [iam.object_arn(config.pipeline_name, INSTANCE_LOG_PREFIX + "*")]),
     ]
     if warm_pool_rates(config):
+        warm = INSTANCE_LOG_PREFIX + "warm/"
         found += [iam.statement("KeepWarmPoolStops", ["s3:GetObject", "s3:DeleteObject"],
-                                [iam.object_arn(config.pipeline_name, INSTANCE_LOG_PREFIX + "warm/*")]),
+                                [iam.object_arn(config.pipeline_name, warm + "*")]),
+                  # without it S3 answers a stop time never kept with 403, not 404
+                  iam.statement("FindWarmPoolStops", ["s3:ListBucket"], [iam.bucket_arn(config.pipeline_name)],
+                                condition={"StringLike": {"s3:prefix": [warm + "*"]}}),
                   iam.statement("BookWarmPoolTime", ["s3:PutObject"],
                                 [iam.object_arn(config.pipeline_name, f"{LEDGER_PREFIX}*/_unattributed/warm-pool/*")])]
     return found

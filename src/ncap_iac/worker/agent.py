@@ -12,6 +12,7 @@ import math
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -23,7 +24,16 @@ from .aws import describe, make_clients
 from .context import Context, worker_name
 from .credentials import JobRoles
 from .endpoint import Endpoint
-from .instance import Instance, Metadata, group_notice, launch_time, metadata_notice, metadata_target_state, spot_zone
+from .instance import (
+    WARM_POOL,
+    Instance,
+    Metadata,
+    group_notice,
+    launch_time,
+    metadata_notice,
+    metadata_target_state,
+    spot_zone,
+)
 from .instance import instance_type as metadata_instance_type
 from .job import handle
 from .log import decision, to_stderr
@@ -78,7 +88,7 @@ class Agent:
         if instance is not None:
             instance.protect(False)
             instance.settle()
-            if self.notice == "terminating" or self.left_group:
+            if self.notice in ("terminating", WARM_POOL) or self.left_group:
                 # an idle exit's termination waits on the group's terminating hook too: go on at
                 # once rather than be billed for the hook's timeout
                 instance.continue_termination(tries=3 if self.left_group else 1)
@@ -232,10 +242,23 @@ def serve(args) -> int:
     try:
         code = agent.run()
         ledger.close_instance(ctx)
-        return code
     finally:
         if temporary:
             shutil.rmtree(ctx.workdir, ignore_errors=True)
+    if agent.notice == WARM_POOL and settings.launching_hook:
+        wait_again()
+    return code
+
+
+def wait_again() -> None:
+    """Back to the warm pool: the agent starts over as a new process, which waits until the
+    instance is in service again. A stopped instance's process ends with the stop (the next boot
+    starts the agent); a hibernated one's resumes where it waited."""
+    decision("back-to-warm-pool", why="the agent starts over and waits until the instance is in service")
+    main = sys.modules["__main__"].__spec__
+    module = main.name.removesuffix(".__main__") if main is not None else "ncap_iac.worker"
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", module, *sys.argv[1:]])
 
 
 def connect(settings: Settings) -> tuple[Context, bool]:
@@ -256,11 +279,11 @@ def prices_of(settings: Settings, clients, instance: Instance | None) -> Prices 
     instance's own type is priced."""
     if settings.hourly_price_usd is None or settings.instance_type is None:
         return None
-    kind, on_demand, estimate = settings.instance_type, settings.hourly_price_usd, None
     own = instance.instance_type if instance is not None and settings.hourly_prices else None
-    if own and own in settings.hourly_prices:
-        kind, on_demand = own, settings.hourly_prices[own].on_demand_usd
-        estimate = settings.hourly_prices[own].spot_estimate_usd
+    kind = own or settings.instance_type  # the instance's own type, in the ledger and for its Spot price
+    listed = settings.hourly_prices.get(own) if own else None  # a type the table lacks: the workers' price
+    on_demand = listed.on_demand_usd if listed else settings.hourly_price_usd
+    estimate = listed.spot_estimate_usd if listed else None
     if instance is None or instance.spot_zone is None:
         return Prices(on_demand, instance_type=kind)
     return Prices(on_demand, history_reader(clients.credentials, settings.region, kind, instance.spot_zone),

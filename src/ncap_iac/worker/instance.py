@@ -17,7 +17,10 @@
   the launching lifecycle action once it is ready, both on the way into the pool and on the way
   out of it into service (the group runs the hook each time), then serves. An instance sent back
   to the pool is a notice like a termination: the agent stops taking jobs and returns any running
-  one (scale-in protection means there is none), and starts again at the instance's next boot."""
+  one (scale-in protection means there is none), and starts over to wait until it is in service
+  again. An instance launched from an older version of the group's launch template (it stood in
+  the pool while a deploy changed the template) abandons its launch instead of continuing it: the
+  group terminates it and launches one from the current version."""
 from __future__ import annotations
 
 import json
@@ -35,6 +38,7 @@ from .log import decision
 
 IMDS = "http://169.254.169.254"
 WARMED = "Warmed:"  # the target lifecycle states of a warm pool's instances: Warmed:Stopped, ...
+WARM_POOL = "warm-pool"  # the notice of an instance headed back to the warm pool
 IMDS_TIMEOUT = 2.0
 TOKEN_SECONDS = 21600
 
@@ -100,7 +104,7 @@ def metadata_notice(metadata: Metadata) -> str | None:
         return "spot"
     state = (metadata.get("/latest/meta-data/autoscaling/target-lifecycle-state") or "").strip()
     if state.startswith(WARMED):
-        return "warm-pool"
+        return WARM_POOL
     return "terminating" if state and state not in ("InService", "Standby") else None
 
 
@@ -196,6 +200,9 @@ class Instance:
                 decision("lifecycle-state-unread", logging.WARNING, error=describe(error))
                 state = ""
             if state and state != continued:
+                if self.stale():
+                    self._continue_launch(state, "ABANDON")
+                    return False
                 self._continue_launch(state)
                 continued = state
             if state == "InService":
@@ -205,14 +212,35 @@ class Instance:
             stopping.wait(poll_seconds)
         return False
 
-    def _continue_launch(self, state: str) -> None:
+    def _continue_launch(self, state: str, result: str = "CONTINUE") -> None:
         try:
             self.autoscaling.complete_lifecycle_action(
                 LifecycleHookName=self.launching_hook, AutoScalingGroupName=self.group,
-                InstanceId=self.instance_id, LifecycleActionResult="CONTINUE")
-            decision("launch-continued", instance=self.instance_id, hook=self.launching_hook, state=state)
+                InstanceId=self.instance_id, LifecycleActionResult=result)
+            decision("launch-continued" if result == "CONTINUE" else "launch-abandoned", instance=self.instance_id,
+                     hook=self.launching_hook, state=state)
         except Exception as error:  # no launch waiting on the hook (already continued)
             decision("launch-not-continued", logging.INFO, state=state, error=describe(error))
+
+    def stale(self) -> bool:
+        """Launched from another version of the launch template than the group's now; False when
+        either cannot be read (a blip must not cost an instance)."""
+        try:
+            mine = self.autoscaling.describe_auto_scaling_instances(InstanceIds=[self.instance_id])
+            [group] = self.autoscaling.describe_auto_scaling_groups(
+                AutoScalingGroupNames=[self.group])["AutoScalingGroups"]
+        except Exception as error:
+            decision("template-version-unread", logging.WARNING, error=describe(error))
+            return False
+        launched = [(i.get("LaunchTemplate") or {}).get("Version") for i in mine.get("AutoScalingInstances", [])]
+        current = (group.get("LaunchTemplate") or {}).get("Version")
+        if not launched or not launched[0] or not current or not str(current).isdigit():
+            return False
+        if str(launched[0]) != str(current):
+            decision("stale-instance", logging.WARNING, instance=self.instance_id, launched_version=launched[0],
+                     group_version=current)
+            return True
+        return False
 
     def leave_group(self) -> bool:
         """Idle: terminate this instance and lower the group's desired capacity by one, so that

@@ -1,6 +1,7 @@
 """The agent's options, checked once at start: a wrong option is an NcapError (one clean line)."""
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -80,7 +81,8 @@ def hourly_prices_of(text: str | None) -> dict[str, TypePrice]:
             price = TypePrice(float(on_demand), float(spot) if spot else None)
         except ValueError:
             raise NcapError(f"--hourly-prices: {part!r} is not TYPE=USD or TYPE=USD:SPOT_USD") from None
-        if not INSTANCE_TYPE.match(kind) or price.on_demand_usd < 0 or (price.spot_estimate_usd or 0) < 0:
+        numbers = (price.on_demand_usd, price.spot_estimate_usd or 0.0)
+        if not INSTANCE_TYPE.match(kind) or not all(math.isfinite(n) and n >= 0 for n in numbers):
             raise NcapError(f"--hourly-prices: {part!r} is not TYPE=USD or TYPE=USD:SPOT_USD")
         found[kind] = price
     return found
@@ -105,6 +107,8 @@ def folders_of(text: str) -> LabFolders:
 
 
 def from_args(args) -> Settings:
+    if args.max_interruptions is not None and not args.on_demand_queue_url:
+        raise NcapError("--max-interruptions needs --on-demand-queue-url (where a dataset goes once it has had them)")
     run_as, stand_in = args.run_as or None, None
     if run_as and os.environ.get(LOCAL_CLOUD) == "1":
         run_as, stand_in = None, run_as
@@ -199,6 +203,9 @@ def stage_problems(s: Settings) -> list[str]:
              if value is not None and not STAGE.fullmatch(value)]
     if s.on_demand_group and not s.on_demand_queue_url:
         found.append("--on-demand-group needs --on-demand-queue-url")
+    if s.on_demand_queue_url is not None and s.on_demand_queue_url.endswith(".fifo") != s.queue_url.endswith(".fifo"):
+        found.append("--on-demand-queue-url: must be a FIFO queue when --queue-url is one, and a standard queue "
+                     "when it is not (a dataset keeps its lab's message group)")
     if (s.next_stage is None) != (s.next_queue_url is None):
         found.append("--next-stage and --next-queue-url go together")
     if (s.next_stage or s.next_group) and s.stage is None:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Takes the lab portal's screenshots for the docs (docs/images/portal-*.png): a local cloud of
 pipelines/directory-demo, a person signed up and let into lab-a with `ncap lab`, then the portal's
-pages in Debian's Chromium (Playwright), a job running. Usage: python docs/screenshots.py"""
+pages in Debian's Chromium (Playwright), a job running, then the lab's spend once it has ended. Usage: python docs/screenshots.py"""
 from __future__ import annotations
 
 import json
@@ -70,7 +70,7 @@ def main() -> int:
             page.get_by_role("button", name="Upload", exact=True).click()
             page.get_by_text("Uploaded 1 file(s).").wait_for()
             page.screenshot(path=str(IMAGES / "portal-upload.png"))
-            page.get_by_label("Config text (JSON)").fill('{"precision": 2}')
+            page.get_by_label("Config text (JSON or YAML)").fill('{"precision": 2}')
             page.get_by_role("button", name="Save config").click()
             page.get_by_role("link", name="Submit").click()
             page.get_by_label("Datasets").select_option("lab-a/inputs/trial_01.csv")
@@ -85,6 +85,10 @@ def main() -> int:
                 print(page.inner_text("main")[:800])
                 raise
             page.screenshot(path=str(IMAGES / "portal-job.png"))
+            page.get_by_role("status").get_by_text("SUCCESS", exact=True).wait_for(timeout=90000)
+            page.get_by_role("link", name="Spend").click()
+            page.locator("#spent").wait_for()
+            page.screenshot(path=str(IMAGES / "portal-spend.png"))
             browser.close()
     finally:
         subprocess.run([*NCAP, "local", "down", "--state-dir", str(state)], env=env, capture_output=True)

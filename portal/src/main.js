@@ -26,7 +26,12 @@ function say(message, kind = "info") {
   box.className = kind;
 }
 
+// A message is for the page it was said on, and for the page the portal goes to next by itself
+// (a sign-up's "code sent" on the verify page); a page the person opens starts without one.
+let keepMessage = false;
+
 function go(hash) {
+  keepMessage = true;
   if (location.hash === hash) route();
   else location.hash = hash;
 }
@@ -596,6 +601,8 @@ const PUBLIC = new Set(["signin", "signup", "verify", "forgot"]);
 async function route() {
   for (const timer of timers) clearTimeout(timer);
   timers = [];
+  if (!keepMessage) say("");
+  keepMessage = false;
   const [path, query] = location.hash.replace(/^#\/?/, "").split("?");
   const [name, ...rest] = path.split("/");
   const params = new URLSearchParams(query || "");

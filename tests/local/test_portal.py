@@ -235,7 +235,9 @@ def test_a_lab_members_journey_in_the_browser(cloud, browser, tmp_path):
     config("slow.yaml", slow)
     assert stored("lab-a/configs/slow.yaml") == slow.encode()
     job = submit("slow.yaml")
+    assert say(page) == f"Submitted job {job}."
     page.get_by_role("link", name=job).click()
+    wait_for(lambda: say(page) == "", 10, "a page the person opens starting without the last page's message")
     status = page.get_by_role("status")
     wait_for(lambda: status.inner_text() == "RUNNING" and "line 0" in page.get_by_label("Log").inner_text(), 90,
              f"RUNNING with log lines (status {status.inner_text()!r}, log {page.get_by_label('Log').inner_text()[-200:]!r}, "

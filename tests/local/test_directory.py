@@ -171,6 +171,25 @@ def test_lab_members_of_a_directory_from_sign_up_to_results(tmp_path):
             assert "(md5 checked)" in people.lab("bob", "lab-a", "results", job, "--out", str(out)).stdout
             assert json.loads((out / "answer.json").read_text())["value"] == value, job
 
+        # the lab's spend this month, read by a member from the lab's own ledger: what the operators'
+        # `ncap cost report` says of the lab (the agent writes each entry a moment after the job ends)
+        def report() -> dict:
+            done = people.run("platform", "cost", "report", str(cloud.pipeline_dir), "--json", "--local-state",
+                              str(cloud.state_dir))
+            return json.loads(done.stdout)["labs"]["lab-a"]
+
+        deadline = time.monotonic() + 30
+        while report()["jobs"] < 2:
+            assert time.monotonic() < deadline, report()
+            time.sleep(0.5)
+        spent = json.loads(people.lab("ann", "lab-a", "spend", "--json").stdout)
+        operators = report()
+        assert spent["jobs"] == operators["jobs"] == 2 and spent["spent_usd"] > 0
+        assert abs(spent["spent_usd"] - operators["spent_usd"]) < 1e-6, (spent, operators)
+        assert spent["budget_usd"] == operators["budget_usd"]
+        said = people.lab("bob", "lab-a", "spend").stdout
+        assert said.startswith("lab-a in ") and "on 2 job(s)" in said
+
         # the log shows while the job runs
         people.lab("bob", "lab-b", "upload", str(data))
         people.lab("bob", "lab-b", "upload", write(tmp_path, "slow.json", precision=2, lines=30, pause=0.2),

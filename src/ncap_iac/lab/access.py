@@ -4,7 +4,7 @@ login to a directory, or a lab user of a running local cloud, whose local.json n
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ class Lab:
     bucket: str
     lab: str
     folders: Folders
+    budget: dict = field(default_factory=dict)  # {"budget_usd": USD or None (none)}; {}: not known
 
     def prefix(self, folder: str) -> str:
         return f"{self.lab}/{folder}/"
@@ -141,8 +142,9 @@ def _signed_in(options: Options, need_lab: bool, local_info: dict | None) -> Lab
     names: dict = given if isinstance(given, dict) else {}
     folders = Folders(names.get("inputs", "inputs"), names.get("configs", "configs"), names.get("results", "results"),
                       names.get("logs", "logs"), names.get("submissions", SUBMISSIONS))
+    budget = {"budget_usd": creds["budget_usd"]} if "budget_usd" in creds else {}
     return Lab(_renewing_client(creds, lab, pipeline, endpoint, options.region or creds.get("region")),
-               str(creds.get("bucket") or pipeline), lab, folders)
+               str(creds.get("bucket") or pipeline), lab, folders, budget)
 
 
 def _renewing_client(first: dict, lab: str, pipeline: str, endpoint: str | None, region: str | None):

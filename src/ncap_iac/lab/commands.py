@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..errors import NcapError
 
-ACTIONS = ("upload", "submit", "jobs", "status", "logs", "cancel", "results")
+ACTIONS = ("upload", "submit", "jobs", "status", "logs", "cancel", "results", "spend")
 PEOPLE = ("signup", "verify", "login", "logout", "labs", "join", "invite", "approve", "refuse", "remove", "members")
 
 
@@ -46,6 +46,13 @@ def register(commands, common) -> dict:
     submit.add_argument("--json", action="store_true")
     jobs = actions.add_parser("jobs", parents=[common, where], help="your lab's jobs, newest first")
     jobs.add_argument("--json", action="store_true")
+    spend = actions.add_parser("spend", parents=[common, where], help="your lab's spend this month, against its budget",
+                               description="What your lab's finished jobs cost in a month, from the pipeline's "
+                                           "ledger (as `ncap cost report` sums it), its monthly budget and what "
+                                           "is left. A pipeline whose labs sign in to a directory lets its "
+                                           "members read their own lab's ledger.")
+    spend.add_argument("--month", type=_month, metavar="YYYY-MM", help="the month (default: this month, UTC)")
+    spend.add_argument("--json", action="store_true")
     for name, text in (("status", "a job's status"), ("logs", "a job's log"), ("cancel", "cancel a job"),
                        ("results", "download a job's results")):
         action = actions.add_parser(name, parents=[common, where], help=text)
@@ -258,8 +265,31 @@ def _results(lab, args) -> int:
     return 0
 
 
+def _month(text: str) -> str:
+    from ..lambda_repo.ncap_lambda.ledger import MONTH
+
+    if not MONTH.match(text):
+        raise argparse.ArgumentTypeError(f"a month is YYYY-MM, got {text!r}")
+    return text
+
+
+def _spend(lab, args) -> int:
+    from ..lambda_repo.ncap_lambda.ledger import current_month
+    from . import jobs
+
+    found = jobs.spend(lab, args.month or current_month())
+    if args.json:
+        print(json.dumps(found, sort_keys=True))
+        return 0
+    budget = found.get("budget_usd", "not known")
+    limit = "no budget" if budget is None else budget if isinstance(budget, str) else f"${budget:.2f}"
+    print(f"{found['lab']} in {found['month']} (UTC): spent ${found['spent_usd']:.2f} on {found['jobs']} job(s); "
+          f"budget {limit}" + (f"; left ${found['left_usd']:.2f}" if found.get("left_usd") is not None else ""))
+    return 0
+
+
 HANDLERS = {"upload": _upload, "submit": _submit, "jobs": _jobs, "status": _status, "logs": _logs,
-            "cancel": _cancel, "results": _results}
+            "cancel": _cancel, "results": _results, "spend": _spend}
 
 
 # --- the directory ---------------------------------------------------------------------------

@@ -80,6 +80,29 @@ def _version(lab: Lab, key: str) -> str | None:
     return None if version in (None, "null") else version
 
 
+def spend(lab: Lab, month: str) -> dict:
+    """The lab's spend in `month` (YYYY-MM) from the pipeline's ledger, summed by the rules of `ncap
+    cost report`: {"month", "lab", "spent_usd", "jobs", "budget_usd" (absent: not known; None: no
+    budget), "left_usd", "unreadable"}."""
+    from ..lambda_repo.ncap_lambda.ledger import entry_cost, month_entries
+
+    try:
+        entries, unreadable = month_entries(lab.s3, lab.bucket, lab.lab, month)
+    except Exception as error:
+        if "AccessDenied" in str(error) or "403" in str(error):
+            raise NcapError(f"{lab.bucket} does not let lab {lab.lab} read its spend (its ledger): its operators "
+                            "can (ncap cost report), or deploy it with a directory's sign-in") from None
+        raise
+    spent = sum(entry_cost(entry) or 0.0 for entry in entries)
+    found = {"month": month, "lab": lab.lab, "spent_usd": round(spent, 6),
+             "jobs": len({e.get("job_id") for e in entries if e.get("job_id")}), "unreadable": len(unreadable)}
+    if "budget_usd" in lab.budget:
+        budget = lab.budget["budget_usd"]
+        found["budget_usd"] = budget
+        found["left_usd"] = round(budget - spent, 6) if isinstance(budget, (int, float)) else None
+    return found
+
+
 def capacity_lines(document: dict) -> list[str]:
     """A line per dataset that Spot interrupted or that ran on a known capacity: how often it was
     interrupted, and where its latest attempt ran ("  x.csv: interrupted 2 times; on-demand g4dn.xlarge")."""

@@ -49,12 +49,18 @@ def test_every_type_moto_skips_has_a_provisioner():
     assert set(COMPLETERS) == {"AWS::S3::Bucket", "AWS::KMS::Key", "AWS::AutoScaling::AutoScalingGroup"}
 
 
-def test_a_groups_lifecycle_hooks_are_made_as_it_declares_them(aws):
+def empty_group(aws, name: str):
+    """A group of no instance on the emulator (as moto's CloudFormation makes one); its client."""
     autoscaling = aws.client("autoscaling")
     image = aws.client("ec2").describe_images()["Images"][0]["ImageId"]
-    autoscaling.create_launch_configuration(LaunchConfigurationName="hooked", ImageId=image, InstanceType="t3.micro")
-    autoscaling.create_auto_scaling_group(AutoScalingGroupName="hooked", LaunchConfigurationName="hooked",
-                                          MinSize=0, MaxSize=1, AvailabilityZones=["us-east-1a"])
+    autoscaling.create_launch_configuration(LaunchConfigurationName=name, ImageId=image, InstanceType="t3.micro")
+    autoscaling.create_auto_scaling_group(AutoScalingGroupName=name, LaunchConfigurationName=name,
+                                          MinSize=0, MaxSize=4, AvailabilityZones=["us-east-1a"])
+    return autoscaling
+
+
+def test_a_groups_lifecycle_hooks_are_made_as_it_declares_them(aws):
+    autoscaling = empty_group(aws, "hooked")
     props = {"AutoScalingGroupName": "hooked", "LifecycleHookSpecificationList": [
         {"LifecycleHookName": "WorkerTerminatingHook", "LifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING",
          "HeartbeatTimeout": 180, "DefaultResult": "CONTINUE"},
@@ -68,11 +74,7 @@ def test_a_groups_lifecycle_hooks_are_made_as_it_declares_them(aws):
 
 
 def test_a_warm_pool_is_kept_beside_its_group_and_removed(aws):
-    autoscaling = aws.client("autoscaling")
-    image = aws.client("ec2").describe_images()["Images"][0]["ImageId"]
-    autoscaling.create_launch_configuration(LaunchConfigurationName="workers", ImageId=image, InstanceType="t3.micro")
-    autoscaling.create_auto_scaling_group(AutoScalingGroupName="workers", LaunchConfigurationName="workers",
-                                          MinSize=0, MaxSize=4, AvailabilityZones=["us-east-1a"])
+    autoscaling = empty_group(aws, "workers")
     props = {"AutoScalingGroupName": "workers", "MinSize": 2, "MaxGroupPreparedCapacity": 2, "PoolState": "Stopped",
              "InstanceReusePolicy": {"ReuseOnScaleIn": True}}
     pools = provisioner("AWS::AutoScaling::WarmPool")

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Takes the lab portal's screenshots for the docs (docs/images/portal-*.png): a local cloud of
 pipelines/directory-demo, a person signed up and let into lab-a with `ncap lab`, then the portal's
-pages in Debian's Chromium (Playwright), a job running, then the lab's spend once it has ended. Usage: python docs/screenshots.py"""
+pages in Debian's Chromium (Playwright), a job running, then the lab's spend once it has ended.
+Usage: python docs/screenshots.py"""
 from __future__ import annotations
 
 import json

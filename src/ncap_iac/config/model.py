@@ -158,6 +158,12 @@ class Stage:
     queue: Queue
     scaling: Scaling
 
+    @property
+    def capacities(self) -> tuple[bool, ...]:
+        """The stage's groups, each as `on_demand`: (False,) its own; (False, True) with its on-demand
+        group too (Spot over types)."""
+        return (False, True) if self.workers.on_demand_fallback else (False,)
+
 
 @dataclass(frozen=True)
 class Trigger:

@@ -42,7 +42,7 @@ def start_fleets(config, stack: LocalStack, aws: Aws, folder: Path, identities: 
         start = most if start_instances is None else start_instances
         if start > most:
             raise NcapError(f"--start-instances {start}: more than the {most} workers of {_stage_label(stage)}")
-        for on_demand in ((False, True) if stage.workers.on_demand_fallback else (False,)):
+        for on_demand in stage.capacities:
             group = stack.outputs[names.in_stage(_output(names.WORKER_GROUP_OUTPUT, on_demand), stage.name)]
             instances(aws, group, 0 if on_demand else start)
             starter = _worker_starter(config, stack, folder, identities, metadata, stage, group, on_demand)
@@ -52,8 +52,7 @@ def start_fleets(config, stack: LocalStack, aws: Aws, folder: Path, identities: 
             if problem:
                 raise NcapError(problem)
     _check_workers_started(fleets)
-    served = [(stage, on_demand) for stage in stages
-              for on_demand in ((False, True) if stage.workers.on_demand_fallback else (False,))]
+    served = [(stage, on_demand) for stage in stages for on_demand in stage.capacities]
     for fleet, (stage, on_demand) in zip(fleets, served):
         queue = stack.outputs[names.in_stage(_output(names.QUEUE_OUTPUT, on_demand), stage.name)]
         what = f"the on-demand group of {_stage_label(stage)}" if on_demand else _stage_label(stage)

@@ -14,7 +14,7 @@ from troposphere.budgets import Budget, BudgetData, Notification, NotificationWi
 
 from .. import names, prices
 from ..config.budgets import MAX_SUBSCRIBERS
-from ..config.model import StackConfig
+from ..config.model import StackConfig, Stage
 from .tags import budget_filter
 
 ALERT_PERCENTS = (80, 100)
@@ -34,11 +34,17 @@ def resources(config: StackConfig) -> list[AWSObject]:
     return [budget]
 
 
+def volume_month_usd(config: StackConfig, stage: Stage) -> float | None:
+    """What one instance's root volume (gp3) of the stage costs in a 30-day month; None where the
+    price table has no gp3 price for the region."""
+    price = prices.gp3_gb_month(config.region)
+    return None if price is None else stage.workers.volume_size_gib * price
+
+
 def warm_pool_monthly_usd(config: StackConfig) -> float:
     """What the warm pools' stopped instances pay for their volumes in a 30-day month (0 where the
     price table has no gp3 price for the region)."""
-    price = prices.gp3_gb_month(config.region) or 0.0
-    return sum(stage.scaling.warm_pool.size * stage.workers.volume_size_gib * price
+    return sum(stage.scaling.warm_pool.size * (volume_month_usd(config, stage) or 0.0)
                for stage in config.worker_stages if stage.scaling.warm_pool is not None)
 
 

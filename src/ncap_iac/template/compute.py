@@ -56,16 +56,11 @@ def resources(config: StackConfig) -> list[AWSObject]:
     stages = config.worker_stages
     return [_role(config), InstanceProfile(names.INSTANCE_PROFILE, Roles=[Ref(names.INSTANCE_ROLE)]),
             jobs.job_role(config, GetAtt(names.INSTANCE_ROLE, "Arn")),
-            *[part for position, stage in enumerate(stages) for on_demand in _capacities(stage) for part in (
+            *[part for position, stage in enumerate(stages) for on_demand in stage.capacities for part in (
                 _launch_template(config, stage, stages[position + 1] if position + 1 < len(stages) else None,
                                  on_demand),
                 _group(config, stage, on_demand), *_warm_pool(stage, on_demand),
                 *_scale_out(stage, on_demand), *_scale_in(stage, on_demand))]]
-
-
-def _capacities(stage: Stage) -> tuple[bool, ...]:
-    """The stage's groups: (False,) its own; (False, True) with its on-demand group too."""
-    return (False, True) if stage.workers.on_demand_fallback else (False,)
 
 
 def _id(logical_id: str, stage: Stage, on_demand: bool) -> str:
@@ -99,7 +94,7 @@ def _role(config: StackConfig):
     """The instance role of every stage's workers: each takes jobs from a stage's queue (and hands
     a dataset on to the next stage's), and none reaches lab data."""
     pipeline, stages = config.pipeline_name, config.worker_stages
-    groups = [group_arn(config, stage, on_demand) for stage in stages for on_demand in _capacities(stage)]
+    groups = [group_arn(config, stage, on_demand) for stage in stages for on_demand in stage.capacities]
     return iam.service_role(names.INSTANCE_ROLE, "ec2.amazonaws.com", "worker", [
         # the job role, each session tagged with the lab it is for (its trust policy requires the tag)
         iam.statement("AssumeJobRole", ["sts:AssumeRole", "sts:TagSession"],
@@ -107,7 +102,7 @@ def _role(config: StackConfig):
         iam.statement("ConsumeJobs", ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
                                       "sqs:GetQueueAttributes", "sqs:SendMessage"],
                       [job_queue_arn(config, stage, on_demand) for stage in stages
-                       for on_demand in _capacities(stage)]),
+                       for on_demand in stage.capacities]),
         iam.statement("NotifyLabs", ["sns:Publish"], [Ref(names.TOPIC)]),
         topic_key_statement(),
         iam.statement("ProtectRunningJobs", ["autoscaling:CompleteLifecycleAction",

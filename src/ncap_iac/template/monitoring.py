@@ -17,11 +17,12 @@ from troposphere.serverless import EventBridgeRuleEvent
 from troposphere.sns import SubscriptionResource as Subscription
 from troposphere.sns import Topic
 
-from .. import names, prices
+from .. import names
 from ..config.model import Affiliate, StackConfig
 from ..lambda_repo.ncap_lambda.contract import NOTICE_ATTRIBUTE
 from ..lambda_repo.ncap_lambda.ledger import LEDGER_PREFIX
 from . import iam
+from .budgets import volume_month_usd
 from .functions import FunctionSpec, lambda_function
 from .tags import pipeline_tags
 
@@ -83,7 +84,7 @@ def _monitor(config: StackConfig) -> list[AWSObject]:
                             "WORKER_GROUP": ",".join(names.worker_group_name(config.pipeline_name, stage.name,
                                                                              on_demand)
                                                      for stage in config.worker_stages
-                                                     for on_demand in _capacities(stage)),
+                                                     for on_demand in stage.capacities),
                             "INSTANCE_LOG_PREFIX": INSTANCE_LOG_PREFIX, **_warm_pools(config)},
                         events={names.INSTANCE_STATE_EVENT: EventBridgeRuleEvent(names.INSTANCE_STATE_EVENT, Pattern={
                             "source": ["aws.ec2"],
@@ -124,19 +125,13 @@ def _dead_letter_alarm(config: StackConfig) -> Alarm:
                                actions=[Ref(names.TOPIC)])
 
 
-def _capacities(stage) -> tuple[bool, ...]:
-    return (False, True) if stage.workers.on_demand_fallback else (False,)
-
-
 def warm_pool_rates(config: StackConfig) -> dict[str, float]:
     """{group: USD per hour of one pool instance's root volume} of the groups with a warm pool whose
     volume price the price table knows (gp3, billed per second over a 30-day month)."""
-    price = prices.gp3_gb_month(config.region)
-    if price is None:
-        return {}
-    return {names.worker_group_name(config.pipeline_name, stage.name, stage.workers.on_demand_fallback):
-            stage.workers.volume_size_gib * price / (30 * 24)
-            for stage in config.worker_stages if stage.scaling.warm_pool is not None}
+    monthly = {stage: volume_month_usd(config, stage) for stage in config.worker_stages
+               if stage.scaling.warm_pool is not None}
+    return {names.worker_group_name(config.pipeline_name, stage.name, stage.workers.on_demand_fallback): usd / (30 * 24)
+            for stage, usd in monthly.items() if usd is not None}
 
 
 def _warm_pools(config: StackConfig) -> dict[str, str]:

@@ -27,13 +27,11 @@ def _stage_queues(config: StackConfig, stage: Stage, tags) -> list[Queue]:
     """The stage's job queue and dead-letter queue; a Spot stage with an on-demand fallback also
     has the on-demand group's job queue, whose failures go to the same dead-letter queue."""
     fifo, pipeline = stage.queue.fifo, config.pipeline_name
-    fallback = stage.workers.on_demand_fallback
-    sources = [job_queue_arn(config, stage)] + ([job_queue_arn(config, stage, on_demand=True)] if fallback else [])
+    sources = [job_queue_arn(config, stage, on_demand) for on_demand in stage.capacities]
     dead = _queue(names.in_stage(names.DEAD_LETTER_QUEUE, stage.name),
                   names.queue_name(pipeline, fifo, dead_letter=True, stage=stage.name), fifo, Tags=tags,
                   RedriveAllowPolicy={"redrivePermission": "byQueue", "sourceQueueArns": sources})
-    kinds = (False, True) if fallback else (False,)
-    return [*(_job_queue(config, stage, dead, tags, on_demand) for on_demand in kinds), dead]
+    return [*(_job_queue(config, stage, dead, tags, on_demand) for on_demand in stage.capacities), dead]
 
 
 def _job_queue(config: StackConfig, stage: Stage, dead: Queue, tags, on_demand: bool) -> Queue:
